@@ -1,0 +1,24 @@
+// Why a captured packet could not be used. Counted, never logged per packet.
+#pragma once
+
+#include <cstdint>
+
+namespace tcpr::net {
+
+enum class SkipReason : uint8_t {
+    Truncated,        // captured bytes end inside a link/IP/TCP header (snaplen or damage)
+    UnsupportedLink,  // link type we cannot decode
+    NotIp,            // link payload is not IPv4/IPv6 (ARP, LLDP, ...)
+    NotTcp,           // IP payload is not TCP (UDP, ICMP, ...)
+    Fragment,         // IPv4/IPv6 fragment: cannot be replayed as a TCP segment
+    Malformed,        // inconsistent header fields (bad IHL, data offset, lengths)
+    OutsideFilter,    // decoded fine but not selected (e.g. not the recorded port)
+    kCount
+};
+
+constexpr int kSkipReasonCount = static_cast<int>(SkipReason::kCount);
+
+// Stable lower-case name used in summaries and reports ("truncated", "not-tcp", ...).
+const char* to_string(SkipReason reason);
+
+}  // namespace tcpr::net
