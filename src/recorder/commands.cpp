@@ -6,8 +6,18 @@
 #include "common/base/log.h"
 #include "common/base/parse.h"
 #include "common/cli/run_main.h"
+#include "common/net/link_type.h"
 
 namespace tcpr::rec {
+
+void require_supported_link(uint32_t value, const std::string& what) {
+    if (!net::link_type_from_value(value)) {
+        throw Error(ErrorKind::Unsupported,
+                    what + ": link type " + net::link_type_name(value) +
+                        " is not supported (supported: EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, "
+                        "IPV6, NULL, LOOP)");
+    }
+}
 
 std::string build_filter(const std::vector<uint16_t>& ports, const std::string& filter) {
     std::string port_expr;
@@ -43,8 +53,8 @@ Commands::Commands(CLI::App& app) : app_(app) {
     auto* read = app.add_option("-r,--read", import_.input, "Import this pcap or pcapng file");
     auto* info = app.add_option("--info", info_.archive,
                                 "Print an archive's summary and sessions (index only)");
-    auto* verify = app.add_option("--verify", verify_path_,
-                                  "Decompress and check every frame of an archive");
+    auto* verify =
+        app.add_option("--verify", verify_path_, "Decompress and check every frame of an archive");
     auto* repair = app.add_option("--repair", repair_.input,
                                   "Rebuild a valid archive from an interrupted or damaged one");
     for (auto* a : {iface, read, info, verify, repair}) {

@@ -13,24 +13,24 @@ class App;
 namespace tcpr::rec {
 
 struct RecordOptions {
-    std::string interface;             // -i
-    std::vector<uint16_t> ports;       // -p (repeatable)
-    std::string filter;                // -f BPF, and-ed with the ports
-    std::string output;                // -o
-    uint32_t snaplen = 262144;         // -s
-    uint64_t count = 0;                // -c, 0 = unlimited
-    std::chrono::nanoseconds duration{0};     // --duration, 0 = until Ctrl-C
-    uint64_t rotate_bytes = 0;         // -C (millions of bytes, like tcpdump)
-    std::chrono::nanoseconds rotate_every{0}; // -G
-    uint32_t buffer_bytes = 64u << 20; // -B (KiB on the command line, like tcpdump)
-    int level = 3;                     // --level
-    bool promiscuous = true;           // -P/--no-promisc
+    std::string interface;                     // -i
+    std::vector<uint16_t> ports;               // -p (repeatable)
+    std::string filter;                        // -f BPF, and-ed with the ports
+    std::string output;                        // -o
+    uint32_t snaplen = 262144;                 // -s
+    uint64_t count = 0;                        // -c, 0 = unlimited
+    std::chrono::nanoseconds duration{0};      // --duration, 0 = until Ctrl-C
+    uint64_t rotate_bytes = 0;                 // -C (millions of bytes, like tcpdump)
+    std::chrono::nanoseconds rotate_every{0};  // -G
+    uint32_t buffer_bytes = 64u << 20;         // -B (KiB on the command line, like tcpdump)
+    int level = 3;                             // --level
+    bool promiscuous = true;                   // -P/--no-promisc
     bool quiet = false;
 };
 
 struct ImportOptions {
-    std::string input;                 // -r
-    std::string output;                // -o (default: input with .pcap.zst)
+    std::string input;   // -r
+    std::string output;  // -o (default: input with .pcap.zst)
     std::vector<uint16_t> ports;
     std::string filter;
     int level = 3;
@@ -39,26 +39,30 @@ struct ImportOptions {
 
 struct InfoOptions {
     std::string archive;
-    size_t max_sessions = 50;          // --sessions N (0 = none), --all-sessions
+    size_t max_sessions = 50;  // --sessions N (0 = none), --all-sessions
     bool json = false;
 };
 
 struct RepairOptions {
     std::string input;
-    std::string output;                // default: input without .partial, or <stem>.repaired.pcap.zst
+    std::string output;  // default: input without .partial, or <stem>.repaired.pcap.zst
     int level = 3;
 };
+
+// Throws tcpr::Error(Unsupported) naming `what` if link type `value` is not one we decode:
+// an archive of frames nobody can replay is refused up front rather than written.
+void require_supported_link(uint32_t value, const std::string& what);
 
 // Combines -p ports and -f into one BPF expression ("" when neither is given).
 std::string build_filter(const std::vector<uint16_t>& ports, const std::string& filter);
 
 // Registers every option on `app`; run() executes the selected mode and returns the exit code.
 class Commands {
-public:
+  public:
     explicit Commands(CLI::App& app);
     int run();
 
-private:
+  private:
     CLI::App& app_;
     RecordOptions record_;
     ImportOptions import_;

@@ -29,8 +29,8 @@ std::string default_output(const std::string& input) {
 
 int run_import(const ImportOptions& o) {
     if (archive::looks_like_archive(os::read_head(o.input, 64))) {
-        throw Error(ErrorKind::Usage, "cannot import '" + o.input +
-                                          "': it is already a tcprec archive (see --info)");
+        throw Error(ErrorKind::Usage,
+                    "cannot import '" + o.input + "': it is already a tcprec archive (see --info)");
     }
     const std::string output = o.output.empty() ? default_output(o.input) : o.output;
     if (output == o.input) {
@@ -38,6 +38,7 @@ int run_import(const ImportOptions& o) {
     }
     const auto start = std::chrono::steady_clock::now();
     auto source = os::open_file(o.input, build_filter(o.ports, o.filter));
+    require_supported_link(source->link_type(), "cannot import '" + o.input + "'");
 
     archive::WriterOptions wo;
     wo.link_type = source->link_type();

@@ -32,10 +32,18 @@ std::string json_string(const std::string& s) {
     std::string out = "\"";
     for (unsigned char c : s) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (c < 0x20) {
                     char buf[8];
@@ -109,18 +117,19 @@ void print_text(const std::string& path, const archive::ArchiveInfo& in, size_t 
 }
 
 void print_json(const std::string& path, const archive::ArchiveInfo& in, size_t max_sessions) {
-    std::printf("{\"archive\":%s,\"format\":%u,\"writer\":%s,\"source\":%s,", json_string(path).c_str(),
-                in.format_version, json_string(in.writer).c_str(), json_string(in.source).c_str());
+    std::printf("{\"archive\":%s,\"format\":%u,\"writer\":%s,\"source\":%s,",
+                json_string(path).c_str(), in.format_version, json_string(in.writer).c_str(),
+                json_string(in.source).c_str());
     std::printf("\"link_type\":%u,\"link_name\":%s,\"snaplen\":%u,", in.link_type,
                 json_string(net::link_type_name(in.link_type)).c_str(), in.snaplen);
     std::printf("\"packets\":%llu,\"indexed\":%llu,\"pcap_bytes\":%llu,\"file_bytes\":%llu,",
                 static_cast<ull>(in.packets), static_cast<ull>(in.indexed),
                 static_cast<ull>(in.pcap_bytes), static_cast<ull>(in.file_bytes));
-    std::printf("\"first_ns\":%llu,\"last_ns\":%llu,\"kernel_drops\":%llu,"
-                "\"interface_drops\":%llu,\"frames\":%zu,",
-                static_cast<ull>(in.first_ns), static_cast<ull>(in.last_ns),
-                static_cast<ull>(in.kernel_drops), static_cast<ull>(in.interface_drops),
-                in.frames.size());
+    std::printf(
+        "\"first_ns\":%llu,\"last_ns\":%llu,\"kernel_drops\":%llu,"
+        "\"interface_drops\":%llu,\"frames\":%zu,",
+        static_cast<ull>(in.first_ns), static_cast<ull>(in.last_ns),
+        static_cast<ull>(in.kernel_drops), static_cast<ull>(in.interface_drops), in.frames.size());
     std::printf("\"not_indexed\":{");
     bool first = true;
     for (int i = 0; i < net::kSkipReasonCount; ++i) {
@@ -210,18 +219,24 @@ int run_repair(const RepairOptions& o) {
                                           "' exists (give another -o)");
     }
     os::FileSource source(input);
-    os::AtomicFile out = os::AtomicFile::create(output);
+    // "--repair X.partial" writes X: its usual temporary name is the input itself, which
+    // O_TRUNC would destroy. Write through another temporary name then.
+    std::string tmp = os::AtomicFile::partial_name(output);
+    if (os::same_file(tmp, input)) {
+        tmp = output + ".repair.partial";
+    }
+    os::AtomicFile out = os::AtomicFile::create(output, tmp);
     const archive::RepairResult r = archive::repair_archive(source, input, out, o.level);
     out.commit();
     for (const auto& p : r.damage.problems) {
         std::printf("dropped: %s\n", p.c_str());
     }
-    std::printf("repaired %s -> %s: %llu records in %llu sessions kept from %llu frames; "
-                "%llu damaged frames dropped (%s)\n",
-                input.c_str(), output.c_str(), static_cast<ull>(r.records_kept),
-                static_cast<ull>(r.sessions), static_cast<ull>(r.damage.frames_ok),
-                static_cast<ull>(r.damage.frames_damaged),
-                human_bytes(r.damage.bytes_lost).c_str());
+    std::printf(
+        "repaired %s -> %s: %llu records in %llu sessions kept from %llu frames; "
+        "%llu damaged frames dropped (%s)\n",
+        input.c_str(), output.c_str(), static_cast<ull>(r.records_kept),
+        static_cast<ull>(r.sessions), static_cast<ull>(r.damage.frames_ok),
+        static_cast<ull>(r.damage.frames_damaged), human_bytes(r.damage.bytes_lost).c_str());
     return kExitOk;
 }
 

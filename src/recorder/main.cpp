@@ -2,6 +2,7 @@
 // verify and repair archives. All the work is in the tcpr_recorder library.
 #include <CLI/CLI.hpp>
 
+#include "common/base/error.h"
 #include "common/cli/run_main.h"
 #include "recorder/commands.h"
 
@@ -10,7 +11,15 @@ int main(int argc, char** argv) {
         CLI::App app{
             "tcprec: record TCP traffic into a zstd-compressed, session-indexed pcap archive"};
         tcpr::rec::Commands commands(app);
-        CLI11_PARSE(app, argc, argv);
+        try {
+            app.parse(argc, argv);
+        } catch (const CLI::ParseError& e) {
+            if (e.get_exit_code() == 0) {
+                return app.exit(e);  // --help, --version
+            }
+            // Like every other usage error: one "tcprec: error: ..." line, exit 2.
+            throw tcpr::Error(tcpr::ErrorKind::Usage, std::string(e.what()) + " (see --help)");
+        }
         return commands.run();
     });
 }

@@ -53,6 +53,7 @@ int run_record(const RecordOptions& o) {
     lo.buffer_bytes = o.buffer_bytes;
     lo.filter = build_filter(o.ports, o.filter);
     auto source = os::open_live(lo);
+    require_supported_link(source->link_type(), "cannot record on '" + o.interface + "'");
 
     archive::WriterOptions wo;
     wo.link_type = source->link_type();
@@ -70,6 +71,14 @@ int run_record(const RecordOptions& o) {
 
     auto open_next = [&](Clock::time_point now) {
         const std::string name = namer.next(std::time(nullptr));
+        // Never truncate what an interrupted recording left: it is all that remains of it.
+        const std::string partial = os::AtomicFile::partial_name(name);
+        if (os::file_exists(partial)) {
+            throw Error(ErrorKind::Io, "cannot record to '" + name + "': '" + partial +
+                                           "' exists (left by an interrupted recording? "
+                                           "'tcprec --repair " +
+                                           partial + "' recovers it; remove it to record anew)");
+        }
         os::AtomicFile file = os::AtomicFile::create(name);
         // An error mid-capture keeps the frames already written for `tcprec --repair`.
         file.keep_partial_on_abort();
@@ -100,8 +109,7 @@ int run_record(const RecordOptions& o) {
     uint64_t seen = 0;
     try {
         open_next(start);
-        log::info("recording %s to %s", source->describe().c_str(),
-                  current->file.path().c_str());
+        log::info("recording %s to %s", source->describe().c_str(), current->file.path().c_str());
         os::CapturedPacket pkt;
         while (true) {
             const auto st = source->next(pkt);
@@ -139,16 +147,15 @@ int run_record(const RecordOptions& o) {
             if (status.due(now)) {
                 const os::CaptureCounters c = source->counters();
                 char line[256];
-                std::snprintf(
-                    line, sizeof line,
-                    "%llu pkts, %llu sessions, %s pcap -> %s (x%s), drops %llu, %s",
-                    static_cast<unsigned long long>(totals.packets + ws.packets),
-                    static_cast<unsigned long long>(totals.sessions + ws.sessions),
-                    human_bytes(totals.pcap_bytes + ws.pcap_bytes).c_str(),
-                    human_bytes(totals.file_bytes + ws.file_bytes).c_str(),
-                    ratio_text(ws.pcap_bytes, ws.file_bytes).c_str(),
-                    static_cast<unsigned long long>(c.kernel_drops + c.interface_drops),
-                    format_duration(now - start).c_str());
+                std::snprintf(line, sizeof line,
+                              "%llu pkts, %llu sessions, %s pcap -> %s (x%s), drops %llu, %s",
+                              static_cast<unsigned long long>(totals.packets + ws.packets),
+                              static_cast<unsigned long long>(totals.sessions + ws.sessions),
+                              human_bytes(totals.pcap_bytes + ws.pcap_bytes).c_str(),
+                              human_bytes(totals.file_bytes + ws.file_bytes).c_str(),
+                              ratio_text(ws.pcap_bytes, ws.file_bytes).c_str(),
+                              static_cast<unsigned long long>(c.kernel_drops + c.interface_drops),
+                              format_duration(now - start).c_str());
                 status.show(line, now);
             }
         }
@@ -180,10 +187,11 @@ int run_record(const RecordOptions& o) {
                   totals.not_indexed.breakdown().c_str());
     }
     if (c.kernel_drops + c.interface_drops > 0) {
-        log::warn("the kernel dropped %llu packets (%llu by the interface): the capture is "
-                  "incomplete; try a larger -B or a narrower filter",
-                  static_cast<unsigned long long>(c.kernel_drops),
-                  static_cast<unsigned long long>(c.interface_drops));
+        log::warn(
+            "the kernel dropped %llu packets (%llu by the interface): the capture is "
+            "incomplete; try a larger -B or a narrower filter",
+            static_cast<unsigned long long>(c.kernel_drops),
+            static_cast<unsigned long long>(c.interface_drops));
     } else {
         log::info("kernel drops: 0");
     }

@@ -9,38 +9,17 @@
 #include <string>
 #include <vector>
 
+#include "common/archive/archive_info.h"
 #include "common/archive/byte_io.h"
 #include "common/base/stats.h"
 #include "common/session/session_tracker.h"
 
 namespace tcpr::archive {
 
-struct FrameEntry {
-    uint64_t offset = 0;        // of the zstd frame in the file
-    uint32_t compressed = 0;    // frame size in the file
-    uint32_t decompressed = 0;  // pcap bytes inside
-    uint32_t packets = 0;
-    uint64_t first_ns = 0, last_ns = 0;
-};
-
-struct ArchiveInfo {
-    uint16_t format_version = 0;
-    uint32_t link_type = 0;
-    uint32_t snaplen = 0;
-    std::string source;         // WriterOptions::source
-    std::string writer;         // "tcprec 0.1.0"
-    uint64_t packets = 0, indexed = 0, pcap_bytes = 0, file_bytes = 0;
-    uint64_t first_ns = 0, last_ns = 0;
-    uint64_t kernel_drops = 0, interface_drops = 0;
-    SkipCounts not_indexed;
-    std::vector<FrameEntry> frames;
-    std::vector<session::SessionSummary> sessions;
-};
-
 struct Record {
     uint64_t ts_ns = 0;
     uint32_t orig_len = 0;
-    std::span<const uint8_t> bytes;  // valid until the next call on the cursor
+    std::span<const uint8_t> bytes;  // valid during the for_each_record callback only
     uint32_t frame = 0;              // data frame number
 };
 
@@ -48,13 +27,13 @@ struct Record {
 // mismatch"). Readers skip and count; callers decide whether that is fatal (--strict).
 struct DamageReport {
     uint64_t frames_ok = 0, frames_damaged = 0, records = 0;
-    uint64_t bytes_lost = 0;          // compressed bytes that could not be used
+    uint64_t bytes_lost = 0;  // compressed bytes that could not be used
     std::vector<std::string> problems;
     bool clean() const { return frames_damaged == 0 && problems.empty(); }
 };
 
 class ArchiveReader {
-public:
+  public:
     // Reads and checks the trailer and index. Throws tcpr::Error(Corrupt) with one clear line
     // (naming `name`) if the file is not an archive, is truncated (no trailer: "run tcprec
     // --repair"), or its index fails its checksum. Does not decompress data frames.
@@ -66,14 +45,17 @@ public:
     const ArchiveInfo& info() const;
 
     // Decompresses data frame `i` into `out` (pcap record bytes, no file header). Returns false
-    // (and fills `why`) if the frame is damaged. Thread safe for different `out` buffers.
+    // (and sets `why` to one line, "frame 3 at offset 1234: zstd checksum mismatch") if the
+    // frame is damaged or does not match the index. Thread safe for different `out` buffers
+    // (if the source's read_at is). Throws tcpr::Error only for I/O errors of the source.
     bool read_frame(size_t i, std::vector<uint8_t>& out, std::string* why = nullptr) const;
 
     // Calls fn for every record of every readable frame in file order; damaged frames are
     // skipped and described in the returned report. fn returning false stops early.
     DamageReport for_each_record(const std::function<bool(const Record&)>& fn) const;
 
-private:
+  private:
+    friend DamageReport verify_archive(const ByteSource& source, const std::string& name);
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -21,7 +21,15 @@ struct L3Start {
     int ip_version;  // 4, 6, 0 = unknown from link (look at first nibble), -1 = not IP
 };
 
-DecodeResult decode_tcp(std::span<const uint8_t> b, PacketView v, uint32_t l4, uint32_t l4_end) {
+// A header length that exceeds the IP length is Malformed when the IP length came from the IP
+// header, but Truncated when it was taken from the frame's end (IP length 0: TSO/GSO capture),
+// since then it is the capture that ends early.
+SkipReason too_long(bool length_from_frame) {
+    return length_from_frame ? SkipReason::Truncated : SkipReason::Malformed;
+}
+
+DecodeResult decode_tcp(std::span<const uint8_t> b, PacketView v, uint32_t l4, uint32_t l4_end,
+                        bool length_from_frame) {
     // l4_end: end of the TCP segment per the IP header, clipped to nothing (may exceed b.size()).
     if (l4 + 20 > b.size()) {
         return SkipReason::Truncated;
@@ -31,8 +39,11 @@ DecodeResult decode_tcp(std::span<const uint8_t> b, PacketView v, uint32_t l4, u
     }
     const uint8_t* t = b.data() + l4;
     const uint32_t doff = (t[12] >> 4) * 4u;
-    if (doff < 20 || l4 + doff > l4_end) {
+    if (doff < 20) {
         return SkipReason::Malformed;
+    }
+    if (l4 + doff > l4_end) {
+        return too_long(length_from_frame);
     }
     if (l4 + doff > b.size()) {
         return SkipReason::Truncated;
@@ -65,12 +76,13 @@ DecodeResult decode_ipv4(std::span<const uint8_t> b, PacketView v, uint32_t l3) 
         return SkipReason::Malformed;
     }
     uint32_t total = be16(ip + 2);
-    if (total == 0) {
+    const bool length_from_frame = total == 0;
+    if (length_from_frame) {
         // TSO/GSO on the capturing host: the length is left for the NIC. Use the frame.
         total = static_cast<uint32_t>(b.size()) - l3;
     }
     if (total < ihl) {
-        return SkipReason::Malformed;
+        return too_long(length_from_frame);
     }
     const uint16_t frag = be16(ip + 6);
     if ((frag & 0x2000) || (frag & 0x1fff)) {  // MF set or non-zero offset
@@ -86,7 +98,7 @@ DecodeResult decode_ipv4(std::span<const uint8_t> b, PacketView v, uint32_t l3) 
     v.ip_len = total;
     v.src = IpAddress::v4_bytes(ip + 12);
     v.dst = IpAddress::v4_bytes(ip + 16);
-    return decode_tcp(b, v, l3 + ihl, l3 + total);
+    return decode_tcp(b, v, l3 + ihl, l3 + total, length_from_frame);
 }
 
 DecodeResult decode_ipv6(std::span<const uint8_t> b, PacketView v, uint32_t l3) {
@@ -98,7 +110,8 @@ DecodeResult decode_ipv6(std::span<const uint8_t> b, PacketView v, uint32_t l3) 
         return SkipReason::Malformed;
     }
     uint32_t plen = be16(ip + 4);
-    if (plen == 0) {
+    const bool length_from_frame = plen == 0;
+    if (length_from_frame) {
         // Jumbogram or GSO capture: take the frame's length.
         plen = static_cast<uint32_t>(b.size()) - l3 - 40;
     }
@@ -113,7 +126,7 @@ DecodeResult decode_ipv6(std::span<const uint8_t> b, PacketView v, uint32_t l3) 
                 v.ip_len = 40 + plen;
                 v.src = IpAddress::v6_bytes(ip + 8);
                 v.dst = IpAddress::v6_bytes(ip + 24);
-                return decode_tcp(b, v, off, end);
+                return decode_tcp(b, v, off, end, length_from_frame);
             case 44:  // Fragment header
                 return SkipReason::Fragment;
             case 0:   // Hop-by-hop
@@ -127,7 +140,7 @@ DecodeResult decode_ipv6(std::span<const uint8_t> b, PacketView v, uint32_t l3) 
                 next = b[off];
                 off += len;
                 if (off > end) {
-                    return SkipReason::Malformed;
+                    return too_long(length_from_frame);
                 }
                 break;
             }
@@ -139,7 +152,7 @@ DecodeResult decode_ipv6(std::span<const uint8_t> b, PacketView v, uint32_t l3) 
                 next = b[off];
                 off += len;
                 if (off > end) {
-                    return SkipReason::Malformed;
+                    return too_long(length_from_frame);
                 }
                 break;
             }

@@ -1,11 +1,10 @@
 #include "common/os/files.h"
 
+#include <cerrno>
+#include <cstdio>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
 
 #include "common/base/error.h"
 
@@ -33,8 +32,8 @@ AtomicFile::AtomicFile(AtomicFile&& o) noexcept
     o.committed_ = true;  // the moved-from object must not unlink anything
 }
 
-AtomicFile AtomicFile::create(const std::string& path) {
-    std::string tmp = partial_name(path);
+AtomicFile AtomicFile::create(const std::string& path, const std::string& tmp_path) {
+    std::string tmp = tmp_path.empty() ? partial_name(path) : tmp_path;
     UniqueFd fd = UniqueFd::open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     return AtomicFile(path, std::move(tmp), std::move(fd));
 }
@@ -79,8 +78,7 @@ void AtomicFile::commit() {
     }
 }
 
-FileSource::FileSource(const std::string& path)
-    : path_(path), fd_(UniqueFd::open(path, O_RDONLY)) {
+FileSource::FileSource(const std::string& path) : path_(path), fd_(UniqueFd::open(path, O_RDONLY)) {
     struct stat st {};
     if (::fstat(fd_.get(), &st) != 0) {
         throw_errno("cannot stat '" + path + "'", errno);
@@ -120,6 +118,13 @@ std::vector<uint8_t> read_head(const std::string& path, size_t n) {
 bool file_exists(const std::string& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0;
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+    struct stat sa {
+    }, sb{};
+    return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
 }
 
 }  // namespace tcpr::os

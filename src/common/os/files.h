@@ -15,8 +15,9 @@ namespace tcpr::os {
 // error keeps its frames for `tcprec --repair`). A SIGKILLed writer leaves "<path>.partial",
 // never a file at <path> that looks whole.
 class AtomicFile final : public archive::ByteSink {
-public:
-    static AtomicFile create(const std::string& path);
+  public:
+    // `tmp_path` overrides the temporary name (default partial_name(path)).
+    static AtomicFile create(const std::string& path, const std::string& tmp_path = "");
     AtomicFile(AtomicFile&&) noexcept;
     AtomicFile& operator=(AtomicFile&&) = delete;
     ~AtomicFile() override;
@@ -31,7 +32,7 @@ public:
 
     static std::string partial_name(const std::string& path) { return path + ".partial"; }
 
-private:
+  private:
     AtomicFile(std::string path, std::string tmp, UniqueFd fd);
     std::string path_, tmp_;
     UniqueFd fd_;
@@ -42,13 +43,13 @@ private:
 
 // Read-only file as an archive::ByteSource (pread; safe from several threads).
 class FileSource final : public archive::ByteSource {
-public:
+  public:
     explicit FileSource(const std::string& path);  // throws "cannot open '<path>': ..."
     uint64_t size() const override { return size_; }
     size_t read_at(uint64_t offset, std::span<uint8_t> out) const override;
     const std::string& path() const { return path_; }
 
-private:
+  private:
     std::string path_;
     UniqueFd fd_;
     uint64_t size_ = 0;
@@ -57,5 +58,7 @@ private:
 // Reads the first `n` bytes of a file (fewer if shorter). Throws if it cannot be opened.
 std::vector<uint8_t> read_head(const std::string& path, size_t n);
 bool file_exists(const std::string& path);
+// True if both names exist and are the same file (same device and inode).
+bool same_file(const std::string& a, const std::string& b);
 
 }  // namespace tcpr::os

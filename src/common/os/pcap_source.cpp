@@ -1,6 +1,7 @@
 #include "common/os/pcap_source.h"
 
 #include <pcap/pcap.h>
+#include <poll.h>
 
 #include <cstring>
 
@@ -61,8 +62,15 @@ void apply_filter(pcap* p, const std::string& filter) {
 
 class PcapSource final : public PacketSource {
 public:
-    PcapSource(PcapHandle h, bool live, std::string describe)
-        : h_(std::move(h)), live_(live), describe_(std::move(describe)) {
+    // A live source is in non-blocking mode and waits on poll_fd for at most `timeout`, so
+    // next() returns Timeout on a quiet interface (periodic flushes, --duration).
+    PcapSource(PcapHandle h, bool live, std::string describe, int poll_fd = -1,
+               std::chrono::milliseconds timeout = std::chrono::milliseconds(100))
+        : h_(std::move(h)),
+          live_(live),
+          describe_(std::move(describe)),
+          poll_fd_(poll_fd),
+          timeout_(timeout) {
         link_ = dlt_to_linktype(pcap_datalink(h_.get()));
         snaplen_ = static_cast<uint32_t>(pcap_snapshot(h_.get()));
         if (live_) {
@@ -81,7 +89,18 @@ public:
         }
         pcap_pkthdr* hdr = nullptr;
         const u_char* data = nullptr;
-        const int rc = pcap_next_ex(h_.get(), &hdr, &data);
+        int rc = pcap_next_ex(h_.get(), &hdr, &data);
+        if (rc == 0 && poll_fd_ >= 0 && !caller_nonblocking_) {
+            // Nothing buffered: sleep until the kernel hands over a block or the timeout ends.
+            // (A blocking TPACKET_V3 read never times out on a quiet interface.) A signal
+            // interrupts poll(); pcap_next_ex then reports the break.
+            pollfd pfd{poll_fd_, POLLIN, 0};
+            (void)::poll(&pfd, 1, static_cast<int>(timeout_.count()));
+            if (StopSignal::requested()) {
+                return Status::End;
+            }
+            rc = pcap_next_ex(h_.get(), &hdr, &data);
+        }
         if (rc == 1) {
             ++received_;
             // Both sources run with nanosecond precision: tv_usec holds nanoseconds.
@@ -105,6 +124,15 @@ public:
     uint32_t snaplen() const override { return snaplen_; }
     std::string describe() const override { return describe_; }
 
+    int selectable_fd() const override {
+        return live_ ? pcap_get_selectable_fd(h_.get()) : -1;
+    }
+    void set_nonblocking(bool on) override {
+        // A live handle is always nonblocking underneath (see the constructor); "blocking"
+        // means next() waits in poll() for at most the read timeout.
+        caller_nonblocking_ = live_ && on;
+    }
+
     CaptureCounters counters() const override {
         CaptureCounters c;
         c.received = received_;
@@ -122,6 +150,9 @@ private:
     PcapHandle h_;
     bool live_;
     std::string describe_;
+    int poll_fd_ = -1;
+    std::chrono::milliseconds timeout_;
+    bool caller_nonblocking_ = false;  // set_nonblocking(true): never wait in next()
     uint32_t link_ = 0;
     uint32_t snaplen_ = 0;
     uint64_t received_ = 0;
@@ -151,12 +182,17 @@ std::unique_ptr<PacketSource> open_live(const LiveCaptureOptions& opt) {
           opt.interface, "set buffer size");
     check(h.get(), pcap_set_timeout(h.get(), static_cast<int>(opt.read_timeout.count())),
           opt.interface, "set timeout");
+    if (opt.immediate) {
+        check(h.get(), pcap_set_immediate_mode(h.get(), 1), opt.interface,
+              "set immediate mode");
+    }
     (void)pcap_set_tstamp_precision(h.get(), PCAP_TSTAMP_PRECISION_NANO);
     const int rc = pcap_activate(h.get());
     if (rc < 0) {
         std::string why = pcap_geterr(h.get());
         if (why.empty() || rc == PCAP_ERROR_NO_SUCH_DEVICE) {
-            why = std::string(pcap_statustostr(rc)) + (why.empty() ? "" : " (" + why + ")");
+            const std::string status = pcap_statustostr(rc);
+            why = why.empty() || why == status ? status : status + " (" + why + ")";
         }
         const ErrorKind kind =
             rc == PCAP_ERROR_PERM_DENIED ? ErrorKind::Permission : ErrorKind::Io;
@@ -173,11 +209,20 @@ std::unique_ptr<PacketSource> open_live(const LiveCaptureOptions& opt) {
                     "cannot capture on '" + opt.interface + "': no nanosecond timestamps");
     }
     apply_filter(h.get(), opt.filter);
+    if (pcap_setnonblock(h.get(), 1, err) != 0) {
+        throw Error(ErrorKind::Io,
+                    "cannot capture on '" + opt.interface + "': cannot set non-blocking: " + err);
+    }
+    const int fd = pcap_get_selectable_fd(h.get());
+    if (fd < 0) {
+        throw Error(ErrorKind::Unsupported,
+                    "cannot capture on '" + opt.interface + "': no selectable descriptor");
+    }
     std::string desc = "live " + opt.interface;
     if (!opt.filter.empty()) {
         desc += " filter '" + opt.filter + "'";
     }
-    return std::make_unique<PcapSource>(std::move(h), true, desc);
+    return std::make_unique<PcapSource>(std::move(h), true, desc, fd, opt.read_timeout);
 }
 
 std::unique_ptr<PacketSource> open_file(const std::string& path, const std::string& filter) {

@@ -24,6 +24,7 @@ struct LiveCaptureOptions {
     uint32_t buffer_bytes = 64u << 20; // kernel ring; bigger than tcpdump's 2 MiB default
     std::chrono::milliseconds read_timeout{100};  // wake-up period for status and flushes
     std::string filter;                // BPF expression, empty = everything
+    bool immediate = false;            // deliver each packet at once (no kernel block batching)
 };
 
 struct CapturedPacket {
@@ -49,6 +50,12 @@ public:
     virtual uint32_t snaplen() const = 0;
     virtual CaptureCounters counters() const = 0;
     virtual std::string describe() const = 0;  // "live eth0 filter 'tcp port 80'"
+    // A descriptor that becomes readable when next() may have a packet (for poll/epoll), or
+    // -1 when there is none (files: just call next()).
+    virtual int selectable_fd() const { return -1; }
+    // Nonblocking: next() returns Timeout at once when no packet is waiting. Live captures
+    // only; other sources ignore it. Throws tcpr::Error if libpcap refuses.
+    virtual void set_nonblocking(bool on) { (void)on; }
 };
 
 // Opens a live capture: create -> wrap -> options -> activate -> filter. Throws one clear line:

@@ -34,7 +34,11 @@ size_t SessionTracker::start_session(const net::PacketView& p, const net::FlowKe
     s.last_ns = ts_ns;
     sessions_.push_back(std::move(s));
     const size_t idx = sessions_.size() - 1;
-    open_[key] = OpenFlow{idx, p.seq};
+    if (p.syn()) {
+        open_[key] = OpenFlow{idx, p.ack_flag() ? p.ack - 1 : p.seq, true};
+    } else {
+        open_[key] = OpenFlow{idx, 0, false};
+    }
     return idx;
 }
 
@@ -50,15 +54,17 @@ size_t SessionTracker::observe(const net::PacketView& p, uint64_t ts_ns, uint32_
         idx = it->second.index;
         const SessionSummary& s = sessions_[idx];
         const bool closed = s.flags & (session_flags::kFinSeen | session_flags::kRstSeen);
-        // A SYN on a tuple that was closed, or with another ISN than the SYN we saw, is a new
-        // connection (port reuse): start a new generation rather than merge. A retransmitted
-        // SYN carries the same ISN and stays in its session.
-        if (p.syn() && !p.ack_flag()) {
-            const bool other_isn = s.has(session_flags::kSynSeen) && p.seq != it->second.client_isn;
-            if (closed || other_isn || !(src == s.client)) {
+        // A SYN or SYN-ACK on a tuple that was closed, that was captured mid-stream, or that
+        // implies another client ISN than the one known (a SYN's seq, a SYN-ACK's ack - 1) is
+        // a new connection (port reuse): start a new generation rather than merge.
+        // A retransmitted SYN or SYN-ACK implies the same ISN and stays in its session.
+        if (p.syn()) {
+            const bool synack = p.ack_flag();
+            const uint32_t isn = synack ? p.ack - 1 : p.seq;
+            const bool oriented = synack ? dst == s.client : src == s.client;
+            const OpenFlow& flow = it->second;
+            if (closed || !oriented || !flow.isn_known || isn != flow.client_isn) {
                 idx = start_session(p, key, ts_ns);
-            } else if (!s.has(session_flags::kSynSeen)) {
-                it->second.client_isn = p.seq;
             }
         }
     }
@@ -104,8 +110,10 @@ size_t SessionTracker::active(uint64_t now_ns, uint64_t idle_ns) const {
     size_t n = 0;
     for (const auto& [key, flow] : open_) {
         const SessionSummary& s = sessions_[flow.index];
+        // Capture timestamps are not strictly ordered (per-CPU queues): a session whose last
+        // packet is after `now_ns` is active, not "idle for 2^64 ns".
         if (!(s.flags & (session_flags::kFinSeen | session_flags::kRstSeen)) &&
-            now_ns - s.last_ns <= idle_ns) {
+            (now_ns <= s.last_ns || now_ns - s.last_ns <= idle_ns)) {
             ++n;
         }
     }
