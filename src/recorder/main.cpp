@@ -2,7 +2,6 @@
 // verify and repair archives. All the work is in the tcpr_recorder library.
 #include <CLI/CLI.hpp>
 
-#include "common/base/error.h"
 #include "common/cli/run_main.h"
 #include "recorder/commands.h"
 
@@ -11,14 +10,8 @@ int main(int argc, char** argv) {
         CLI::App app{
             "tcprec: record TCP traffic into a zstd-compressed, session-indexed pcap archive"};
         tcpr::rec::Commands commands(app);
-        try {
-            app.parse(argc, argv);
-        } catch (const CLI::ParseError& e) {
-            if (e.get_exit_code() == 0) {
-                return app.exit(e);  // --help, --version
-            }
-            // Like every other usage error: one "tcprec: error: ..." line, exit 2.
-            throw tcpr::Error(tcpr::ErrorKind::Usage, std::string(e.what()) + " (see --help)");
+        if (const auto done = tcpr::parse_command_line(app, argc, argv)) {
+            return *done;
         }
         return commands.run();
     });

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <exception>
 
+#include <CLI/CLI.hpp>
+
 #include "common/base/error.h"
 #include "common/base/log.h"
 #include "common/os/stop_signal.h"
@@ -24,6 +26,18 @@ int run_main(const char* program, const std::function<int()>& fn) {
         log::error("%s", e.what());
         return kExitError;
     }
+}
+
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0) {
+            return app.exit(e);  // --help, --version
+        }
+        throw Error(ErrorKind::Usage, std::string(e.what()) + " (see --help)");
+    }
+    return std::nullopt;
 }
 
 }  // namespace tcpr

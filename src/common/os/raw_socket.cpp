@@ -1,0 +1,99 @@
+#include "common/os/raw_socket.h"
+
+#include <cerrno>
+#include <cstring>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "common/base/error.h"
+#include "common/net/packet_builder.h"
+
+#ifndef IPV6_HDRINCL
+#define IPV6_HDRINCL 36  // Linux >= 4.5
+#endif
+
+namespace tcpr::os {
+
+bool TargetGuard::permits(std::span<const uint8_t> ip_packet) const {
+    net::Endpoint dst;
+    if (!net::tcp_destination(ip_packet, dst)) {
+        return false;
+    }
+    const size_t header = permitted_.addr.version == 6 ? 40 : 20;
+    return dst == permitted_ && ip_packet.size() >= header + 20;
+}
+
+RawSocket::RawSocket(UniqueFd fd, const net::Endpoint& permitted)
+    : fd_(std::move(fd)), guard_(permitted) {
+    if (permitted.addr.version == 6) {
+        auto* sa = reinterpret_cast<sockaddr_in6*>(&dst_);
+        sa->sin6_family = AF_INET6;
+        std::memcpy(&sa->sin6_addr, permitted.addr.bytes.data(), 16);
+        sa->sin6_port = 0;  // raw IPv6: the port field names the protocol; 0 = the socket's
+        dst_len_ = sizeof(sockaddr_in6);
+    } else {
+        auto* sa = reinterpret_cast<sockaddr_in*>(&dst_);
+        sa->sin_family = AF_INET;
+        std::memcpy(&sa->sin_addr, permitted.addr.bytes.data(), 4);
+        dst_len_ = sizeof(sockaddr_in);
+    }
+}
+
+RawSocket RawSocket::open(const net::Endpoint& permitted, int send_buffer_bytes) {
+    const int family = permitted.addr.version == 6 ? AF_INET6 : AF_INET;
+    const int fd = ::socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_RAW);
+    if (fd < 0) {
+        const int err = errno;
+        if (err == EPERM || err == EACCES) {
+            throw Error(ErrorKind::Permission, std::string("cannot open a raw socket: ") +
+                                                   std::strerror(err) +
+                                                   " (tcpreplay2 needs root or CAP_NET_RAW)");
+        }
+        throw_errno("cannot open a raw socket", err);
+    }
+    UniqueFd owned = UniqueFd::adopt(fd);
+    const int one = 1;
+    if (family == AF_INET) {
+        if (setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof one) != 0) {
+            throw_errno("cannot set IP_HDRINCL on the raw socket", errno);
+        }
+    } else {
+        // IPPROTO_RAW implies it on Linux; set it explicitly where the option exists.
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_HDRINCL, &one, sizeof one);
+    }
+    if (send_buffer_bytes > 0) {
+        // Best effort: SO_SNDBUF is capped by net.core.wmem_max; SO_SNDBUFFORCE needs
+        // CAP_NET_ADMIN, which a root replayer has.
+        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &send_buffer_bytes,
+                       sizeof send_buffer_bytes) != 0) {
+            (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &send_buffer_bytes,
+                             sizeof send_buffer_bytes);
+        }
+    }
+    return RawSocket(std::move(owned), permitted);
+}
+
+net::SendStatus RawSocket::send(std::span<const uint8_t> ip_packet) {
+    if (!guard_.permits(ip_packet)) {
+        ++refused_;
+        return net::SendStatus::Refused;
+    }
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        const ssize_t n = ::sendto(fd_.get(), ip_packet.data(), ip_packet.size(), MSG_DONTWAIT,
+                                   reinterpret_cast<const sockaddr*>(&dst_), dst_len_);
+        if (n == static_cast<ssize_t>(ip_packet.size())) {
+            return net::SendStatus::Sent;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        last_errno_ = n < 0 ? errno : EMSGSIZE;
+        if (last_errno_ == EAGAIN || last_errno_ == EWOULDBLOCK || last_errno_ == ENOBUFS) {
+            return net::SendStatus::WouldBlock;
+        }
+        return net::SendStatus::Failed;
+    }
+    return net::SendStatus::Failed;
+}
+
+}  // namespace tcpr::os

@@ -1,0 +1,31 @@
+// A timerfd on CLOCK_MONOTONIC armed at absolute times: a run loop waits in epoll and wakes at
+// a deadline with microsecond precision (epoll_wait's own timeout only has milliseconds).
+#pragma once
+
+#include <cstdint>
+
+#include "common/os/unique_fd.h"
+
+namespace tcpr::os {
+
+// Nanoseconds of CLOCK_MONOTONIC (the clock TimerFd and std::chrono::steady_clock use).
+uint64_t monotonic_ns();
+
+class TimerFd {
+  public:
+    // Nonblocking, close-on-exec. Throws Error(Io) if the kernel refuses.
+    static TimerFd create();
+    int fd() const { return fd_.get(); }
+    // Fires (becomes readable) at monotonic time `at_ns`; a time in the past fires at once.
+    void arm_at(uint64_t at_ns);
+    void disarm();
+    // Consumes the expiration count so the fd is no longer readable.
+    void acknowledge();
+
+  private:
+    explicit TimerFd(UniqueFd fd) : fd_(std::move(fd)) {}
+    UniqueFd fd_;
+    uint64_t armed_ = 0;
+};
+
+}  // namespace tcpr::os

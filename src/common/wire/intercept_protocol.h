@@ -1,0 +1,145 @@
+// The intercept <-> replayer wire protocol: the one definition both programs use.
+// Specified in docs/intercept-protocol.md. Big-endian, versioned, length-prefixed frames;
+// decoding never reads past the frame and returns an outcome, never throws.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/net/flow_key.h"
+
+namespace tcpr::wire {
+
+constexpr uint8_t kProtocolVersion = 1;
+constexpr uint16_t kDefaultPort = 36524;
+constexpr size_t kHeaderBytes = 8;            // [ver u8][type u8][flags u16][length u32]
+constexpr uint32_t kMaxBodyBytes = 1u << 20;  // larger frames are a protocol error
+constexpr size_t kMaxPayloadHead = 64;        // payload bytes copied into a report
+
+enum class MessageType : uint8_t {
+    Hello = 1,       // replayer -> intercept, first message: version, name
+    HelloAck = 2,    // intercept -> replayer: accepted (or Error + close)
+    Register = 3,    // replayer -> intercept: tuples whose responses it wants
+    Unregister = 4,  // replayer -> intercept: tuples it is done with
+    Reports = 5,     // intercept -> replayer: a batch of captured response headers
+    Ping = 6,        // either way, keeps idle connections alive
+    Error = 7,       // intercept -> replayer: a reason, then the connection closes
+};
+
+// A connection seen from the client side: client (the replayed source) and server (target).
+struct Tuple {
+    net::Endpoint client;
+    net::Endpoint server;
+    bool operator==(const Tuple&) const = default;
+};
+struct TupleHash {
+    size_t operator()(const Tuple& t) const noexcept;
+};
+
+struct Hello {
+    uint8_t version = kProtocolVersion;
+    std::string name;  // e.g. "tcpreplay2 pid 1234"
+};
+struct HelloAck {
+    uint8_t version = kProtocolVersion;
+    uint32_t expiry_seconds = 0;  // registrations idle this long are dropped
+};
+struct Register {
+    std::vector<Tuple> tuples;
+};
+struct Unregister {
+    std::vector<Tuple> tuples;
+};
+struct Ping {
+    uint64_t nonce = 0;
+};
+struct ErrorMsg {
+    std::string reason;
+};
+
+// One response packet from the target as intercept captured it (server -> client direction).
+struct Report {
+    uint64_t ts_ns = 0;  // capture time at intercept
+    Tuple tuple;         // client = packet's destination, server = packet's source
+    uint32_t seq = 0, ack = 0;
+    uint16_t window = 0;
+    uint8_t flags = 0;                  // net::tcp_flags
+    uint8_t window_scale = 0xff;        // from a SYN-ACK's option, 0xff = absent
+    uint16_t mss = 0;                   // from a SYN-ACK's option, 0 = absent
+    uint32_t payload_len = 0;           // TCP payload length per the IP header
+    std::vector<uint8_t> payload_head;  // first <= kMaxPayloadHead payload bytes
+};
+struct Reports {
+    std::vector<Report> reports;
+};
+
+using Message = std::variant<Hello, HelloAck, Register, Unregister, Reports, Ping, ErrorMsg>;
+
+// Appends one framed message to `out`.
+void encode(const Message& m, std::vector<uint8_t>& out);
+std::vector<uint8_t> encode(const Message& m);
+
+enum class DecodeStatus {
+    Ok,          // *message set, `consumed` bytes used
+    NeedMore,    // not a whole frame yet: read more and call again
+    BadVersion,  // frame from another protocol version: close the connection
+    BadType,     // unknown message type: close
+    BadLength,   // frame length over kMaxBodyBytes: close
+    Malformed,   // body does not match its type: close
+};
+const char* to_string(DecodeStatus s);
+
+struct DecodeResult {
+    DecodeStatus status = DecodeStatus::NeedMore;
+    size_t consumed = 0;
+    std::optional<Message> message;
+};
+
+// Decodes the first frame in `bytes` (a stream buffer that may hold part of a frame or several).
+DecodeResult decode(std::span<const uint8_t> bytes);
+
+// ---- Limits a sender keeps to (a frame's body never exceeds kMaxBodyBytes) ----
+
+// An IPv6 tuple: 37 bytes (IPv4: 13).
+constexpr size_t kMaxTupleBytes = 1 + 2 * (16 + 2);
+// An IPv6 report with a full payload head: 128 bytes (IPv4 without head: 40).
+constexpr size_t kMaxReportBytes =
+    8 + kMaxTupleBytes + 4 + 4 + 2 + 1 + 1 + 2 + 4 + 1 + kMaxPayloadHead;
+constexpr size_t kMaxTuplesPerFrame = 16384;  // per Register / Unregister
+constexpr size_t kMaxReportsPerFrame = 4096;  // per Reports
+constexpr size_t kMaxTextBytes = 1024;        // Hello name, Error reason
+
+// ---- The intercept's batching path: encode reports one by one, frame them once ----
+
+// Appends the encoding of one report (no frame header) to `body`.
+void append_report(const Report& r, std::vector<uint8_t>& body);
+// Appends a whole Reports frame holding `count` reports already encoded by append_report.
+void append_reports_frame(std::span<const uint8_t> encoded_reports, uint32_t count,
+                          std::vector<uint8_t>& out);
+
+// ---- Stream reassembly for a receiver ----
+
+// Bytes read from a stream socket accumulate here; next() pops whole frames. After an error
+// status (anything but Ok/NeedMore) the stream cannot be resynchronised: next() keeps returning
+// that status and the connection must be closed.
+class FrameBuffer {
+  public:
+    // Space for at least `min_bytes` more bytes; call commit(n) after writing n of them.
+    std::span<uint8_t> writable(size_t min_bytes = 16384);
+    void commit(size_t n);
+    void append(std::span<const uint8_t> bytes);
+
+    DecodeResult next();
+    size_t buffered() const { return end_ - start_; }
+
+  private:
+    std::vector<uint8_t> buf_;
+    size_t start_ = 0, end_ = 0;
+    DecodeStatus failed_ = DecodeStatus::Ok;
+};
+
+}  // namespace tcpr::wire

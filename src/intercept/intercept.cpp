@@ -1,0 +1,68 @@
+// run_intercept: capture + server + (optionally) daemon, until SIGINT/SIGTERM; then a summary.
+#include <optional>
+
+#include "common/base/log.h"
+#include "common/base/parse.h"
+#include "common/cli/run_main.h"
+#include "common/os/daemon.h"
+#include "common/os/pcap_source.h"
+#include "common/os/stop_signal.h"
+#include "intercept/options.h"
+#include "intercept/report_server.h"
+#include "intercept/response_capture.h"
+
+namespace tcpr::icpt {
+
+int run_intercept(const InterceptOptions& o) {
+    os::LiveCaptureOptions lo;
+    lo.interface = o.interface;
+    lo.snaplen_bytes = o.snaplen;
+    lo.promiscuous = o.promiscuous;
+    lo.buffer_bytes = o.buffer_bytes;
+    lo.filter = effective_filter(o.filter, o.server.bind.port);
+    lo.immediate = true;  // a replayer waits for each SYN-ACK: no batching delay in the kernel
+    ResponseCapture capture(os::open_live(lo));
+    ReportServer server(o.server, &capture);
+
+    std::optional<os::PidFile> pidfile;
+    if (o.daemon) {
+        pidfile.emplace(os::daemonize(os::DaemonOptions{o.logfile, o.pidfile}));
+    } else if (!o.pidfile.empty()) {
+        pidfile.emplace(os::PidFile::create(o.pidfile));
+    }
+    log::info("capturing on %s; listening for replayers on %s (allowed: %s)",
+              capture.describe().c_str(), server.local_endpoint().to_string().c_str(),
+              o.server.allow.to_string().c_str());
+
+    const auto start = std::chrono::steady_clock::now();
+    server.run([] { return os::StopSignal::requested(); });
+
+    const ServerStats s = server.stats();
+    const os::CaptureCounters c = capture.counters();
+    const SkipCounts& skips = capture.skips();
+    log::info(
+        "stopped after %s: %llu packets captured, %llu reported, %llu unroutable "
+        "(no registered replayer), %llu dropped for slow replayers, %llu replayers seen "
+        "(%llu refused), kernel drops %llu",
+        format_duration(std::chrono::steady_clock::now() - start).c_str(),
+        static_cast<unsigned long long>(capture.packets()),
+        static_cast<unsigned long long>(s.reported), static_cast<unsigned long long>(s.unroutable),
+        static_cast<unsigned long long>(s.dropped_slow + s.dropped_closed),
+        static_cast<unsigned long long>(s.replayers_seen),
+        static_cast<unsigned long long>(s.replayers_refused),
+        static_cast<unsigned long long>(c.kernel_drops + c.interface_drops));
+    if (skips.total() > 0) {
+        log::info("not reported (not a decodable TCP packet): %llu: %s",
+                  static_cast<unsigned long long>(skips.total()), skips.breakdown().c_str());
+    }
+    if (s.takeovers > 0 || s.protocol_errors > 0) {
+        log::info(
+            "tuples taken over by another replayer: %llu; connections closed for "
+            "protocol errors: %llu",
+            static_cast<unsigned long long>(s.takeovers),
+            static_cast<unsigned long long>(s.protocol_errors));
+    }
+    return kExitOk;
+}
+
+}  // namespace tcpr::icpt

@@ -1,0 +1,101 @@
+#include "intercept/options.h"
+
+#include <CLI/CLI.hpp>
+
+#include "common/base/error.h"
+#include "common/base/log.h"
+#include "common/base/parse.h"
+#include "common/net/address_parse.h"
+
+namespace tcpr::icpt {
+
+std::string effective_filter(const std::string& user_filter, uint16_t listen_port) {
+    const std::string base = user_filter.empty() ? "tcp" : "(" + user_filter + ")";
+    return base + " and not tcp port " + std::to_string(listen_port);
+}
+
+Cli::Cli(CLI::App& app) {
+    app.footer(
+        "Captures the test server's responses and reports them to the replayers that\n"
+        "registered their connections. Protocol: docs/intercept-protocol.md.\n"
+        "Exit codes: 0 ok, 1 error, 2 usage. See docs/cli.md.");
+    app.add_option("-i,--interface", o_.interface,
+                   "Capture responses on this interface ('any' for all)")
+        ->required();
+    app.add_option("-F,--filter", o_.filter,
+                   "BPF filter for the responses (default 'tcp'; intercept's own port is "
+                   "always excluded)");
+    app.add_option("-b,--bind", bind_text_, "Listen for replayers on this address")
+        ->capture_default_str();
+    app.add_option(
+        "-p,--port", port_,
+        "Listen for replayers on this port (default " + std::to_string(wire::kDefaultPort) + ")");
+    app.add_option("--allow", allow_text_,
+                   "Accept replayers only from this address or CIDR range (repeatable; "
+                   "default: any)");
+    app.add_option("--expiry", expiry_text_, "Drop a registration unused for this long (30s, 2m)")
+        ->capture_default_str();
+    app.add_option("--idle-timeout", idle_text_, "Close a replayer connection silent for this long")
+        ->capture_default_str();
+    app.add_option("--queue-limit", queue_text_,
+                   "Bytes of reports queued per replayer before reports are dropped (8M)")
+        ->capture_default_str();
+    app.add_option("-s,--snaplen", o_.snaplen, "Bytes captured per packet")
+        ->check(CLI::Range(128u, 65535u))
+        ->capture_default_str();
+    app.add_option("-B,--buffer-size", buffer_kib_, "Kernel capture buffer in KiB (default 32768)")
+        ->check(CLI::Range(256, 4 << 20));
+    app.add_flag("--promisc", o_.promiscuous, "Put the interface in promiscuous mode");
+    app.add_flag("-d,--daemon", o_.daemon, "Run in the background");
+    app.add_option("--pidfile", o_.pidfile, "Write the process id here (removed at exit)");
+    app.add_option("--logfile", o_.logfile, "With -d: append diagnostics here");
+    app.add_flag("-q,--quiet", quiet_, "Only warnings, errors and nothing else");
+    app.add_flag("-v,--verbose", verbosity_, "More diagnostics (-vv for debug)");
+    app.set_version_flag("--version", std::string("intercept ") + TCPR_VERSION);
+}
+
+InterceptOptions Cli::options() const {
+    InterceptOptions o = o_;
+    if (verbosity_ >= 2) {
+        log::set_level(log::Level::Debug);
+    } else if (quiet_) {
+        log::set_level(log::Level::Warn);
+    }
+    if (!o.logfile.empty() && !o.daemon) {
+        throw Error(ErrorKind::Usage,
+                    "--logfile needs -d/--daemon (in the foreground, "
+                    "diagnostics go to stderr)");
+    }
+    const auto addr = net::IpAddress::parse(bind_text_);
+    if (!addr) {
+        throw Error(ErrorKind::Usage,
+                    "bad value '" + bind_text_ + "' for -b (expected an IPv4 or IPv6 address)");
+    }
+    o.server.bind = net::Endpoint{*addr, port_ != 0 ? port_ : wire::kDefaultPort};
+    std::string bad;
+    const auto allow = net::AllowList::parse(allow_text_, &bad);
+    if (!allow) {
+        throw Error(ErrorKind::Usage, "bad value '" + bad +
+                                          "' for --allow (expected an address or CIDR range "
+                                          "such as 10.0.0.0/8)");
+    }
+    o.server.allow = *allow;
+    o.server.expiry = parse_duration(expiry_text_, "--expiry");
+    if (o.server.expiry < std::chrono::seconds(1)) {
+        throw Error(ErrorKind::Usage,
+                    "bad value '" + expiry_text_ + "' for --expiry (at least 1s)");
+    }
+    o.server.idle_timeout = parse_duration(idle_text_, "--idle-timeout");
+    const uint64_t queue = parse_size(queue_text_, "--queue-limit");
+    if (queue < 64 * 1024 || queue > (uint64_t{1} << 32)) {
+        throw Error(ErrorKind::Usage,
+                    "bad value '" + queue_text_ + "' for --queue-limit (64k to 4G)");
+    }
+    o.server.max_queued_bytes = static_cast<size_t>(queue);
+    if (buffer_kib_ > 0) {
+        o.buffer_bytes = static_cast<uint32_t>(buffer_kib_) * 1024u;
+    }
+    return o;
+}
+
+}  // namespace tcpr::icpt

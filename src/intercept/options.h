@@ -1,0 +1,53 @@
+// intercept's command line -> InterceptOptions (validated), and the program's entry point.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "intercept/report_server.h"
+
+namespace CLI {
+class App;
+}
+
+namespace tcpr::icpt {
+
+struct InterceptOptions {
+    std::string interface;              // -i ("any" allowed)
+    std::string filter;                 // -F, BPF; empty = "tcp"
+    uint32_t snaplen = 512;             // -s: headers + kMaxPayloadHead bytes fit easily
+    uint32_t buffer_bytes = 32u << 20;  // -B (KiB on the command line)
+    bool promiscuous = false;           // --promisc (routed responses are addressed to us)
+    ServerOptions server;               // -b, -p, --allow, --expiry, --idle-timeout, --queue-limit
+    bool daemon = false;                // -d
+    std::string pidfile, logfile;       // --pidfile, --logfile
+};
+
+// The capture filter actually used: the user's (or "tcp") minus intercept's own connections,
+// which would otherwise be captured on `-i any` or when replayers share the interface.
+std::string effective_filter(const std::string& user_filter, uint16_t listen_port);
+
+// Registers every option on `app`; options() validates and converts them after parsing.
+class Cli {
+  public:
+    explicit Cli(CLI::App& app);
+    InterceptOptions options() const;  // throws Error(Usage) on a bad value
+
+  private:
+    InterceptOptions o_;
+    std::string bind_text_ = "0.0.0.0";
+    uint16_t port_ = 0;
+    std::vector<std::string> allow_text_;
+    std::string expiry_text_ = "120s", idle_text_ = "60s", queue_text_ = "8M";
+    int buffer_kib_ = 0;
+    int verbosity_ = 0;
+    bool quiet_ = false;
+};
+
+// Opens the capture and the listening socket (errors: one line, before detaching), detaches
+// with -d, serves until SIGINT/SIGTERM, and logs the summary line.
+int run_intercept(const InterceptOptions& options);
+
+}  // namespace tcpr::icpt

@@ -1,0 +1,408 @@
+#include "intercept/report_server.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/base/error.h"
+#include "common/base/log.h"
+
+namespace tcpr::icpt {
+namespace {
+
+constexpr uint64_t kListenerTag = 1;
+constexpr uint64_t kCaptureTag = 2;
+constexpr auto kLinger = std::chrono::seconds(2);  // closing connections: time to read
+constexpr size_t kMaxClosing = 64;                 // lingering connections at once
+constexpr size_t kMaxRefusedLogged = 4096;         // distinct refused addresses logged
+constexpr auto kHousekeepingEvery = std::chrono::milliseconds(500);
+
+SteadyTime now_steady() { return std::chrono::steady_clock::now(); }
+
+}  // namespace
+
+struct ReportServer::Replayer {
+    Replayer(ReplayerId i, os::TcpConnection c, SteadyTime now)
+        : id(i), conn(std::move(c)), connected(now), last_heard(now) {}
+
+    ReplayerId id;
+    os::TcpConnection conn;
+    std::string name;  // from Hello: "tcpreplay2 pid 1234"
+    SteadyTime connected, last_heard;
+    bool hello_done = false;
+    bool closing = false;  // Error sent; waiting for the peer to close (or kLinger)
+    bool dead = false;     // queued for removal
+    bool watching_write = false;
+    std::vector<uint8_t> pending;  // reports encoded, not yet framed
+    uint32_t pending_count = 0;
+    uint64_t reported = 0, dropped = 0;
+    bool warned_slow = false;
+
+    std::string label() const {
+        return (name.empty() ? std::string("replayer") : "'" + name + "'") + " at " +
+               conn.peer().to_string();
+    }
+};
+
+ReportServer::ReportServer(const ServerOptions& options, ResponseCapture* capture)
+    : opt_(options),
+      capture_(capture),
+      listener_(os::TcpListener::listen(options.bind)),
+      epoll_(os::Epoll::create()),
+      router_(options.expiry) {
+    epoll_.add(listener_.fd(), os::Epoll::kReadable, kListenerTag);
+    if (capture_ != nullptr && capture_->fd() >= 0) {
+        epoll_.add(capture_->fd(), os::Epoll::kReadable, kCaptureTag);
+    }
+}
+
+ReportServer::~ReportServer() = default;
+
+ReportServer::Replayer* ReportServer::find(ReplayerId id) {
+    const auto it = replayers_.find(id);
+    return it == replayers_.end() || it->second->dead ? nullptr : it->second.get();
+}
+
+void ReportServer::run(const std::function<bool()>& should_stop) {
+    while (!should_stop()) {
+        if (capture_ != nullptr && capture_->ended()) {
+            break;
+        }
+        // A capture without a selectable fd (a file) is polled on every turn.
+        const bool poll_capture = capture_ != nullptr && capture_->fd() < 0;
+        step(poll_capture ? 0 : 50);
+    }
+    flush();
+}
+
+void ReportServer::step(int max_wait_ms) {
+    epoll_.wait(events_, max_wait_ms);
+    const SteadyTime now = now_steady();
+    bool capture_ready = capture_ != nullptr && capture_->fd() < 0;
+    for (const os::Epoll::Event& ev : events_) {
+        if (ev.tag == kListenerTag) {
+            on_accept();
+        } else if (ev.tag == kCaptureTag) {
+            capture_ready = true;
+        } else if (Replayer* r = find(ev.tag)) {
+            on_replayer_event(*r, ev, now);
+        }
+    }
+    if (capture_ready) {
+        on_capture(now);
+    }
+    if (now >= next_housekeeping_) {
+        housekeeping(now);
+        next_housekeeping_ = now + kHousekeepingEvery;
+    }
+    reap();
+}
+
+void ReportServer::on_accept() {
+    // Accept what is waiting, a bounded number per turn so the capture is never starved.
+    for (int i = 0; i < 64; ++i) {
+        os::TcpListener::Accepted a = listener_.accept();
+        if (!a.connection) {
+            if (a.error != 0) {
+                // Out of descriptors (or another persistent failure): the listener would stay
+                // readable and spin the loop, so stop watching it until the next housekeeping.
+                log::warn("cannot accept a replayer connection: %s (pausing accepts)",
+                          std::strerror(a.error));
+                epoll_.remove(listener_.fd());
+                listener_paused_ = true;
+            }
+            return;
+        }
+        const SteadyTime now = now_steady();
+        const net::IpAddress from = a.connection->peer().addr;
+        const ReplayerId id = next_id_++;
+        auto r = std::make_unique<Replayer>(id, std::move(*a.connection), now);
+        r->conn.set_max_queued_bytes(opt_.max_queued_bytes);
+        if (!opt_.allow.allows(from)) {
+            ++stats_.replayers_refused;
+            if (refused_logged_.size() < kMaxRefusedLogged && refused_logged_.insert(from).second) {
+                log::warn("refused a replayer connection from %s: not in the allow-list (%s)",
+                          from.to_string().c_str(), opt_.allow.to_string().c_str());
+            }
+            size_t closing = 0;
+            for (const auto& [rid, other] : replayers_) {
+                closing += other->closing ? 1 : 0;
+            }
+            if (closing >= kMaxClosing) {
+                continue;  // too many lingering already: close at once (r goes out of scope)
+            }
+            epoll_.add(r->conn.fd(), os::Epoll::kReadable, id);
+            Replayer& ref = *r;
+            replayers_.emplace(id, std::move(r));
+            fail(ref, "address " + from.to_string() + " is not allowed to use this intercept");
+            continue;
+        }
+        log::debug("connection from %s", r->conn.peer().to_string().c_str());
+        epoll_.add(r->conn.fd(), os::Epoll::kReadable, id);
+        replayers_.emplace(id, std::move(r));
+    }
+}
+
+void ReportServer::on_capture(SteadyTime now) {
+    capture_->poll(opt_.capture_batch, opt_.flush_interval,
+                   [&](const wire::Report& rep) { submit(rep, now); });
+    flush();
+}
+
+void ReportServer::submit(const wire::Report& rep, SteadyTime now) {
+    ++stats_.reports_built;
+    const auto owner = router_.route(rep.tuple, now);
+    if (!owner) {
+        ++stats_.unroutable;
+        return;
+    }
+    Replayer* r = find(*owner);
+    if (r == nullptr || r->closing) {
+        ++stats_.dropped_closed;
+        return;
+    }
+    if (r->pending_count == 0) {
+        dirty_.push_back(r->id);
+    }
+    wire::append_report(rep, r->pending);
+    ++r->pending_count;
+    if (r->pending_count == wire::kMaxReportsPerFrame) {
+        flush_replayer(*r);  // its id stays in dirty_, so flush() writes the frame out
+    }
+}
+
+void ReportServer::flush() {
+    for (const ReplayerId id : dirty_) {
+        if (Replayer* r = find(id)) {
+            flush_replayer(*r);
+            write_out(*r);
+        }
+    }
+    dirty_.clear();
+}
+
+void ReportServer::flush_replayer(Replayer& r) {
+    if (r.pending_count == 0) {
+        return;
+    }
+    frame_scratch_.clear();
+    wire::append_reports_frame(r.pending, r.pending_count, frame_scratch_);
+    if (r.conn.queue(frame_scratch_)) {
+        stats_.reported += r.pending_count;
+        r.reported += r.pending_count;
+        ++stats_.frames_sent;
+    } else {
+        stats_.dropped_slow += r.pending_count;
+        r.dropped += r.pending_count;
+        if (!r.warned_slow) {
+            r.warned_slow = true;
+            log::warn(
+                "%s reads too slowly: its queue is full (%zu bytes, limit %zu), "
+                "dropping reports",
+                r.label().c_str(), r.conn.queued_bytes(), r.conn.max_queued_bytes());
+        }
+    }
+    r.pending.clear();
+    r.pending_count = 0;
+}
+
+void ReportServer::write_out(Replayer& r) {
+    if (!r.conn.wants_write()) {
+        return;
+    }
+    const os::IoStatus st = r.conn.flush();
+    if (st == os::IoStatus::Closed) {
+        close_now(r, r.conn.error().c_str());
+        return;
+    }
+    if (st == os::IoStatus::Ok && r.closing) {
+        r.conn.shutdown_write();
+    }
+    update_interest(r);
+}
+
+void ReportServer::update_interest(Replayer& r) {
+    const bool want = r.conn.wants_write();
+    if (want != r.watching_write && !r.dead) {
+        epoll_.modify(r.conn.fd(), os::Epoll::kReadable | (want ? os::Epoll::kWritable : 0), r.id);
+        r.watching_write = want;
+    }
+}
+
+void ReportServer::on_replayer_event(Replayer& r, const os::Epoll::Event& ev, SteadyTime now) {
+    if (ev.writable || ev.hangup) {
+        write_out(r);
+        if (r.dead) {
+            return;
+        }
+    }
+    if (!ev.readable && !ev.hangup) {
+        return;
+    }
+    if (r.closing) {
+        if (r.conn.discard_input() == os::IoStatus::Closed) {
+            close_now(r, nullptr);
+        }
+        return;
+    }
+    const os::IoStatus st = r.conn.receive();
+    r.last_heard = now;
+    while (!r.dead && !r.closing) {
+        wire::DecodeResult d = r.conn.next_message();
+        if (d.status == wire::DecodeStatus::NeedMore) {
+            break;
+        }
+        if (d.status != wire::DecodeStatus::Ok) {
+            ++stats_.protocol_errors;
+            log::warn("%s sent a bad frame (%s): closing", r.label().c_str(),
+                      wire::to_string(d.status));
+            fail(r, std::string("bad frame: ") + wire::to_string(d.status) +
+                        (d.status == wire::DecodeStatus::BadVersion
+                             ? " (this intercept speaks version " +
+                                   std::to_string(wire::kProtocolVersion) + ")"
+                             : ""));
+            break;
+        }
+        handle_message(r, std::move(*d.message), now);
+    }
+    if (st == os::IoStatus::Closed && !r.dead) {
+        close_now(r, r.conn.error().c_str());
+        return;
+    }
+    if (!r.dead) {
+        write_out(r);  // Ping echoes, HelloAck
+    }
+}
+
+void ReportServer::handle_message(Replayer& r, wire::Message&& m, SteadyTime now) {
+    if (!r.hello_done) {
+        auto* hello = std::get_if<wire::Hello>(&m);
+        if (hello == nullptr) {
+            ++stats_.protocol_errors;
+            fail(r, "the first message must be Hello");
+            return;
+        }
+        if (hello->version != wire::kProtocolVersion) {
+            ++stats_.protocol_errors;
+            fail(r, "protocol version " + std::to_string(hello->version) +
+                        " is not supported (this intercept speaks version " +
+                        std::to_string(wire::kProtocolVersion) + ")");
+            return;
+        }
+        r.name = hello->name;
+        r.hello_done = true;
+        ++stats_.replayers_seen;
+        const auto secs = std::chrono::duration_cast<std::chrono::seconds>(opt_.expiry).count();
+        r.conn.send(wire::HelloAck{wire::kProtocolVersion, static_cast<uint32_t>(secs)});
+        log::info("%s connected", r.label().c_str());
+        return;
+    }
+    if (auto* reg = std::get_if<wire::Register>(&m)) {
+        for (const wire::Tuple& t : reg->tuples) {
+            if (router_.add(r.id, t, now) == ReportRouter::AddOutcome::TakenOver) {
+                log::debug("%s took over %s -> %s", r.label().c_str(), t.client.to_string().c_str(),
+                           t.server.to_string().c_str());
+            }
+        }
+    } else if (auto* unreg = std::get_if<wire::Unregister>(&m)) {
+        for (const wire::Tuple& t : unreg->tuples) {
+            router_.remove(r.id, t);
+        }
+    } else if (auto* ping = std::get_if<wire::Ping>(&m)) {
+        // The echo follows every report queued before it: a replayer that sent
+        // Register then Ping knows, on the echo, that the registration is in force.
+        flush_replayer(r);
+        if (!r.conn.send(*ping)) {
+            log::debug("%s: Ping echo dropped, queue full", r.label().c_str());
+        }
+    } else if (auto* err = std::get_if<wire::ErrorMsg>(&m)) {
+        log::info("%s closed with an error: %s", r.label().c_str(), err->reason.c_str());
+        close_now(r, nullptr);
+    } else {
+        ++stats_.protocol_errors;
+        fail(r, "unexpected message from a replayer");
+    }
+}
+
+void ReportServer::fail(Replayer& r, const std::string& reason) {
+    r.closing = true;
+    r.pending.clear();
+    r.pending_count = 0;
+    if (r.hello_done) {
+        router_.drop_replayer(r.id);
+    }
+    r.conn.set_max_queued_bytes(r.conn.queued_bytes() + wire::kHeaderBytes + 2 +
+                                wire::kMaxTextBytes);
+    r.conn.send(wire::ErrorMsg{reason});
+    r.last_heard = now_steady();  // the linger starts now
+    write_out(r);
+}
+
+void ReportServer::close_now(Replayer& r, const char* why) {
+    if (r.dead) {
+        return;
+    }
+    r.dead = true;
+    const size_t dropped = router_.drop_replayer(r.id);
+    if (r.hello_done && !r.closing) {
+        log::info(
+            "%s disconnected (%s): %llu reports sent, %llu dropped, %zu registrations "
+            "released",
+            r.label().c_str(), why != nullptr && *why != 0 ? why : "closed",
+            static_cast<unsigned long long>(r.reported), static_cast<unsigned long long>(r.dropped),
+            dropped);
+    }
+    epoll_.remove(r.conn.fd());
+    dead_.push_back(r.id);
+}
+
+void ReportServer::housekeeping(SteadyTime now) {
+    if (listener_paused_) {
+        epoll_.add(listener_.fd(), os::Epoll::kReadable, kListenerTag);
+        listener_paused_ = false;
+    }
+    for (auto& [id, rp] : replayers_) {
+        Replayer& r = *rp;
+        if (r.dead) {
+            continue;
+        }
+        if (r.closing) {
+            if (now - r.last_heard >= kLinger) {
+                close_now(r, nullptr);
+            }
+        } else if (!r.hello_done && now - r.connected >= opt_.hello_timeout) {
+            ++stats_.idle_closed;
+            log::warn("connection from %s sent no Hello in time: closing",
+                      r.conn.peer().to_string().c_str());
+            fail(r, "no Hello received in time");
+        } else if (r.hello_done && now - r.last_heard >= opt_.idle_timeout) {
+            ++stats_.idle_closed;
+            log::warn("%s silent for too long: closing", r.label().c_str());
+            fail(r, "idle for too long (send Ping to keep a connection open)");
+        }
+    }
+    router_.expire(now);
+}
+
+void ReportServer::reap() {
+    for (const ReplayerId id : dead_) {
+        replayers_.erase(id);  // closes the socket
+    }
+    dead_.clear();
+}
+
+ServerStats ReportServer::stats() const {
+    ServerStats s = stats_;
+    s.takeovers = router_.counters().taken_over;
+    s.registrations_expired = router_.counters().expired;
+    return s;
+}
+
+size_t ReportServer::replayers() const {
+    size_t n = 0;
+    for (const auto& [id, r] : replayers_) {
+        n += (r->hello_done && !r->closing && !r->dead) ? 1 : 0;
+    }
+    return n;
+}
+
+}  // namespace tcpr::icpt

@@ -1,0 +1,20 @@
+// tcpreplay2: replay recorded TCP sessions into a test server with forged client packets,
+// following the target's answers through intercept. All the work is in tcpr_replayer.
+#include <CLI/CLI.hpp>
+
+#include "common/cli/run_main.h"
+#include "replayer/options.h"
+#include "replayer/replay.h"
+
+int main(int argc, char** argv) {
+    return tcpr::run_main("tcpreplay2", [&] {
+        CLI::App app{
+            "tcpreplay2: replay recorded TCP sessions into a test server, as valid TCP, "
+            "time-scaled and multiplied"};
+        tcpr::replay::CommandLine command_line(app);
+        if (const auto done = tcpr::parse_command_line(app, argc, argv)) {
+            return *done;
+        }
+        return tcpr::replay::run_replay(command_line.options());
+    });
+}

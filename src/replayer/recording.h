@@ -1,0 +1,88 @@
+// What the replayer replays: every selected recorded TCP connection reduced to its client half
+// (the bytes the client sent, cut into requests) and a summary of the server half (how much it
+// answered to each request and the first line of each answer). Immutable once built and shared
+// by every copy and loop of a session; payload bytes live in one arena, addressed by offsets.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/base/stats.h"
+#include "common/net/flow_key.h"
+
+namespace tcpr::replay {
+
+struct RecordedRequest {
+    uint32_t begin = 0;         // offset in the session's client stream
+    uint32_t length = 0;        // bytes; 0 = nothing to send, only wait (server speaks first)
+    uint32_t response_len = 0;  // server bytes the recorded client read in answer to it
+    uint32_t status_off = 0;    // the recorded answer's first line, in Recording::text
+    uint16_t status_len = 0;    // 0 = not captured
+    uint64_t think_ns = 0;      // recorded pause before it (after the last earlier packet)
+};
+
+enum class CloseKind : uint8_t { None, Fin, Rst };
+
+struct RecordedSession {
+    net::Endpoint client, server;
+    uint64_t start_ns = 0, end_ns = 0;  // recorded times of its first and last packet
+    uint64_t rtt_ns = 0;                // SYN -> client's handshake ACK; 0 = unknown
+    uint64_t stream_off = 0;            // client bytes in Recording::arena
+    uint32_t stream_len = 0;
+    uint32_t first_request = 0, request_count = 0;  // in Recording::requests
+    uint64_t close_think_ns = 0;                    // recorded pause before the client's FIN/RST
+    uint32_t client_isn = 0;            // recorded ISN (SYN's seq), or first seen seq - 1
+    uint32_t missing_bytes = 0;         // client bytes absent from the capture (sent as zeros)
+    uint16_t mss = 0;                   // MSS option of the recorded SYN, 0 = none/not captured
+    uint8_t window_scale = 0xff;        // window scale option of the recorded SYN, 0xff = none
+    bool has_syn = false;               // false: mid-session capture, the SYN is built
+    bool server_closed_first = false;   // the server's FIN came before the client closed
+    CloseKind close = CloseKind::None;  // how the client ended it (None: capture ended first)
+};
+
+// Counters of what the builder read and what it made of it.
+struct BuildStats {
+    uint64_t records = 0;       // frames read
+    uint64_t tcp_packets = 0;   // decoded TCP segments
+    SkipCounts skipped;         // frames that were not usable TCP segments, by reason
+    uint64_t connections = 0;   // TCP connections seen (generations counted)
+    uint64_t other_port = 0;    // connections not to the selected server port
+    uint64_t not_selected = 0;  // left out by --sessions / --sample
+    uint64_t without_data = 0;  // mid-session connections with no client payload
+    uint64_t sessions = 0;      // replayable sessions built
+    uint64_t mid_session = 0;   // of which without a captured SYN (SYN built)
+    uint64_t requests = 0;
+    uint64_t client_bytes = 0;
+    uint64_t missing_bytes = 0;       // client payload absent from the capture (zeros sent)
+    uint64_t oversized_segments = 0;  // client segments > 1460 bytes (TSO/GRO captures)
+};
+
+struct Recording {
+    std::vector<RecordedSession> sessions;  // ordered by start_ns
+    std::vector<RecordedRequest> requests;
+    std::vector<uint8_t> arena;          // client payload bytes
+    std::string text;                    // recorded status lines
+    uint64_t first_ns = 0, last_ns = 0;  // recorded time span of the input
+    BuildStats stats;
+
+    std::span<const uint8_t> stream(const RecordedSession& s) const {
+        return {arena.data() + s.stream_off, s.stream_len};
+    }
+    std::span<const RecordedRequest> requests_of(const RecordedSession& s) const {
+        return {requests.data() + s.first_request, s.request_count};
+    }
+    std::string_view status_line(const RecordedRequest& r) const {
+        return std::string_view(text).substr(r.status_off, r.status_len);
+    }
+    uint64_t span_ns() const { return last_ns > first_ns ? last_ns - first_ns : 0; }
+    uint64_t total_requests() const { return requests.size(); }
+};
+
+// The first line of a response head ("HTTP/1.1 200 OK"): up to CR/LF, at most 64 bytes,
+// non-printable bytes shown as '.'. Empty if `head` is empty.
+std::string first_line(std::span<const uint8_t> head);
+
+}  // namespace tcpr::replay

@@ -1,0 +1,486 @@
+// ReportServer over loopback (127.0.0.1, port 0; no root): handshake, registration, routing of
+// captured packets to exactly the replayer that registered them, refusals, slow replayers.
+#include "intercept/report_server.h"
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <mutex>
+#include <sys/eventfd.h>
+#include <thread>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "common/os/tcp_socket.h"
+#include "support/packet_factory.h"
+
+namespace {
+
+using namespace tcpr;
+using namespace tcpr::icpt;
+using namespace std::chrono_literals;
+using test::Bytes;
+
+constexpr auto kTimeout = std::chrono::milliseconds(5000);
+
+net::Endpoint ep(const std::string& addr, uint16_t port) {
+    const auto a = net::IpAddress::parse(addr);
+    REQUIRE(a);
+    return net::Endpoint{*a, port};
+}
+
+wire::Tuple tuple(uint16_t client_port, const std::string& client = "10.0.0.1",
+                  const std::string& server = "10.0.0.2", uint16_t server_port = 80) {
+    return wire::Tuple{ep(client, client_port), ep(server, server_port)};
+}
+
+// A response of the server of `t` to its client, as captured on Ethernet.
+Bytes response(const wire::Tuple& t, uint32_t seq, const std::string& payload = "") {
+    test::TcpSpec s;
+    s.src = t.server.addr.to_string();
+    s.dst = t.client.addr.to_string();
+    s.sport = t.server.port;
+    s.dport = t.client.port;
+    s.seq = seq;
+    s.ack = 1;
+    s.flags =
+        payload.empty() ? (net::tcp_flags::kSyn | net::tcp_flags::kAck) : net::tcp_flags::kAck;
+    if (payload.empty()) {
+        s.mss = 1460;
+    }
+    s.payload = test::to_bytes(payload);
+    return test::make_tcp(s);
+}
+
+// A capture fed by the test thread: frames pushed here come out of next() in the server's
+// thread; an eventfd makes it selectable like a live pcap handle.
+class QueueSource final : public os::PacketSource {
+  public:
+    QueueSource() : efd_(os::UniqueFd::adopt(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC))) {
+        REQUIRE(efd_);
+    }
+    // All at once, as a burst of packets arriving together.
+    void push(std::vector<Bytes> frames) {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (Bytes& f : frames) {
+            queue_.push_back(std::move(f));
+        }
+        const uint64_t one = 1;
+        REQUIRE(::write(efd_.get(), &one, sizeof one) == sizeof one);
+    }
+    Status next(os::CapturedPacket& out) override {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (queue_.empty()) {
+            uint64_t v = 0;
+            (void)::read(efd_.get(), &v, sizeof v);  // not readable until the next push
+            return Status::Timeout;
+        }
+        current_ = std::move(queue_.front());
+        queue_.pop_front();
+        out.ts_ns = 1000 + taken_;
+        out.orig_len = static_cast<uint32_t>(current_.size());
+        out.bytes = current_;
+        ++taken_;
+        return Status::Packet;
+    }
+    uint64_t taken() const { return taken_.load(); }
+    uint32_t link_type() const override { return 1; }
+    uint32_t snaplen() const override { return 65535; }
+    os::CaptureCounters counters() const override { return {}; }
+    std::string describe() const override { return "queue"; }
+    int selectable_fd() const override { return efd_.get(); }
+
+  private:
+    os::UniqueFd efd_;
+    std::mutex mu_;
+    std::deque<Bytes> queue_;
+    Bytes current_;
+    std::atomic<uint64_t> taken_{0};
+};
+
+// A replayer's side, with the blocking helpers of TcpConnection.
+struct Client {
+    os::TcpConnection conn;
+    std::vector<wire::Report> reports;
+    uint64_t next_nonce = 1;
+
+    static Client connect(const net::Endpoint& server, const std::string& name) {
+        Client c{os::TcpConnection::connect(server, kTimeout), {}, 1};
+        c.conn.send_blocking(wire::Hello{wire::kProtocolVersion, name}, kTimeout);
+        auto m = c.conn.receive_blocking(kTimeout);
+        REQUIRE(m);
+        REQUIRE(std::holds_alternative<wire::HelloAck>(*m));
+        CHECK(std::get<wire::HelloAck>(*m).version == wire::kProtocolVersion);
+        return c;
+    }
+    void send(const wire::Message& m) { conn.send_blocking(m, kTimeout); }
+    // Sends a Ping and collects every report until its echo: whatever the server had
+    // processed before the Ping (a Register, captured packets) is then known to be done.
+    void sync() {
+        const uint64_t nonce = next_nonce++;
+        send(wire::Ping{nonce});
+        const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            auto m = conn.receive_blocking(kTimeout);
+            REQUIRE(m);
+            if (auto* rs = std::get_if<wire::Reports>(&*m)) {
+                reports.insert(reports.end(), rs->reports.begin(), rs->reports.end());
+            } else if (auto* p = std::get_if<wire::Ping>(&*m)) {
+                REQUIRE(p->nonce == nonce);
+                return;
+            } else {
+                FAIL("unexpected message while waiting for the Ping echo");
+            }
+        }
+        FAIL("no Ping echo in time");
+    }
+};
+
+// Runs server.step() until `done` holds (bounded): the single-threaded way to drive a server.
+template <typename Pred>
+bool step_until(ReportServer& server, Pred done, std::chrono::milliseconds limit = kTimeout) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            return false;
+        }
+        server.step(5);
+    }
+    return true;
+}
+
+// The next message on `c` if one has arrived (nonblocking).
+std::optional<wire::Message> poll_message(os::TcpConnection& c) {
+    wire::DecodeResult r = c.next_message();
+    if (r.status == wire::DecodeStatus::NeedMore) {
+        (void)c.receive();
+        r = c.next_message();
+    }
+    REQUIRE((r.status == wire::DecodeStatus::Ok || r.status == wire::DecodeStatus::NeedMore));
+    return std::move(r.message);
+}
+
+// Steps the server until a message arrives on `c`.
+wire::Message step_for_message(ReportServer& server, os::TcpConnection& c) {
+    std::optional<wire::Message> m;
+    REQUIRE(step_until(server, [&] {
+        m = poll_message(c);
+        return m.has_value();
+    }));
+    return std::move(*m);
+}
+
+// Steps the server until it has closed `c` (end of stream), with no message left unread.
+void step_until_closed(ReportServer& server, os::TcpConnection& c) {
+    REQUIRE(step_until(server, [&] { return c.receive() == os::IoStatus::Closed; }));
+    CHECK(c.next_message().status == wire::DecodeStatus::NeedMore);
+}
+
+os::TcpConnection connect_with_hello(const net::Endpoint& server, const std::string& name) {
+    auto c = os::TcpConnection::connect(server, kTimeout);
+    c.send_blocking(wire::Hello{wire::kProtocolVersion, name}, kTimeout);  // kernel-buffered
+    return c;
+}
+
+ServerOptions loopback_options() {
+    ServerOptions o;
+    o.bind = ep("127.0.0.1", 0);
+    return o;
+}
+
+// Runs a server's loop in a thread; stop() (or destruction) ends and joins it.
+class ServerThread {
+  public:
+    explicit ServerThread(ReportServer& server)
+        : thread_([this, &server] { server.run([this] { return stop_.load(); }); }) {}
+    ~ServerThread() { stop(); }
+    void stop() {
+        stop_ = true;
+        if (thread_.joinable()) {
+            thread_.join();
+        }
+    }
+
+  private:
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("two replayers each receive exactly the responses of the tuples they registered",
+          "[intercept]") {
+    auto source = std::make_unique<QueueSource>();
+    QueueSource& queue = *source;
+    ResponseCapture capture(std::move(source));
+    ReportServer server(loopback_options(), &capture);
+    REQUIRE(server.local_endpoint().port != 0);
+    ServerThread running(server);
+
+    Client a = Client::connect(server.local_endpoint(), "replayer A");
+    Client b = Client::connect(server.local_endpoint(), "replayer B");
+
+    // A and B use the same client and server addresses; only the client ports differ.
+    std::vector<wire::Tuple> ta, tb;
+    for (uint16_t p = 0; p < 20; ++p) {
+        ta.push_back(tuple(static_cast<uint16_t>(40000 + p)));
+        tb.push_back(tuple(static_cast<uint16_t>(40100 + p)));
+    }
+    tb.push_back(tuple(40000, "fd00::1", "fd00::2", 80));  // IPv6, same port as one of A's
+    a.send(wire::Register{ta});
+    b.send(wire::Register{tb});
+    a.sync();  // the echo means the registration is in force
+    b.sync();
+
+    // Three responses per registered tuple, plus packets nobody registered, in one burst.
+    std::vector<Bytes> burst;
+    for (const auto* list : {&ta, &tb}) {
+        for (const wire::Tuple& t : *list) {
+            burst.push_back(response(t, 5000));
+            burst.push_back(response(t, 5001, "HTTP/1.1 200 OK\r\n"));
+            burst.push_back(response(t, 5018, "hello"));
+        }
+    }
+    burst.push_back(response(tuple(40000, "10.0.0.1", "10.0.0.2", 8080), 1, "x"));  // server port
+    burst.push_back(response(tuple(40200), 1, "x"));              // nobody's client port
+    burst.push_back(response(tuple(40100, "10.0.0.9"), 1, "x"));  // other client address
+    burst.push_back(test::make_udp({}));                          // not TCP
+    const uint64_t pushed = burst.size();
+    queue.push(std::move(burst));
+
+    const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+    while (queue.taken() < pushed && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(1ms);
+    }
+    REQUIRE(queue.taken() == pushed);
+    // A Ping sent now is handled after the capture turn that took the last packet.
+    a.sync();
+    b.sync();
+
+    auto check_client = [](const Client& c, const std::vector<wire::Tuple>& mine) {
+        REQUIRE(c.reports.size() == 3 * mine.size());
+        size_t i = 0;
+        for (const wire::Tuple& t : mine) {
+            CAPTURE(t.client.to_string());
+            // Per tuple, in capture order: SYN-ACK (with MSS), then the two data segments.
+            CHECK(c.reports[i].tuple == t);
+            CHECK(c.reports[i].seq == 5000);
+            CHECK(c.reports[i].mss == 1460);
+            CHECK(c.reports[i + 1].tuple == t);
+            CHECK(c.reports[i + 1].payload_len == 17);
+            CHECK(std::string(c.reports[i + 1].payload_head.begin(),
+                              c.reports[i + 1].payload_head.end()) == "HTTP/1.1 200 OK\r\n");
+            CHECK(c.reports[i + 2].tuple == t);
+            CHECK(c.reports[i + 2].seq == 5018);
+            i += 3;
+        }
+    };
+    check_client(a, ta);
+    check_client(b, tb);
+
+    running.stop();
+    const ServerStats s = server.stats();
+    CHECK(s.replayers_seen == 2);
+    CHECK(s.reported == 3 * (ta.size() + tb.size()));
+    CHECK(s.unroutable == 3);
+    CHECK(s.dropped_slow == 0);
+    CHECK(s.frames_sent >= 1);
+    CHECK(s.frames_sent < s.reported / 10);  // batched: many reports per frame
+    CHECK(capture.packets() == pushed);
+    CHECK(capture.skips().of(net::SkipReason::NotTcp) == 1);
+}
+
+TEST_CASE("a replayer from an address outside the allow-list is refused with a reason",
+          "[intercept]") {
+    ServerOptions o = loopback_options();
+    o.allow = *net::AllowList::parse({"10.0.0.0/8", "::1"});
+    ReportServer server(o, nullptr);
+
+    auto c = connect_with_hello(server.local_endpoint(), "intruder");
+    const wire::Message m = step_for_message(server, c);
+    REQUIRE(std::holds_alternative<wire::ErrorMsg>(m));
+    CHECK(std::get<wire::ErrorMsg>(m).reason ==
+          "address 127.0.0.1 is not allowed to use this intercept");
+    step_until_closed(server, c);
+    CHECK(server.stats().replayers_refused == 1);
+    CHECK(server.stats().replayers_seen == 0);
+    CHECK(server.replayers() == 0);
+
+    // Again from the same address: refused again (the log line is written once).
+    auto c2 = os::TcpConnection::connect(server.local_endpoint(), kTimeout);
+    REQUIRE(std::holds_alternative<wire::ErrorMsg>(step_for_message(server, c2)));
+    step_until_closed(server, c2);
+    CHECK(server.stats().replayers_refused == 2);
+}
+
+TEST_CASE("a replayer inside the allow-list is accepted", "[intercept]") {
+    ServerOptions o = loopback_options();
+    o.allow = *net::AllowList::parse({"10.0.0.0/8", "127.0.0.0/8"});
+    o.expiry = std::chrono::seconds(90);
+    ReportServer server(o, nullptr);
+    auto c = connect_with_hello(server.local_endpoint(), "friend");
+    const wire::Message m = step_for_message(server, c);
+    REQUIRE(std::holds_alternative<wire::HelloAck>(m));
+    CHECK(std::get<wire::HelloAck>(m).expiry_seconds == 90);
+    CHECK(server.replayers() == 1);
+    CHECK(server.stats().replayers_refused == 0);
+
+    c.send_blocking(wire::Ping{0xfeedULL}, kTimeout);
+    const wire::Message echo = step_for_message(server, c);
+    REQUIRE(std::holds_alternative<wire::Ping>(echo));
+    CHECK(std::get<wire::Ping>(echo).nonce == 0xfeedULL);
+}
+
+TEST_CASE("the handshake refuses other versions and anything before Hello", "[intercept]") {
+    ReportServer server(loopback_options(), nullptr);
+    auto refused = [&](const std::vector<uint8_t>& first_bytes) {
+        auto c = os::TcpConnection::connect(server.local_endpoint(), kTimeout);
+        REQUIRE(c.queue(first_bytes));
+        REQUIRE(c.flush() == os::IoStatus::Ok);
+        wire::Message m = step_for_message(server, c);
+        if (std::holds_alternative<wire::HelloAck>(m)) {
+            m = step_for_message(server, c);
+        }
+        REQUIRE(std::holds_alternative<wire::ErrorMsg>(m));
+        step_until_closed(server, c);
+        return std::get<wire::ErrorMsg>(m).reason;
+    };
+    SECTION("Hello announcing version 2") {
+        CHECK(refused(wire::encode(wire::Hello{2, "future"})) ==
+              "protocol version 2 is not supported (this intercept speaks version 1)");
+    }
+    SECTION("a frame of protocol version 2") {
+        auto bytes = wire::encode(wire::Hello{wire::kProtocolVersion, "x"});
+        bytes[0] = 2;
+        CHECK(refused(bytes) ==
+              "bad frame: unsupported protocol version (this intercept speaks version 1)");
+    }
+    SECTION("Register before Hello") {
+        CHECK(refused(wire::encode(wire::Register{{tuple(1)}})) ==
+              "the first message must be Hello");
+    }
+    SECTION("a replayer sending Reports") {
+        auto bytes = wire::encode(wire::Hello{wire::kProtocolVersion, "x"});
+        wire::encode(wire::Reports{}, bytes);
+        CHECK(refused(bytes) == "unexpected message from a replayer");
+    }
+    SECTION("a malformed body") {
+        auto bytes = wire::encode(wire::Hello{wire::kProtocolVersion, "x"});
+        const auto reg = wire::encode(wire::Register{{tuple(1)}});
+        bytes.insert(bytes.end(), reg.begin(), reg.end() - 1);
+        bytes[bytes.size() - reg.size() + 1 + 7] -= 1;  // length says one byte less
+        CHECK(refused(bytes) == "bad frame: malformed message");
+    }
+    CHECK(server.stats().protocol_errors == 1);
+    CHECK(server.replayers() == 0);
+}
+
+TEST_CASE("unregister, disconnect and takeover change where reports go", "[intercept]") {
+    ReportServer server(loopback_options(), nullptr);
+    auto a = connect_with_hello(server.local_endpoint(), "A");
+    std::optional<os::TcpConnection> b = connect_with_hello(server.local_endpoint(), "B");
+    REQUIRE(std::holds_alternative<wire::HelloAck>(step_for_message(server, a)));
+    REQUIRE(std::holds_alternative<wire::HelloAck>(step_for_message(server, *b)));
+
+    a.send_blocking(wire::Register{{tuple(1), tuple(2), tuple(3)}}, kTimeout);
+    REQUIRE(step_until(server, [&] { return server.router().size() == 3; }));
+    b->send_blocking(wire::Register{{tuple(3), tuple(4)}}, kTimeout);  // 3 is taken over
+    REQUIRE(step_until(server, [&] { return server.router().size() == 4; }));
+    CHECK(server.stats().takeovers == 1);
+    a.send_blocking(wire::Unregister{{tuple(2), tuple(4)}}, kTimeout);  // 4 is not A's
+    REQUIRE(step_until(server, [&] { return server.router().size() == 3; }));
+
+    wire::Report rep;
+    const SteadyTime now = std::chrono::steady_clock::now();
+    for (uint16_t p = 1; p <= 4; ++p) {
+        rep.tuple = tuple(p);
+        rep.seq = p;
+        server.submit(rep, now);
+    }
+    server.flush();
+    auto seqs_of = [&](os::TcpConnection& c) {
+        const wire::Message m = step_for_message(server, c);
+        REQUIRE(std::holds_alternative<wire::Reports>(m));
+        std::vector<uint32_t> seqs;
+        for (const auto& r : std::get<wire::Reports>(m).reports) {
+            seqs.push_back(r.seq);
+        }
+        return seqs;
+    };
+    CHECK(seqs_of(a) == std::vector<uint32_t>{1});
+    CHECK(seqs_of(*b) == std::vector<uint32_t>{3, 4});
+    CHECK(server.stats().unroutable == 1);  // 2: unregistered
+
+    // B disconnects: its tuples are released at once; A's stay.
+    b.reset();
+    REQUIRE(step_until(server, [&] { return server.router().size() == 1; }));
+    CHECK(server.replayers() == 1);
+    rep.tuple = tuple(4);
+    server.submit(rep, now);
+    CHECK(server.stats().unroutable == 2);
+    rep.tuple = tuple(1);
+    server.submit(rep, now);
+    server.flush();
+    CHECK(seqs_of(a) == std::vector<uint32_t>{4});
+}
+
+TEST_CASE("a replayer that does not read loses reports; the others lose none", "[intercept]") {
+    ServerOptions o = loopback_options();
+    o.max_queued_bytes = 64 * 1024;
+    ReportServer server(o, nullptr);
+    auto slow = connect_with_hello(server.local_endpoint(), "slow");
+    auto fast = connect_with_hello(server.local_endpoint(), "fast");
+    REQUIRE(std::holds_alternative<wire::HelloAck>(step_for_message(server, slow)));
+    REQUIRE(std::holds_alternative<wire::HelloAck>(step_for_message(server, fast)));
+    slow.send_blocking(wire::Register{{tuple(1)}}, kTimeout);
+    fast.send_blocking(wire::Register{{tuple(2)}}, kTimeout);
+    REQUIRE(step_until(server, [&] { return server.router().size() == 2; }));
+
+    // 200k reports of 104 bytes (20 MB) for `slow`, which never reads again: far more than
+    // socket buffers and its 64 KiB queue hold. Every call returns at once.
+    wire::Report big;
+    big.tuple = tuple(1);
+    big.payload_head.assign(wire::kMaxPayloadHead, 'z');
+    wire::Report small;
+    small.tuple = tuple(2);
+    constexpr int kRounds = 200;
+    constexpr int kPerRound = 1000;
+    size_t fast_reports = 0;
+    for (int round = 0; round < kRounds; ++round) {
+        const SteadyTime now = std::chrono::steady_clock::now();
+        for (int i = 0; i < kPerRound; ++i) {
+            server.submit(big, now);
+        }
+        small.seq = static_cast<uint32_t>(round);
+        server.submit(small, now);
+        server.flush();
+        server.step(0);
+        while (auto m = poll_message(fast)) {
+            REQUIRE(std::holds_alternative<wire::Reports>(*m));
+            fast_reports += std::get<wire::Reports>(*m).reports.size();
+        }
+    }
+    REQUIRE(step_until(server, [&] {
+        while (auto m = poll_message(fast)) {
+            fast_reports += std::get<wire::Reports>(*m).reports.size();
+        }
+        return fast_reports == kRounds;
+    }));
+    const ServerStats s = server.stats();
+    CHECK(s.dropped_slow > 0);
+    CHECK(s.reported + s.dropped_slow == size_t{kRounds} * (kPerRound + 1));
+    CHECK(server.replayers() == 2);  // slow but alive: kept, just dropped
+}
+
+TEST_CASE("a connection that never says Hello is closed", "[intercept]") {
+    ServerOptions o = loopback_options();
+    o.hello_timeout = std::chrono::milliseconds(50);
+    ReportServer server(o, nullptr);
+    auto c = os::TcpConnection::connect(server.local_endpoint(), kTimeout);
+    const wire::Message m = step_for_message(server, c);
+    REQUIRE(std::holds_alternative<wire::ErrorMsg>(m));
+    CHECK(std::get<wire::ErrorMsg>(m).reason == "no Hello received in time");
+    step_until_closed(server, c);
+    CHECK(server.stats().idle_closed == 1);
+}

@@ -1,0 +1,114 @@
+// EndpointAllocator: copies x loops never share a 4-tuple while it can matter at the target.
+#include "replayer/endpoints.h"
+
+#include <set>
+#include <unordered_set>
+
+#include <catch2/catch.hpp>
+
+namespace tcpr::replay {
+namespace {
+
+constexpr uint64_t kSec = 1'000'000'000;
+
+net::Endpoint ep(const char* addr, uint16_t port) {
+    return net::Endpoint{*net::IpAddress::parse(addr), port};
+}
+
+}  // namespace
+
+TEST_CASE("copy 0 keeps the recorded endpoint; other copies get shifted ports",
+          "[replay][endpoints]") {
+    EndpointAllocator a;
+    const auto rec = ep("10.0.0.1", 40000);
+    const auto c0 = a.allocate(rec, 0, 0, 3, 0);
+    const auto c1 = a.allocate(rec, 1, 0, 3, 0);
+    const auto c2 = a.allocate(rec, 2, 0, 3, 0);
+    REQUIRE(c0);
+    REQUIRE(c1);
+    REQUIRE(c2);
+    CHECK(*c0 == rec);
+    CHECK(c1->addr == rec.addr);
+    CHECK(c1->port != rec.port);
+    CHECK(c2->port != rec.port);
+    CHECK(c1->port != c2->port);
+    CHECK(c1->port >= 1024);
+    CHECK(a.live() == 3);
+}
+
+TEST_CASE(
+    "every endpoint of copies x loops of many sessions is distinct while live or "
+    "lingering",
+    "[replay][endpoints]") {
+    // Recorded clients with consecutive ports, as one busy client host produces them: a plain
+    // port shift of one copy lands on another session's recorded port.
+    EndpointAllocator a(EndpointOptions{std::nullopt, 1, 1024, 60 * kSec});
+    const uint32_t copies = 4, loops = 3, sessions = 500;
+    std::set<net::Endpoint> seen;
+    uint64_t now = 0;
+    for (uint32_t loop = 0; loop < loops; ++loop) {
+        std::vector<net::Endpoint> live;
+        for (uint32_t s = 0; s < sessions; ++s) {
+            const auto recorded = ep("10.0.0.1", static_cast<uint16_t>(40000 + s));
+            for (uint32_t k = 0; k < copies; ++k) {
+                const auto e = a.allocate(recorded, k, loop, copies, now);
+                REQUIRE(e);
+                CHECK(seen.insert(*e).second);  // never handed out before in this run
+                live.push_back(*e);
+            }
+        }
+        now += 10 * kSec;  // sessions end: their tuples linger 60 s (TIME_WAIT at the target)
+        for (const auto& e : live) {
+            a.release(e, now);
+        }
+    }
+    CHECK(seen.size() == copies * loops * sessions);
+    CHECK(a.lingering() == copies * loops * sessions);
+    CHECK(a.live() == 0);
+}
+
+TEST_CASE("a released endpoint is reused only after the linger time", "[replay][endpoints]") {
+    EndpointAllocator a(EndpointOptions{std::nullopt, 7919, 1024, 60 * kSec});
+    const auto rec = ep("10.0.0.1", 40000);
+    const auto first = a.allocate(rec, 0, 0, 1, 0);
+    REQUIRE(first);
+    a.release(*first, 1 * kSec);
+    const auto during = a.allocate(rec, 0, 0, 1, 30 * kSec);
+    REQUIRE(during);
+    CHECK(*during != *first);
+    CHECK(a.in_use(*first));
+    a.release(*during, 30 * kSec);
+    const auto after = a.allocate(rec, 0, 0, 1, 61 * kSec);
+    REQUIRE(after);
+    CHECK(*after == *first);
+}
+
+TEST_CASE("copies spread over an address pool", "[replay][endpoints]") {
+    EndpointOptions o;
+    o.pool = Cidr::parse("172.16.5.0/30");  // 4 addresses
+    EndpointAllocator a(o);
+    const auto rec = ep("10.0.0.1", 40000);
+    std::set<net::IpAddress> addrs;
+    std::set<net::Endpoint> all;
+    for (uint32_t k = 0; k < 8; ++k) {
+        const auto e = a.allocate(rec, k, 0, 8, 0);
+        REQUIRE(e);
+        CHECK(o.pool->contains(e->addr));
+        addrs.insert(e->addr);
+        CHECK(all.insert(*e).second);
+    }
+    CHECK(addrs.size() == 4);  // 8 copies over 4 addresses: each used twice, ports differ
+}
+
+TEST_CASE("exhaustion is reported, not looped on", "[replay][endpoints]") {
+    EndpointOptions o;
+    o.min_port = 65534;  // two ports only
+    EndpointAllocator a(o);
+    const auto rec = ep("10.0.0.1", 65534);
+    CHECK(a.allocate(rec, 0, 0, 3, 0));
+    CHECK(a.allocate(rec, 1, 0, 3, 0));
+    CHECK_FALSE(a.allocate(rec, 2, 0, 3, 0));
+    CHECK(a.exhausted() == 1);
+}
+
+}  // namespace tcpr::replay

@@ -1,0 +1,275 @@
+// RawTransport + run loop + InterceptClient end to end in one process, over loopback TCP only:
+// a fake intercept (a thread serving the wire protocol on 127.0.0.1) reports what a FakeTarget
+// answers to the packets the transport sends. No root, no packets leave the process.
+#include "replayer/raw_transport.h"
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "common/base/error.h"
+#include "common/os/tcp_socket.h"
+#include "common/os/timer_fd.h"
+#include "replayer/replay.h"
+#include "support/fake_target.h"
+
+namespace tcpr::replay {
+namespace {
+
+using namespace std::chrono_literals;
+
+net::Endpoint ep(const char* addr, uint16_t port) {
+    return net::Endpoint{*net::IpAddress::parse(addr), port};
+}
+
+// Two recorded sessions (20 ms apart), two requests each.
+Recording two_sessions() {
+    Recording rec;
+    rec.first_ns = 1'000'000'000;
+    rec.last_ns = rec.first_ns + 30'000'000;
+    for (int i = 0; i < 2; ++i) {
+        RecordedSession s;
+        s.client = ep("10.0.0.1", static_cast<uint16_t>(40000 + i));
+        s.server = ep("10.0.0.2", 80);
+        s.start_ns = rec.first_ns + static_cast<uint64_t>(i) * 20'000'000;
+        s.has_syn = true;
+        s.mss = 1460;
+        s.rtt_ns = 1'000'000;
+        s.close = CloseKind::Fin;
+        s.stream_off = rec.arena.size();
+        s.first_request = static_cast<uint32_t>(rec.requests.size());
+        uint32_t off = 0;
+        for (uint32_t len : {300u, 3000u}) {
+            RecordedRequest r;
+            r.begin = off;
+            r.length = len;
+            r.response_len = 2000;
+            r.status_off = static_cast<uint32_t>(rec.text.size());
+            r.status_len = 15;
+            rec.text += "HTTP/1.1 200 OK";
+            for (uint32_t k = 0; k < len; ++k) {
+                rec.arena.push_back(static_cast<uint8_t>(k * 13 + i));
+            }
+            off += len;
+            rec.requests.push_back(r);
+        }
+        s.stream_len = off;
+        s.request_count = 2;
+        rec.sessions.push_back(s);
+    }
+    return rec;
+}
+
+// The FakeTarget behind a mutex: the transport sends from the run loop's thread, the fake
+// intercept reads reports from its own.
+class SharedTarget final : public net::PacketSink {
+  public:
+    explicit SharedTarget(test::FakeTargetConfig c) : target(std::move(c)) {}
+    net::SendStatus send(std::span<const uint8_t> p) override {
+        std::lock_guard<std::mutex> lock(mu);
+        target.set_now(os::monotonic_ns());
+        return target.send(p);
+    }
+    std::mutex mu;
+    test::FakeTarget target;
+};
+
+// Speaks intercept's side of the protocol for one replayer at a time.
+class FakeIntercept {
+  public:
+    explicit FakeIntercept(SharedTarget& t)
+        : target_(t), listener_(os::TcpListener::listen(ep("127.0.0.1", 0))) {
+        thread_ = std::thread([this] { run(); });
+    }
+    ~FakeIntercept() {
+        stop_ = true;
+        thread_.join();
+    }
+    net::Endpoint address() const { return listener_.local_endpoint(); }
+    // Closes the replayer's connection once `reports` reports were sent (simulated crash).
+    void drop_after_reports(uint64_t reports) { drop_after_ = reports; }
+
+    std::atomic<uint64_t> registered{0}, unregistered{0}, reports_sent{0}, connections{0};
+
+  private:
+    void run() {
+        std::optional<os::TcpConnection> conn;
+        while (!stop_) {
+            if (!conn) {
+                auto a = listener_.accept();
+                if (a.connection) {
+                    conn.emplace(std::move(*a.connection));
+                    ++connections;
+                }
+            }
+            if (conn) {
+                const auto st = conn->receive();
+                for (auto r = conn->next_message(); r.status == wire::DecodeStatus::Ok;
+                     r = conn->next_message()) {
+                    handle(*conn, *r.message);
+                }
+                if (st == os::IoStatus::Closed) {
+                    conn.reset();
+                }
+            }
+            wire::Reports batch;
+            {
+                std::lock_guard<std::mutex> lock(target_.mu);
+                const uint64_t now = os::monotonic_ns();
+                target_.target.tick(now);
+                batch.reports = target_.target.take_reports(now);
+            }
+            if (conn && !batch.reports.empty()) {
+                reports_sent += batch.reports.size();
+                (void)conn->send(batch);
+            }
+            // Reports are lost while no replayer is connected, as with a real intercept.
+            if (conn) {
+                (void)conn->flush();
+                if (drop_after_ != 0 && reports_sent >= drop_after_) {
+                    drop_after_ = 0;
+                    conn.reset();  // the replayer sees the connection close
+                }
+            }
+            std::this_thread::sleep_for(200us);
+        }
+    }
+    void handle(os::TcpConnection& c, const wire::Message& m) {
+        if (std::get_if<wire::Hello>(&m)) {
+            (void)c.send(wire::HelloAck{wire::kProtocolVersion, 120});
+        } else if (auto* reg = std::get_if<wire::Register>(&m)) {
+            registered += reg->tuples.size();
+        } else if (auto* un = std::get_if<wire::Unregister>(&m)) {
+            unregistered += un->tuples.size();
+        } else if (auto* ping = std::get_if<wire::Ping>(&m)) {
+            (void)c.send(*ping);
+        }
+    }
+
+    SharedTarget& target_;
+    os::TcpListener listener_;
+    std::atomic<bool> stop_{false};
+    std::atomic<uint64_t> drop_after_{0};
+    std::thread thread_;
+};
+
+test::FakeTargetConfig target_config() {
+    test::FakeTargetConfig t;
+    t.address = ep("10.0.0.2", 80);
+    t.request_lengths = {300, 3000};
+    t.response_lengths = {2000, 2000};
+    t.one_way_delay_ns = 0;  // the loopback hop is the delay
+    return t;
+}
+
+struct Run {
+    ReplayCounters counters;
+    RunResult result;
+    std::set<net::Endpoint> clients;
+};
+
+Run replay(const Recording& rec, SharedTarget& target, FakeIntercept& icpt, uint32_t copies,
+           uint32_t loops, uint32_t speed_milli, uint64_t timeout_ns = 5'000'000'000) {
+    InterceptOptions io;
+    io.address = icpt.address();
+    io.connect_timeout = 2000ms;
+    auto client = std::make_unique<InterceptClient>(io);
+    client->connect();
+    RawTransportOptions ro;
+    ro.driver.target = ep("10.0.0.2", 80);
+    ro.driver.speed_milli = speed_milli;
+    ro.driver.timeout_ns = timeout_ns;
+    ro.copies = copies;
+    ro.isn_seed = 42;
+    // The shared target stays owned by the test: hand the transport a forwarding sink.
+    struct Forward final : net::PacketSink {
+        explicit Forward(SharedTarget& t) : t_(t) {}
+        net::SendStatus send(std::span<const uint8_t> p) override { return t_.send(p); }
+        SharedTarget& t_;
+    };
+    RawTransport transport(rec, ro, std::make_unique<Forward>(target), std::move(client));
+    std::vector<uint64_t> offsets;
+    for (const auto& s : rec.sessions) {
+        offsets.push_back(s.start_ns - rec.first_ns);
+    }
+    Scheduler sched(offsets, rec.span_ns(), {speed_milli, copies, loops, {}});
+    RunLoopOptions lo;
+    lo.progress = false;
+    lo.start_delay_ns = transport.lead_ns();
+    Run r;
+    r.result = run_loop(rec, sched, transport, lo);
+    r.counters = transport.counters();
+    r.counters.sessions_planned = sched.total();
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("copies x loops replay through a loopback intercept, every tuple distinct",
+          "[replay][transport]") {
+    const Recording rec = two_sessions();
+    SharedTarget target(target_config());
+    FakeIntercept icpt(target);
+    const auto start = std::chrono::steady_clock::now();
+    const Run r = replay(rec, target, icpt, 3, 2, 1000);
+    const auto took = std::chrono::steady_clock::now() - start;
+
+    const ReplayCounters& c = r.counters;
+    CHECK(c.sessions_planned == 12);
+    CHECK(c.sessions_started == 12);
+    CHECK(c.sessions_completed == 12);
+    CHECK(c.requests_sent == 24);
+    CHECK(c.responses_complete == 24);
+    CHECK(c.status_match == 24);
+    CHECK(c.reports_unmatched == 0);
+    CHECK(r.result.stop_reason.empty());
+    CHECK(icpt.registered >= 12);
+    // The last Unregister frames were written as the run ended: give the fake a moment.
+    for (int i = 0; i < 200 && icpt.unregistered < 12; ++i) {
+        std::this_thread::sleep_for(5ms);
+    }
+    CHECK(icpt.unregistered == 12);
+    std::lock_guard<std::mutex> lock(target.mu);
+    CHECK(target.target.errors().empty());  // e.g. "SYN for a live 4-tuple" would be listed
+    CHECK(target.target.connections() == 12);
+    CHECK(icpt.connections == 1);
+    // Two loops of a 30 ms recording at 1x: about 60 ms of schedule, well under a second.
+    CHECK(took < 3s);
+}
+
+TEST_CASE("a lost intercept connection is reconnected and the run still ends",
+          "[replay][transport]") {
+    const Recording rec = two_sessions();
+    SharedTarget target(target_config());
+    FakeIntercept icpt(target);
+    icpt.drop_after_reports(4);  // mid-session: right after the first handshakes
+    const Run r = replay(rec, target, icpt, 2, 1, 1000, 3'000'000'000);
+    const ReplayCounters& c = r.counters;
+    CHECK(c.intercept_disconnects == 1);
+    CHECK(c.intercept_reconnects == 1);
+    CHECK(icpt.connections == 2);
+    CHECK(c.sessions_done() == 4);
+    CHECK(c.sessions_completed + c.sessions_timed_out == 4);
+    CHECK(c.sessions_aborted == 0);
+}
+
+TEST_CASE("an unreachable intercept is one clear error at start", "[replay][transport]") {
+    net::Endpoint free_port;
+    {
+        auto l = os::TcpListener::listen(ep("127.0.0.1", 0));
+        free_port = l.local_endpoint();
+    }  // closed: nobody listens there now
+    InterceptOptions io;
+    io.address = free_port;
+    InterceptClient client(io);
+    CHECK_THROWS_WITH(client.connect(), "cannot reach intercept at " + free_port.to_string() +
+                                            ": Connection refused (is intercept running there?)");
+    CHECK_FALSE(client.connected());
+}
+
+}  // namespace tcpr::replay
