@@ -181,9 +181,11 @@ int run_info(const InfoOptions& o) {
 
 int run_verify(const std::string& path) {
     os::FileSource file(path);
-    if (!archive::looks_like_archive(os::read_head(path, 64))) {
+    const std::vector<uint8_t> head = os::read_head(path, 64);
+    if (head.size() == 64 && !archive::looks_like_archive(head)) {
         // Not an archive at all (a pcap, a text file): the same one-line error as --info, exit 1.
-        // Only files that start like an archive are "damaged" (exit 3) and worth a --repair.
+        // Only files that start like an archive (or are too short to tell) are "damaged"
+        // (exit 3) and worth a --repair.
         archive::ArchiveReader reader(file, path);
     }
     const archive::DamageReport r = archive::verify_archive(file, path);
