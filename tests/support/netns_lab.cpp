@@ -100,8 +100,9 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
     }
 }
 
-// Is something listening on TCP address:port in the network namespace of process `pid`?
-bool listening_in(pid_t pid, const std::string& address, uint16_t port) {
+}  // namespace
+
+bool NetnsLab::listening(pid_t pid, const std::string& address, uint16_t port) {
     in_addr a{};
     if (::inet_pton(AF_INET, address.c_str(), &a) != 1) {
         return false;
@@ -126,8 +127,6 @@ bool listening_in(pid_t pid, const std::string& address, uint16_t port) {
     }
     return false;
 }
-
-}  // namespace
 
 // ---- Nginx -------------------------------------------------------------------------------
 
@@ -239,7 +238,11 @@ std::string NetnsLab::fresh_subnet() {
     const int n = g_next_subnet++;
     INFO("a test process can create at most 256 subnets");
     REQUIRE(n < 256);
-    return "10." + std::to_string(64 + ::getpid() % 128) + "." + std::to_string(n);
+    int second = 64 + ::getpid() % 128;
+    if (second == 99) {
+        second = 192;  // 10.99.0.0/16 is the bundled sample's client network
+    }
+    return "10." + std::to_string(second) + "." + std::to_string(n);
 }
 
 const Link& NetnsLab::link(const std::string& a, const std::string& b, LinkOptions options) {
@@ -409,7 +412,7 @@ const Nginx& NetnsLab::start_nginx(const std::string& host, const std::string& a
         "nginx");
     n->process = &p;
     const bool up =
-        wait_until([&] { return !p.running() || listening_in(p.pid(), address, port); }, 10s);
+        wait_until([&] { return !p.running() || listening(p.pid(), address, port); }, 10s);
     {
         INFO("nginx did not start listening on " << address << ":" << port << " in " << host
                                                  << "\nstderr: " << p.stderr_text()

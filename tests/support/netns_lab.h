@@ -83,7 +83,9 @@ class NetnsLab {
     void add_route_dev(const std::string& host, const std::string& destination,
                        const std::string& ifname);
     void set_sysctl(const std::string& host, const std::string& key, const std::string& value);
-    // A fresh "10.x.y" prefix (a /24 nobody else in this run uses), for address pools.
+    // A fresh "10.x.y" prefix (a /24 nobody else in this run uses), for address pools. Never
+    // inside 10.99.0.0/16, the client network of the bundled sample (samples/README.md), so a
+    // lab can route the sample's recorded client addresses wherever it wants.
     std::string fresh_subnet();
 
     // ---- commands --------------------------------------------------------------------------
@@ -106,6 +108,9 @@ class NetnsLab {
                              uint16_t port = 80);
     // The access log's lines (empty if none yet).
     std::vector<std::string> access_log_lines(const Nginx& nginx) const;
+    // Is a TCP socket listening on address:port in the network namespace of process `pid`
+    // (a process spawn()ed into a host)?
+    static bool listening(pid_t pid, const std::string& address, uint16_t port);
 
     // The lab's private directory (removed at teardown).
     const std::filesystem::path& dir() const { return dir_.path(); }
