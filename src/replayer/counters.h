@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "replayer/lateness.h"
+
 namespace tcpr::replay {
 
 // A response whose first line differs from the recording's.
@@ -57,13 +59,28 @@ struct ReplayCounters {
     uint64_t intercept_reconnects = 0;
     uint64_t intercept_disconnects = 0;
 
+    // Timing: each session's first packet (SYN) vs its scheduled start, measured when the run
+    // loop's iteration that sends it began (timer wake-up precision plus loop work).
+    LatenessHistogram start_lateness;
+
+    // Socket transport (socket_transport.h): how connections failed, and every response's
+    // length compared with the recording (raw replay leaves these at 0).
+    uint64_t sessions_conn_error = 0;  // connect/connection errors other than a reset or timeout
+    uint64_t connect_refused = 0;      // of sessions_reset: connection refused
+    uint64_t connect_timed_out = 0;    // of sessions_timed_out: not connected within --timeout
+    uint64_t length_equal = 0;         // responses exactly as long as recorded
+    uint64_t length_longer = 0;
+    uint64_t length_shorter = 0;
+    uint64_t responses_differ = 0;  // status line or length differs (--diff lists them)
+
     static constexpr size_t kMaxExamples = 5;
 
     uint64_t sessions_done() const {
-        return sessions_completed + sessions_reset + sessions_timed_out + sessions_aborted;
+        return sessions_completed + sessions_reset + sessions_timed_out + sessions_aborted +
+               sessions_conn_error;
     }
     uint64_t sessions_failed() const {
-        return sessions_reset + sessions_timed_out + sessions_aborted;
+        return sessions_reset + sessions_timed_out + sessions_aborted + sessions_conn_error;
     }
 };
 

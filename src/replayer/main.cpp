@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "common/cli/run_main.h"
+#include "replayer/live_replay.h"
 #include "replayer/options.h"
 #include "replayer/replay.h"
 
@@ -15,6 +16,9 @@ int main(int argc, char** argv) {
         if (const auto done = tcpr::parse_command_line(app, argc, argv)) {
             return *done;
         }
-        return tcpr::replay::run_replay(command_line.options());
+        const tcpr::replay::ReplayOptions options = command_line.options();
+        // Without --in: live passthrough of the online port (tcpcopy's mode).
+        return tcpr::replay::is_live(options) ? tcpr::replay::run_live(options)
+                                              : tcpr::replay::run_replay(options);
     });
 }

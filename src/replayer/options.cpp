@@ -130,21 +130,31 @@ CommandLine::CommandLine(CLI::App& app) {
         "  tcpreplay2 --in monday.pcap.zst --target 192.168.0.246:80 --intercept 192.168.0.247 "
         "--speed 2x --copies 3\n"
         "  tcpreplay2 --in capture.pcap -x 80-192.168.0.246:80 -s 192.168.0.247 -n 2\n"
+        "  tcpreplay2 -i eth0 -p 80 --target 192.168.0.246:80 --intercept 192.168.0.247 "
+        "--record monday.pcap.zst   (live)\n"
         "Exit codes: 0 ok, 1 error, 2 usage, 3 more failed sessions than --max-failed. "
         "See docs/replay.md.");
-    app.add_option("--in,-r", o_.input, "Archive (.pcap.zst) or pcap/pcapng file to replay")
-        ->required();
+    app.add_option("--in,-r", o_.input,
+                   "Archive (.pcap.zst) or pcap/pcapng file to replay (without it: live "
+                   "passthrough of -p PORT on -i IFACE)");
     app.add_option("--target,-t", target_text_, "The test server: IP:PORT (or HOST:PORT)");
     app.add_option("-x", tcpcopy_text_, "tcpcopy's PORT-TARGET_IP:PORT (sets --port and --target)");
     app.add_option("--intercept,-s", intercept_text_,
                    "intercept's HOST[:PORT] (port " + std::to_string(wire::kDefaultPort) + ")");
-    app.add_option("--transport", o_.transport, "How sessions reach the target")
-        ->check(CLI::IsMember({"raw"}))
+    app.add_option("--transport", o_.transport,
+                   "How sessions reach the target: raw (forged packets + intercept) or socket "
+                   "(ordinary connections, no root)")
+        ->check(CLI::IsMember({"raw", "socket"}))
         ->default_str("raw");
+    app.add_option("--diff", o_.diff_file,
+                   "With --transport socket: write the responses that differ from the recording "
+                   "(status line or length) to this file");
     app.add_option("--inject", o_.inject,
                    "Packet sender: raw (IP_HDRINCL socket) or pcap (pcap_inject on -i)")
         ->check(CLI::IsMember({"raw", "pcap"}));
-    app.add_option("-i,--interface", o_.interface, "Interface for --inject pcap");
+    app.add_option("-i,--interface", o_.interface,
+                   "Live passthrough: capture on this interface (default any); also the "
+                   "interface for --inject pcap");
     app.add_option("--next-hop-mac", o_.next_hop_mac,
                    "With --inject pcap on Ethernet: destination MAC (default: from the ARP "
                    "table)");
@@ -182,6 +192,7 @@ CommandLine::CommandLine(CLI::App& app) {
                  "Print the sessions and requests that would be replayed; send nothing");
     app.add_flag("-v,--verbose", o_.verbosity, "More diagnostics (-vv: debug)");
     app.add_flag("-q,--quiet", o_.quiet, "No progress line, only errors and the summary");
+    live_cli_.add(app, o_.live);
     app.set_version_flag("--version", std::string("tcpreplay2 ") + TCPR_VERSION);
 }
 
@@ -252,9 +263,15 @@ ReplayOptions CommandLine::options() {
             o.report_json = report_args_[0];
         }
     }
+    if (!o.diff_file.empty() && o.transport != "socket") {
+        throw Error(ErrorKind::Usage,
+                    "--diff needs --transport socket (raw replay sees only the first bytes of "
+                    "each response)");
+    }
     if (o.inject == "pcap" && o.interface.empty()) {
         throw Error(ErrorKind::Usage, "--inject pcap needs the interface: -i IFACE");
     }
+    live_cli_.check(o);
     return o;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/net/flow_key.h"
+#include "replayer/live_options.h"
 #include "replayer/session_builder.h"
 
 namespace CLI {
@@ -20,7 +21,8 @@ struct ReplayOptions {
     std::string input;                       // --in
     net::Endpoint target;                    // --target / -x
     std::optional<net::Endpoint> intercept;  // --intercept / -s
-    std::string transport = "raw";           // --transport (raw; socket: issue 5)
+    std::string transport = "raw";           // --transport raw|socket
+    std::string diff_file;                   // --diff FILE (socket transport)
     std::string inject = "raw";              // --inject raw|pcap
     std::string interface;                   // -i, with --inject pcap
     std::string next_hop_mac;                // --next-hop-mac, with --inject pcap on Ethernet
@@ -39,6 +41,7 @@ struct ReplayOptions {
     bool dry_run = false;                    // --dry-run: print the sessions, send nothing
     int verbosity = 0;                       // -v (1), -vv (2)
     bool quiet = false;                      // -q
+    LiveOptions live;                        // live passthrough (no --in): live_options.h
 };
 
 // "2x", "2", "0.5x", "1.25X", "max" -> speed x 1000 (0 = max). Throws Error(Usage).
@@ -66,6 +69,7 @@ class CommandLine {
     std::string request_gap_text_, linger_text_;
     std::vector<std::string> report_args_;
     bool no_ack_split_ = false;
+    LiveCommandLine live_cli_;
 };
 
 }  // namespace tcpr::replay

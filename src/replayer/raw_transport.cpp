@@ -26,6 +26,7 @@ RawTransport::RawTransport(const Recording& recording, RawTransportOptions optio
     }
     rng_.seed(opt_.isn_seed);
     env_.scratch.reserve(65536 + 128);
+    env_.feed = opt_.feed;
 }
 
 RawTransport::~RawTransport() = default;
@@ -71,6 +72,9 @@ bool RawTransport::start(const StartEvent& e, uint64_t due_ns, uint64_t now_ns) 
     s.started = false;
     s.live = true;
     by_client_[*client] = id;
+    if (opt_.feed != nullptr) {
+        by_session_[e.session].push_back(id);
+    }
     ++active_;
     if (intercept_->connected()) {
         to_register_.push_back(tuple_of(s));
@@ -114,6 +118,9 @@ void RawTransport::run_slot(uint32_t id, uint64_t now_ns) {
             s.started = true;
             s.last_report = now_ns;
             s.driver.start(env_, now_ns);
+            if (opt_.driver.speed_milli != 0) {  // at max, no start has a time to keep
+                counters_.start_lateness.record(s.start_at, now_ns);
+            }
         } else if (now_ns >= s.give_up_at) {
             // Its registration was never confirmed: intercept is unreachable. No SYN was sent.
             ++counters_.sessions_started;
@@ -149,6 +156,52 @@ void RawTransport::retire(uint32_t id, uint64_t now_ns) {
     }
     free_.push_back(id);
     --active_;
+    if (opt_.feed != nullptr) {
+        const uint32_t session = s.driver.session();
+        auto it = by_session_.find(session);
+        if (it != by_session_.end()) {
+            std::erase(it->second, id);
+            if (it->second.empty()) {
+                by_session_.erase(it);
+            }
+        }
+        opt_.feed->copy_ended(session, s.driver.requests_done());
+    }
+}
+
+CopyProgress RawTransport::wake(uint32_t session, uint64_t now_ns) {
+    CopyProgress p;
+    auto it = by_session_.find(session);
+    if (it == by_session_.end()) {
+        return p;
+    }
+    // retire() edits the list: walk a copy.
+    touched_.assign(it->second.begin(), it->second.end());
+    p.min_request = UINT32_MAX;
+    p.min_acked = UINT32_MAX;
+    for (uint32_t id : touched_) {
+        Slot& s = slots_[id];
+        if (!s.live) {
+            continue;
+        }
+        if (s.started) {
+            s.driver.flush(env_, now_ns);
+            if (s.driver.finished()) {
+                retire(id, now_ns);
+                continue;
+            }
+            schedule(id, now_ns);
+        }
+        ++p.copies;
+        p.min_request = std::min(p.min_request, s.driver.requests_done());
+        p.min_acked = std::min(p.min_acked, s.driver.acked());
+    }
+    touched_.clear();
+    if (p.copies == 0) {
+        p.min_request = 0;
+        p.min_acked = 0;
+    }
+    return p;
 }
 
 void RawTransport::on_timer(uint64_t now_ns) {

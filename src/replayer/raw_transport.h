@@ -31,6 +31,15 @@ struct RawTransportOptions {
     uint64_t refresh_period_ns = 1'000'000'000;
     uint64_t keepalive_ns = 10'000'000'000;  // Ping an otherwise idle intercept connection
     uint64_t isn_seed = 0;                   // 0 = random
+    // Live passthrough: sessions that grow while replayed (session_feed.h); see wake().
+    SessionFeed* feed = nullptr;
+};
+
+// What the live copies of one session have in common (RawTransport::wake).
+struct CopyProgress {
+    uint32_t copies = 0;       // copies not ended (started or waiting for their SYN)
+    uint32_t min_request = 0;  // requests every copy is done with
+    uint32_t min_acked = 0;    // client stream offset every copy's target acknowledged
 };
 
 class RawTransport final : public Transport {
@@ -51,6 +60,10 @@ class RawTransport final : public Transport {
     void abort_all(uint64_t now_ns) override;
     const ReplayCounters& counters() const override { return counters_; }
     std::string health() const override;
+
+    // Live passthrough (options.feed): the copies of `session` move on with what the feed now
+    // holds (a new request, more bytes, an answer's length, the close).
+    CopyProgress wake(uint32_t session, uint64_t now_ns);
 
     // For tests and the report.
     const EndpointAllocator& endpoints() const { return endpoints_; }
@@ -102,6 +115,7 @@ class RawTransport final : public Transport {
     std::vector<Slot> slots_;
     std::vector<uint32_t> free_;
     std::unordered_map<net::Endpoint, uint32_t, net::EndpointHash> by_client_;
+    std::unordered_map<uint32_t, std::vector<uint32_t>> by_session_;  // live only
     std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
     size_t active_ = 0;
 

@@ -21,6 +21,8 @@ struct RecordedRequest {
     uint32_t response_len = 0;  // server bytes the recorded client read in answer to it
     uint32_t status_off = 0;    // the recorded answer's first line, in Recording::text
     uint16_t status_len = 0;    // 0 = not captured
+    uint16_t head_len = 0;      // the answer's first bytes as captured (<= 64), raw, in
+    uint32_t head_off = 0;      //   Recording::text (for --diff); 0 = not captured
     uint64_t think_ns = 0;      // recorded pause before it (after the last earlier packet)
 };
 
@@ -41,6 +43,7 @@ struct RecordedSession {
     bool has_syn = false;               // false: mid-session capture, the SYN is built
     bool server_closed_first = false;   // the server's FIN came before the client closed
     CloseKind close = CloseKind::None;  // how the client ended it (None: capture ended first)
+    bool open = false;                  // live: more requests may come (session_feed.h)
 };
 
 // Counters of what the builder read and what it made of it.
@@ -76,6 +79,9 @@ struct Recording {
     }
     std::string_view status_line(const RecordedRequest& r) const {
         return std::string_view(text).substr(r.status_off, r.status_len);
+    }
+    std::string_view response_head(const RecordedRequest& r) const {
+        return std::string_view(text).substr(r.head_off, r.head_len);
     }
     uint64_t span_ns() const { return last_ns > first_ns ? last_ns - first_ns : 0; }
     uint64_t total_requests() const { return requests.size(); }

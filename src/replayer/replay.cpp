@@ -21,6 +21,7 @@
 #include "replayer/intercept_client.h"
 #include "replayer/load.h"
 #include "replayer/raw_transport.h"
+#include "replayer/socket_transport.h"
 
 namespace tcpr::replay {
 namespace {
@@ -71,7 +72,11 @@ std::string progress_line(const ReplayCounters& c, const Scheduler& sched, size_
              " timed out)";
     }
     s += " | requests " + count_text(c.requests_sent) + ", responses " +
-         count_text(c.responses_seen) + " | packets " + count_text(c.packets_sent);
+         count_text(c.responses_seen);
+    // Socket replay sends no packets of its own: it shows the bytes it wrote.
+    s += c.packets_sent == 0 && c.payload_bytes_sent > 0
+             ? " | sent " + human_bytes(c.payload_bytes_sent)
+             : " | packets " + count_text(c.packets_sent);
     if (elapsed > 0) {
         char buf[48];
         std::snprintf(buf, sizeof buf, " | %.2fx",
@@ -227,13 +232,12 @@ int run_replay(const ReplayOptions& o) {
     } else if (o.quiet) {
         log::set_level(log::Level::Warn);
     }
-    if (o.transport != "raw") {
-        throw Error(ErrorKind::Usage, "--transport " + o.transport + " is not available");
-    }
-    // The packet sender first: without root nothing else matters.
+    const bool socket_mode = o.transport == "socket";
+    // The packet sender first: without root nothing else matters (the socket transport needs
+    // neither root nor intercept).
     std::unique_ptr<net::PacketSink> sink;
     std::unique_ptr<InterceptClient> intercept;
-    if (!o.dry_run) {
+    if (!o.dry_run && !socket_mode) {
         if (o.inject == "pcap") {
             sink = std::make_unique<os::PcapInjector>(
                 os::PcapInjector::open(o.interface, o.target, o.next_hop_mac));
@@ -263,9 +267,9 @@ int run_replay(const ReplayOptions& o) {
         log::warn("%s: %s (skipped)", o.input.c_str(), problem.c_str());
     }
     // Sessions of the other IP version cannot be sent to this target (without a pool of its
-    // version, which gives every copy a new client address).
+    // version, which gives every copy a new client address; sockets use this host's address).
     uint64_t other_family = 0;
-    if (!o.client_pool) {
+    if (!o.client_pool && !socket_mode) {
         const auto keep = [&](const RecordedSession& s) {
             return s.client.addr.version == o.target.addr.version;
         };
@@ -306,32 +310,43 @@ int run_replay(const ReplayOptions& o) {
     so.duration_ns = o.duration_ns;
     Scheduler sched(std::move(offsets), rec.span_ns(), so);
 
-    RawTransportOptions ro;
-    ro.driver.target = o.target;
-    ro.driver.speed_milli = o.speed_milli;
-    ro.driver.timeout_ns = o.timeout_ns;
-    const uint16_t headers = o.target.addr.version == 6 ? 60 : 40;
-    ro.driver.max_segment = static_cast<uint16_t>(o.mtu - headers);
-    ro.endpoints.pool = o.client_pool;
-    ro.endpoints.linger_ns = o.linger_ns;
-    ro.copies = o.copies;
-    RawTransport transport(rec, ro, std::move(sink), std::move(intercept));
+    std::unique_ptr<Transport> transport;
+    std::unique_ptr<DiffWriter> diff;
+    if (socket_mode) {
+        transport = make_socket_transport(rec, o, diff);
+    } else {
+        RawTransportOptions ro;
+        ro.driver.target = o.target;
+        ro.driver.speed_milli = o.speed_milli;
+        ro.driver.timeout_ns = o.timeout_ns;
+        const uint16_t headers = o.target.addr.version == 6 ? 60 : 40;
+        ro.driver.max_segment = static_cast<uint16_t>(o.mtu - headers);
+        ro.endpoints.pool = o.client_pool;
+        ro.endpoints.linger_ns = o.linger_ns;
+        ro.copies = o.copies;
+        transport = std::make_unique<RawTransport>(rec, ro, std::move(sink), std::move(intercept));
+    }
 
     RunLoopOptions lo;
     lo.max_active = o.max_active;
     lo.duration_ns = o.duration_ns;
     lo.grace_ns = o.timeout_ns;
     lo.progress = !o.quiet;
-    lo.start_delay_ns = transport.lead_ns();
-    const RunResult run = run_loop(rec, sched, transport, lo);
+    lo.start_delay_ns = transport->lead_ns();
+    const RunResult run = run_loop(rec, sched, *transport, lo);
+    if (diff) {
+        diff->commit();
+    }
 
     RunSummary s;
     s.input = o.input;
     s.format = in.format;
     s.target = o.target.to_string();
-    s.intercept = o.intercept->to_string();
-    s.transport = o.inject == "pcap" ? "raw (pcap_inject on " + o.interface + ")"
-                                     : std::string("raw (IP_HDRINCL socket)");
+    s.intercept = socket_mode ? std::string() : o.intercept->to_string();
+    s.transport = socket_mode          ? std::string("socket (one TCP connection per session)")
+                  : o.inject == "pcap" ? "raw (pcap_inject on " + o.interface + ")"
+                                       : std::string("raw (IP_HDRINCL socket)");
+    s.diff_file = diff ? diff->path() : std::string();
     s.speed_milli = o.speed_milli;
     s.copies = o.copies;
     s.loops = o.loops;
@@ -346,7 +361,7 @@ int run_replay(const ReplayOptions& o) {
     }
     s.sessions_in_recording = rec.sessions.size();
     s.sessions_skipped_family = other_family;
-    s.counters = transport.counters();
+    s.counters = transport->counters();
     s.counters.sessions_planned = sched.total();
     s.stop_reason = run.stop_reason;
     s.max_failed_percent = o.max_failed_percent;

@@ -74,7 +74,8 @@ double failed_percent(const ReplayCounters& c) {
     if (done == 0) {
         return 0.0;
     }
-    return 100.0 * static_cast<double>(c.sessions_reset + c.sessions_timed_out) /
+    return 100.0 *
+           static_cast<double>(c.sessions_reset + c.sessions_timed_out + c.sessions_conn_error) /
            static_cast<double>(done);
 }
 
@@ -106,7 +107,15 @@ std::string format_summary(const RunSummary& s) {
     if (c.timed_out_intercept_down > 0) {
         o += " (" + num(c.timed_out_intercept_down) + " while intercept was unreachable)";
     }
+    if (c.sessions_conn_error > 0) {
+        o += ", " + num(c.sessions_conn_error) + " connection errors";
+    }
     o += ", " + num(c.sessions_aborted) + " aborted at the end\n";
+    if (c.connect_refused + c.connect_timed_out + c.sessions_conn_error > 0) {
+        o += "  connections: " + num(c.connect_refused) + " refused, " + num(c.connect_timed_out) +
+             " not established within --timeout, " + num(c.sessions_conn_error) +
+             " failed with another error\n";
+    }
     if (c.closed_early + c.closed_with_reset + c.endpoint_waits > 0) {
         o += "  closed early by target " + num(c.closed_early) + ", target kept open (we reset) " +
              num(c.closed_with_reset) + ", starts delayed for a free endpoint " +
@@ -126,17 +135,40 @@ std::string format_summary(const RunSummary& s) {
         o += "    " + m.client + " request " + num(m.request + 1) + ": recorded '" + m.expected +
              "', got '" + m.got + "'\n";
     }
-    o += "  packets: " + num(c.packets_sent) + " sent (" + human_bytes(c.bytes_sent) + "), " +
-         num(c.retransmissions) + " retransmitted, " + num(c.syn_retransmissions) + " SYN retries";
-    if (c.send_would_block + c.send_failed + c.send_refused > 0) {
-        o += ", " + num(c.send_would_block) + " dropped (queue full), " + num(c.send_failed) +
-             " failed, " + num(c.send_refused) + " refused (not to the target)";
+    if (c.length_equal + c.length_longer + c.length_shorter > 0) {
+        o += "  response lengths: " + num(c.length_equal) + " as recorded, " +
+             num(c.length_longer) + " longer, " + num(c.length_shorter) + " shorter; " +
+             num(c.responses_differ) + " responses differ";
+        if (!s.diff_file.empty()) {
+            o += " (listed in " + s.diff_file + ")";
+        }
+        o += "\n";
     }
-    o += "\n";
+    if (s.transport.rfind("socket", 0) == 0) {
+        // The kernel's TCP stack made the packets: only the bytes are ours to count.
+        o += "  sent: " + human_bytes(c.payload_bytes_sent) +
+             " of client data (packets are the kernel's)\n";
+    } else {
+        o += "  packets: " + num(c.packets_sent) + " sent (" + human_bytes(c.bytes_sent) + "), " +
+             num(c.retransmissions) + " retransmitted, " + num(c.syn_retransmissions) +
+             " SYN retries";
+        if (c.send_would_block + c.send_failed + c.send_refused > 0) {
+            o += ", " + num(c.send_would_block) + " dropped (queue full), " + num(c.send_failed) +
+                 " failed, " + num(c.send_refused) + " refused (not to the target)";
+        }
+        o += "\n";
+    }
     if (!s.intercept.empty()) {
         o += "  intercept: " + num(c.reports) + " reports (" + num(c.reports_unmatched) +
              " for no live session), " + num(c.intercept_disconnects) + " disconnects, " +
              num(c.intercept_reconnects) + " reconnects\n";
+    }
+    if (c.start_lateness.count() > 0) {
+        const LatenessHistogram& late = c.start_lateness;
+        o += "  session starts vs schedule: " + num(late.count()) + " started late by " +
+             fixed(static_cast<double>(late.percentile_ns(0.5)) / 1e3, 0) + " us at p50, " +
+             fixed(static_cast<double>(late.percentile_ns(0.99)) / 1e3, 0) + " us at p99, " +
+             fixed(static_cast<double>(late.max_ns()) / 1e3, 0) + " us at most\n";
     }
     const BuildStats& b = s.build;
     o += "  input: " + num(b.records) + " frames, " + num(b.connections) + " connections -> " +
@@ -224,6 +256,15 @@ std::string format_json(const RunSummary& s) {
          ", \"unmatched\": " + num(c.reports_unmatched) +
          ", \"disconnects\": " + num(c.intercept_disconnects) +
          ", \"reconnects\": " + num(c.intercept_reconnects) + "},\n";
+    const LatenessHistogram& late = c.start_lateness;
+    o += "  \"start_lateness_us\": {\"count\": " + num(late.count()) +
+         ", \"early\": " + num(late.early()) +
+         ", \"mean\": " + fixed(static_cast<double>(late.mean_ns()) / 1e3, 1) +
+         ", \"p50\": " + fixed(static_cast<double>(late.percentile_ns(0.5)) / 1e3, 1) +
+         ", \"p90\": " + fixed(static_cast<double>(late.percentile_ns(0.9)) / 1e3, 1) +
+         ", \"p99\": " + fixed(static_cast<double>(late.percentile_ns(0.99)) / 1e3, 1) +
+         ", \"p999\": " + fixed(static_cast<double>(late.percentile_ns(0.999)) / 1e3, 1) +
+         ", \"max\": " + fixed(static_cast<double>(late.max_ns()) / 1e3, 1) + "},\n";
     o += "  \"input_stats\": {\"frames\": " + num(b.records) +
          ", \"skipped_frames\": " + num(b.skipped.total()) +
          ", \"connections\": " + num(b.connections) +
@@ -234,6 +275,14 @@ std::string format_json(const RunSummary& s) {
          ", \"other_ip_version\": " + num(s.sessions_skipped_family) +
          ", \"missing_client_bytes\": " + num(b.missing_bytes) +
          ", \"damaged_frames\": " + num(s.frames_damaged) + "},\n";
+    o += "  \"socket\": {\"connection_errors\": " + num(c.sessions_conn_error) +
+         ", \"connect_refused\": " + num(c.connect_refused) +
+         ", \"connect_timed_out\": " + num(c.connect_timed_out) +
+         ", \"length_equal\": " + num(c.length_equal) +
+         ", \"length_longer\": " + num(c.length_longer) +
+         ", \"length_shorter\": " + num(c.length_shorter) +
+         ", \"responses_differ\": " + num(c.responses_differ) +
+         ", \"diff_file\": " + json_string(s.diff_file) + "},\n";
     field("failed_percent", fixed(failed_percent(c), 3));
     field("max_failed_percent", fixed(s.max_failed_percent, 3));
     field("failed", failed_beyond(s) ? "true" : "false", true);

@@ -14,6 +14,7 @@ namespace tcpr::replay {
 
 struct RunSummary {
     std::string input, format, target, intercept, transport;
+    std::string diff_file;  // --diff (socket transport); "" = none
     uint32_t speed_milli = 1000;
     uint32_t copies = 1, loops = 1;
     uint64_t recorded_ns = 0;  // the recording's span x loops (what 1x would take)
@@ -28,7 +29,8 @@ struct RunSummary {
     double max_failed_percent = 1.0;
 };
 
-// Failed sessions (reset by target + timed out) as a percentage of finished ones.
+// Failed sessions (reset by target + timed out + connection errors) as a percentage of
+// finished ones.
 double failed_percent(const ReplayCounters& c);
 bool failed_beyond(const RunSummary& s);
 

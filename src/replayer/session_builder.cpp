@@ -415,6 +415,12 @@ struct SessionBuilder::Impl {
                 r.status_off = static_cast<uint32_t>(rec.text.size());
                 r.status_len = static_cast<uint16_t>(line.size());
                 rec.text += line;
+                // The raw head too, for the socket transport's --diff file.
+                r.head_off = static_cast<uint32_t>(rec.text.size());
+                r.head_len = static_cast<uint16_t>(h.len - (at - h.rel));
+                rec.text.append(
+                    reinterpret_cast<const char*>(c.head_bytes.data()) + h.off + (at - h.rel),
+                    r.head_len);
                 return;
             }
         }

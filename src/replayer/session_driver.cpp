@@ -57,6 +57,9 @@ const RecordedSession& SessionDriver::rs(const DriverEnv& env) const {
 }
 
 RecordedRequest SessionDriver::request(const DriverEnv& env) const {
+    if (env.feed != nullptr) {
+        return env.feed->request(session_, req_);
+    }
     return env.recording.requests_of(rs(env))[req_];
 }
 
@@ -81,7 +84,8 @@ void SessionDriver::emit(DriverEnv& env, uint8_t flags, uint32_t seq, uint32_t l
     if (len > 0) {
         // Stream offset of the first byte: seq - (iss + 1).
         const uint32_t off = seq - (iss_ + 1);
-        spec.payload = env.recording.stream(s).subspan(off, len);
+        spec.payload = env.feed != nullptr ? env.feed->bytes(session_, off, len)
+                                           : env.recording.stream(s).subspan(off, len);
     }
     spec.ip_id = env.ip_id++;
     env.scratch.clear();
@@ -241,7 +245,9 @@ uint64_t SessionDriver::quiet_ns(const DriverEnv& env) const {
 void SessionDriver::release_request(DriverEnv& env, uint64_t now) {
     const RecordedRequest r = request(env);
     send_limit_ = std::max(send_limit_, r.begin + r.length);
-    resp_start_ = rcv_nxt_;
+    // A greeting (the answer to an empty first request: the server speaks first) starts at the
+    // target's first byte, also when it arrived before the request was released.
+    resp_start_ = req_ == 0 && r.length == 0 ? irs_ + 1 : rcv_nxt_;
     status_checked_ = false;
     phase_ = Phase::Request;
     last_progress_ = now;
@@ -277,6 +283,9 @@ void SessionDriver::response_done(DriverEnv& env, uint64_t now, bool by_quiet) {
     if (req_ < count) {
         phase_ = Phase::Think;
         phase_at_ = now + scale_time(request(env).think_ns, env.config.speed_milli);
+    } else if (rs(env).open) {
+        phase_ = Phase::Think;  // live: the next request has not begun yet
+        phase_at_ = now;
     } else {
         phase_ = Phase::CloseThink;
         phase_at_ =
@@ -288,6 +297,9 @@ bool SessionDriver::answer_complete(const DriverEnv& env, uint64_t now, bool& by
     const RecordedRequest r = request(env);
     const uint32_t received = rcv_nxt_ - resp_start_;
     by_quiet = false;
+    if (!answer_final(env)) {
+        return target_fin_;  // live: the online server's answer may still grow
+    }
     if (r.response_len == 0 || received >= r.response_len || target_fin_) {
         return true;
     }
@@ -296,6 +308,27 @@ bool SessionDriver::answer_complete(const DriverEnv& env, uint64_t now, bool& by
         return true;
     }
     return false;
+}
+
+bool SessionDriver::answer_final(const DriverEnv& env) const {
+    const RecordedSession& s = rs(env);
+    return !s.open || req_ + 1 < s.request_count;
+}
+
+// Live: the current request may have grown (send its new bytes), and while the target has
+// answered all the online server has so far, the copy waits on the live client, not on the
+// target: no timeout runs (live_idle_), and it restarts when the online side moves on.
+void SessionDriver::live_request(DriverEnv& env, uint64_t now) {
+    const RecordedRequest r = request(env);
+    if (r.begin + r.length > send_limit_) {
+        send_limit_ = r.begin + r.length;
+        send_data(env, now, false);
+    }
+    if (live_idle_) {
+        last_progress_ = now;
+    }
+    const uint32_t received = rcv_nxt_ - resp_start_;
+    live_idle_ = !answer_final(env) && received >= r.response_len && snd_una_ >= send_limit_;
 }
 
 void SessionDriver::send_fin(DriverEnv& env, uint64_t now) {
@@ -322,6 +355,14 @@ void SessionDriver::pump(DriverEnv& env, uint64_t now) {
                 phase_at_ = now;
                 continue;
             }
+            if (req_ >= rs(env).request_count) {
+                if (rs(env).open) {
+                    return;  // live: wait for the client's next request
+                }
+                phase_ = Phase::CloseThink;
+                phase_at_ = now + scale_time(rs(env).close_think_ns, env.config.speed_milli);
+                continue;
+            }
             if (now < phase_at_) {
                 return;
             }
@@ -329,10 +370,14 @@ void SessionDriver::pump(DriverEnv& env, uint64_t now) {
             continue;
         }
         if (phase_ == Phase::Request) {
+            if (env.feed != nullptr) {
+                live_request(env, now);
+            }
             bool by_quiet = false;
             if (!answer_complete(env, now, by_quiet)) {
                 return;
             }
+            live_idle_ = false;
             response_done(env, now, by_quiet);
             continue;
         }
@@ -397,7 +442,10 @@ void SessionDriver::on_report(DriverEnv& env, const wire::Report& r, uint64_t no
             last_progress_ = now;
             emit(env, kAck, iss_ + 1, 0, false);
             req_ = 0;
-            if (rs(env).request_count == 0) {
+            if (rs(env).request_count == 0 && rs(env).open) {
+                phase_ = Phase::Think;  // live: the client has not sent its first request yet
+                phase_at_ = now;
+            } else if (rs(env).request_count == 0) {
                 phase_ = Phase::CloseThink;
                 phase_at_ = now + scale_time(rs(env).close_think_ns, env.config.speed_milli);
             } else {
@@ -516,7 +564,21 @@ void SessionDriver::check_status(DriverEnv& env, const wire::Report& r) {
     const uint32_t off = resp_start_ - r.seq;
     status_checked_ = true;
     const RecordedRequest req = request(env);
-    const std::string_view expected = env.recording.status_line(req);
+    std::string_view expected;
+    if (env.feed != nullptr) {
+        const auto live = env.feed->status_line(session_, req_);
+        if (!live && off < r.payload_head.size()) {
+            // The target answered before the online server: the feed compares later.
+            const auto head = std::span<const uint8_t>(r.payload_head).subspan(off);
+            std::string got = first_line(head);
+            const bool cut = got.size() == head.size();
+            env.feed->compare_later(session_, req_, client_, std::move(got), cut);
+            return;
+        }
+        expected = live.value_or(std::string_view());
+    } else {
+        expected = env.recording.status_line(req);
+    }
     if (off >= r.payload_head.size() || expected.empty()) {
         ++env.counters.status_unknown;
         return;
@@ -554,7 +616,7 @@ bool SessionDriver::waiting_on_target() const {
         return false;
     }
     return snd_una_ < snd_max_ || snd_nxt_ < send_limit_ || (fin_out_ && !fin_acked_) ||
-           phase_ == Phase::Request || phase_ == Phase::FinWait;
+           (phase_ == Phase::Request && !live_idle_) || phase_ == Phase::FinWait;
 }
 
 void SessionDriver::on_rto(DriverEnv& env, uint64_t now) {
@@ -630,12 +692,15 @@ uint64_t SessionDriver::deadline_in(const DriverEnv& env) const {
         d = std::min(d, last_progress_ + env.config.timeout_ns);
     }
     if (state_ == State::Open) {
-        if (phase_ == Phase::Think || phase_ == Phase::CloseThink) {
+        const bool awaiting_client =  // live: no timer until the client's next request
+            phase_ == Phase::Think && req_ >= rs(env).request_count && rs(env).open;
+        if ((phase_ == Phase::Think && !awaiting_client) || phase_ == Phase::CloseThink) {
             d = std::min(d, phase_at_);
         } else if (phase_ == Phase::Request) {
             const RecordedRequest r = request(env);
             const uint32_t received = rcv_nxt_ - resp_start_;
-            if (received > 0 && snd_una_ >= send_limit_ && received < r.response_len) {
+            if (received > 0 && snd_una_ >= send_limit_ && received < r.response_len &&
+                answer_final(env)) {
                 d = std::min(d, last_data_at_ + quiet_ns(env));
             }
         } else if (phase_ == Phase::FinWait && fin_acked_ && phase_at_ != 0) {

@@ -24,6 +24,7 @@
 #include "common/wire/intercept_protocol.h"
 #include "replayer/counters.h"
 #include "replayer/recording.h"
+#include "replayer/session_feed.h"
 
 namespace tcpr::replay {
 
@@ -63,6 +64,8 @@ struct DriverEnv {
     ReplayCounters& counters;
     std::vector<uint8_t> scratch;  // packet buffer reused for every packet
     uint16_t ip_id = 1;
+    // Live passthrough: sessions still growing are read through this (session_feed.h).
+    SessionFeed* feed = nullptr;
 };
 
 class SessionDriver {
@@ -91,6 +94,8 @@ class SessionDriver {
     const net::Endpoint& client() const { return client_; }
     uint32_t isn() const { return iss_; }
     uint32_t requests_done() const { return req_; }
+    // Client stream offset up to which the target acknowledged our bytes.
+    uint32_t acked() const { return snd_una_; }
 
   private:
     enum class State : uint8_t { Idle, SynSent, Open, Closed };
@@ -115,6 +120,8 @@ class SessionDriver {
     void reset(DriverEnv& env);
     uint64_t quiet_ns(const DriverEnv& env) const;
     bool waiting_on_target() const;
+    bool answer_final(const DriverEnv& env) const;
+    void live_request(DriverEnv& env, uint64_t now);
     uint32_t in_flight() const { return snd_nxt_ - snd_una_; }
     uint32_t fin_seq() const { return iss_ + 1 + fin_off_; }
 
@@ -156,6 +163,7 @@ class SessionDriver {
     bool target_fin_ = false;
     bool status_checked_ = false;
     bool probing_ = false;
+    bool live_idle_ = false;  // live: the target answered all the online server has so far
 };
 
 }  // namespace tcpr::replay

@@ -135,9 +135,21 @@ TEST_CASE("command-line errors are one clear line", "[replay][options]") {
                       "--client-pool fd00::/64 is not of the target's IP version");
     CHECK_THROWS_WITH(parse({"--in", "x", "-t", "10.0.0.1:80", "--inject", "pcap"}),
                       "--inject pcap needs the interface: -i IFACE");
-    // Only the raw transport exists in this version: CLI11 rejects the rest.
-    CHECK_THROWS_AS(parse({"--in", "x", "-t", "10.0.0.1:80", "--transport", "socket"}),
+    // Two transports: raw and socket; CLI11 rejects the rest.
+    CHECK_THROWS_AS(parse({"--in", "x", "-t", "10.0.0.1:80", "--transport", "udp"}),
                     CLI::ValidationError);
+    CHECK_THROWS_WITH(parse({"--in", "x", "-t", "10.0.0.1:80", "--diff", "d.txt"}),
+                      "--diff needs --transport socket (raw replay sees only the first bytes of "
+                      "each response)");
+}
+
+TEST_CASE("the socket transport and its --diff file", "[replay][options]") {
+    const ReplayOptions o = parse({"--in", "x.pcap.zst", "-t", "10.0.0.1:6379", "--transport",
+                                   "socket", "--diff", "d.txt", "-n", "2"});
+    CHECK(o.transport == "socket");
+    CHECK(o.diff_file == "d.txt");
+    CHECK_FALSE(o.intercept);  // no intercept needed
+    CHECK(o.copies == 2);
 }
 
 }  // namespace tcpr::replay

@@ -238,6 +238,11 @@ TEST_CASE("copies x loops replay through a loopback intercept, every tuple disti
     CHECK(target.target.errors().empty());  // e.g. "SYN for a live 4-tuple" would be listed
     CHECK(target.target.connections() == 12);
     CHECK(icpt.connections == 1);
+    // Every SYN's send time against its schedule (the report's start_lateness): none early,
+    // none late by more than the run itself took.
+    CHECK(c.start_lateness.count() == 12);
+    CHECK(c.start_lateness.early() == 0);
+    CHECK(c.start_lateness.max_ns() < 3'000'000'000ull);
     // Two loops of a 30 ms recording at 1x: about 60 ms of schedule, well under a second.
     CHECK(took < 3s);
 }

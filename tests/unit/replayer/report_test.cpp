@@ -53,8 +53,15 @@ TEST_CASE("summary and JSON carry the counts and mismatch examples", "[replay][r
     s.counters.status_mismatch = 1;
     s.counters.mismatch_examples.push_back(
         {"10.0.0.1:7919", 4, 1, "HTTP/1.1 200 OK", "HTTP/1.1 \"500\" Error"});
+    for (int i = 0; i < 29; ++i) {
+        s.counters.start_lateness.record(1'000'000, 1'040'000);  // 40 us (reported: bucket bound 41)
+    }
+    s.counters.start_lateness.record(1'000'000, 3'000'000);  // 2 ms late
     const std::string text = format_summary(s);
     CHECK_THAT(text, Catch::Contains("29 completed, 1 reset by target, 0 timed out"));
+    CHECK_THAT(text, Catch::Contains(
+                         "session starts vs schedule: 30 started late by 41 us at p50, 2000 us "
+                         "at p99, 2000 us at most"));
     CHECK_THAT(text, Catch::Contains("status lines: 50 of 51 match the recording"));
     CHECK_THAT(text, Catch::Contains("10.0.0.1:7919 request 2: recorded 'HTTP/1.1 200 OK'"));
     CHECK_THAT(text, Catch::Contains("achieved 2.00x"));
@@ -65,6 +72,8 @@ TEST_CASE("summary and JSON carry the counts and mismatch examples", "[replay][r
     CHECK_THAT(json, Catch::Contains("\"got\": \"HTTP/1.1 \\\"500\\\" Error\""));
     CHECK_THAT(json, Catch::Contains("\"speed\": \"2x\""));
     CHECK_THAT(json, Catch::Contains("\"failed\": true"));
+    CHECK_THAT(json, Catch::Contains("\"start_lateness_us\": {\"count\": 30, \"early\": 0"));
+    CHECK_THAT(json, Catch::Contains("\"p50\": 41.0, \"p90\": 41.0, \"p99\": 2000.0"));
     CHECK(json.front() == '{');
     CHECK(json.substr(json.size() - 2) == "}\n");
 }
