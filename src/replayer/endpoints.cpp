@@ -54,7 +54,9 @@ std::optional<net::Endpoint> EndpointAllocator::allocate(const net::Endpoint& re
         } else {
             e.port = static_cast<uint16_t>(opt_.min_port + (port_base + probe) % range);
         }
-        if (e.port != 0 && used_.insert(e).second) {
+        const bool reserved = std::find(opt_.reserved_ports.begin(), opt_.reserved_ports.end(),
+                                        e.port) != opt_.reserved_ports.end();
+        if (e.port != 0 && !reserved && used_.insert(e).second) {
             return e;
         }
     }

@@ -9,6 +9,7 @@
 #include <deque>
 #include <optional>
 #include <unordered_set>
+#include <vector>
 
 #include "common/net/flow_key.h"
 #include "replayer/session_builder.h"
@@ -20,6 +21,9 @@ struct EndpointOptions {
     uint32_t port_stride = 7919;          // port shift between successive copies/loops (prime)
     uint16_t min_port = 1024;             // shifted ports stay in [min_port, 65535]
     uint64_t linger_ns = 60'000'000'000;  // a released endpoint stays reserved this long
+    // Client ports never handed out: intercept's listening port (its capture filter excludes that
+    // port whatever the address, so a session using it would never see its SYN-ACK reported).
+    std::vector<uint16_t> reserved_ports;
 };
 
 class EndpointAllocator {

@@ -121,6 +121,10 @@ std::string format_live_summary(const LiveStats& l, uint64_t kernel_drops,
     o += "  ended: " + num(l.expired) + " idle (expired), " + num(l.ended_at_stop) +
          " still open at stop, " + num(l.cut) + " cut at the buffer limit; peak " +
          num(l.peak_sessions) + " sessions and " + human_bytes(l.peak_buffer) + " buffered";
+    if (l.implausible > 0) {
+        o += "; " + num(l.implausible) +
+             " ended by a new connection on their tuple whose SYN the capture lost";
+    }
     if (l.copies_not_started > 0) {
         o += "; " + num(l.copies_not_started) + " copies not started (no free client endpoint)";
     }
@@ -158,6 +162,7 @@ std::string format_live_json(const RunSummary& s, const LiveStats& l, uint64_t k
         ", \"not_selected\": " + num(l.not_selected) + ", \"dropped_cap\": " + num(l.dropped_cap) +
         ", \"dropped_buffer\": " + num(l.dropped_buffer) + ", \"expired\": " + num(l.expired) +
         ", \"ended_at_stop\": " + num(l.ended_at_stop) + ", \"cut\": " + num(l.cut) +
+        ", \"implausible\": " + num(l.implausible) +
         ", \"copies_not_started\": " + num(l.copies_not_started) +
         ", \"packets\": " + num(l.frames) + ", \"kernel_drops\": " + num(kernel_drops) +
         ", \"peak_sessions\": " + num(l.peak_sessions) +
@@ -266,6 +271,9 @@ int run_live(const ReplayOptions& o) {
     ro.driver.max_segment = static_cast<uint16_t>(o.mtu - headers);
     ro.endpoints.pool = o.client_pool;
     ro.endpoints.linger_ns = o.linger_ns;
+    if (o.intercept) {
+        ro.endpoints.reserved_ports.push_back(o.intercept->port);
+    }
     ro.copies = o.copies;
     ro.feed = &live;
     RawTransport transport(live.recording(), ro, std::move(sink), std::move(intercept));

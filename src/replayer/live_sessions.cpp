@@ -14,6 +14,9 @@ constexpr size_t kHeadsKept = 4;                 // recent answer heads per conn
 constexpr size_t kMaxPendingPerRequest = 64;     // target lines waiting for the online one
 constexpr uint32_t kStreamLimit = 0xF000'0000u;  // client stream offsets stay below (uint32)
 constexpr uint64_t kTrimBytes = 64 * 1024;       // drop acknowledged bytes in chunks this big
+// A segment this far before what a connection has seen belongs to another connection on the
+// same tuple (its SYN was lost by the capture), not to this one.
+constexpr int64_t kMaxJump = 16 << 20;
 
 enum class State : uint8_t { Boundary, Copying, Ignored };
 
@@ -87,7 +90,12 @@ struct LiveSessions::Conn {
     bool client_base_set = false, server_base_set = false;
     uint32_t syn_seq = 0, client_base = 0, server_base = 0;
     uint16_t mss = 0;
-    uint8_t wscale = 0xff;
+    uint8_t wscale = 0xff;      // the client's SYN option (0xff: none)
+    uint8_t srv_wscale = 0xff;  // the server's SYN-ACK option
+    // What each side last advertised and acknowledged (offsets in the other's stream): a
+    // sender cannot go beyond its peer's acknowledgment plus window (plausible()).
+    uint32_t cli_wnd = 0, srv_wnd = 0, cli_acked = 0, srv_acked = 0;
+    bool cli_wnd_set = false, srv_wnd_set = false;
 
     // Waiting for a request boundary (connection open before the capture).
     uint32_t srv_end_seq = 0;  // end of the server data seen
@@ -372,16 +380,97 @@ void LiveSessions::add_packet(const net::PacketView& v, std::span<const uint8_t>
             if (c.ended) {
                 return;  // late packets of a connection that is over
             }
+            if (!plausible(c, v, from_client)) {
+                // A new connection on the tuple whose SYN the capture lost: this one is over,
+                // the new one is followed as a connection open before the capture.
+                ++stats_.implausible;
+                end_live(id, c, now_ns);
+                flows_.erase(c.key);
+                add_packet(v, frame, ts, now_ns);
+                --stats_.tcp_packets;
+                return;
+            }
             rec_.sessions[id].end_ns = ts;
             if (from_client) {
                 client_packet(id, c, v, frame, ts);
             } else {
                 server_packet(id, c, v, frame, ts);
             }
+            note_window(c, v, from_client);
             if (!c.ended) {
                 publish(id, c);
             }
             return;
+    }
+}
+
+// A sender never goes beyond its peer's acknowledgment plus window, nor acknowledges more than
+// was sent to it (give or take what the capture lost, bounded the same way). A segment that
+// does is from another connection on the same tuple: Linux gives a reused tuple an ISN only
+// its clock ahead of the last one (RFC 6528), a few MB per second, so a plain distance does
+// not tell them apart.
+bool LiveSessions::plausible(const Conn& c, const net::PacketView& v, bool from_client) const {
+    if (v.syn()) {
+        return true;
+    }
+    constexpr int64_t kSlack = 1 << 20;  // window updates the capture lost, autotuning
+    constexpr int64_t kUnknownWindow = int64_t{1} << 30;
+    const bool seq_set = from_client ? c.client_base_set : c.server_base_set;
+    const uint32_t seq_base = from_client ? c.client_base : c.server_base;
+    const uint32_t seq_high = from_client ? c.high : c.server_high;
+    const bool peer_wnd_set = from_client ? c.srv_wnd_set : c.cli_wnd_set;
+    const int64_t peer_wnd = peer_wnd_set ? (from_client ? c.srv_wnd : c.cli_wnd) : kUnknownWindow;
+    const int64_t peer_acked = from_client ? c.srv_acked : c.cli_acked;
+    if (seq_set) {
+        const int64_t off = net::seq_diff(v.seq, seq_base);
+        const int64_t end = off + v.payload_len + (v.fin() ? 1 : 0);
+        const int64_t limit = std::max<int64_t>(seq_high, peer_acked + peer_wnd) + kSlack;
+        if (off <= -kMaxJump || end > limit) {
+            return false;
+        }
+    }
+    const bool ack_set = from_client ? c.server_base_set : c.client_base_set;
+    if (ack_set && v.ack_flag()) {
+        const uint32_t ack_base = from_client ? c.server_base : c.client_base;
+        const int64_t ack_high = from_client ? c.server_high : c.high;
+        const bool own_wnd_set = from_client ? c.cli_wnd_set : c.srv_wnd_set;
+        const int64_t own_wnd =
+            own_wnd_set ? (from_client ? c.cli_wnd : c.srv_wnd) : kUnknownWindow;
+        const int64_t own_acked = from_client ? c.cli_acked : c.srv_acked;
+        const int64_t a = net::seq_diff(v.ack, ack_base);
+        if (a <= -kMaxJump || a > std::max<int64_t>(ack_high + 1, own_acked + own_wnd) + kSlack) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Window scaling is in force when both SYNs carried the option; unknown (a connection open
+// before the capture) counts as the largest shift.
+// Called for every packet of a copied connection, SYNs included.
+void LiveSessions::note_window(Conn& c, const net::PacketView& v, bool from_client) {
+    uint32_t shift = 14;
+    if (v.syn()) {
+        shift = 0;  // a SYN's window is never scaled
+    } else if (c.syn_seen && c.synack_seen) {
+        const bool scaled = c.wscale != 0xff && c.srv_wscale != 0xff;
+        shift = scaled ? std::min<uint8_t>(from_client ? c.wscale : c.srv_wscale, 14) : 0;
+    }
+    const uint32_t wnd = static_cast<uint32_t>(v.window) << shift;
+    if (from_client) {
+        c.cli_wnd = wnd;
+        c.cli_wnd_set = true;
+        if (v.ack_flag() && c.server_base_set) {
+            const int32_t a = net::seq_diff(v.ack, c.server_base);
+            c.cli_acked = std::max<uint32_t>(c.cli_acked, a > 0 ? static_cast<uint32_t>(a) : 0);
+        }
+    } else {
+        c.srv_wnd = wnd;
+        c.srv_wnd_set = true;
+        if (v.ack_flag() && c.client_base_set) {
+            const int32_t a = net::seq_diff(v.ack, c.client_base);
+            c.srv_acked = std::max<uint32_t>(c.srv_acked, a > 0 ? static_cast<uint32_t>(a) : 0);
+        }
     }
 }
 
@@ -557,8 +646,18 @@ void LiveSessions::client_data(uint32_t id, Conn& c, const net::PacketView& v,
         if (b <= c.avail) {
             c.avail = e;
         } else {
+            // Keep the ranges sorted and disjoint (retransmissions overlap).
             c.ooo.emplace_back(b, e);
             std::sort(c.ooo.begin(), c.ooo.end());
+            size_t w = 0;
+            for (size_t r = 1; r < c.ooo.size(); ++r) {
+                if (c.ooo[r].first <= c.ooo[w].second) {
+                    c.ooo[w].second = std::max(c.ooo[w].second, c.ooo[r].second);
+                } else {
+                    c.ooo[++w] = c.ooo[r];
+                }
+            }
+            c.ooo.resize(w + 1);
         }
         // Ranges that now touch the published prefix join it.
         size_t n = 0;
@@ -603,6 +702,8 @@ void LiveSessions::server_packet(uint32_t id, Conn& c, const net::PacketView& v,
             c.synack_seen = true;
             c.server_base = v.seq + 1;
             c.server_base_set = true;
+            uint16_t mss = 0;
+            parse_syn_options(v, frame, mss, c.srv_wscale);
         }
         return;
     }

@@ -78,6 +78,8 @@ struct LiveStats {
     uint64_t dropped_buffer = 0;      // new connections while the buffer was full
     uint64_t dropped_tracking = 0;    // connections not tracked (max_tracked reached)
     uint64_t cut = 0;                 // sessions cut at max_session_bytes (copies end with RST)
+    uint64_t implausible = 0;         // segments far outside their connection: a new connection on
+                                      // the tuple whose SYN the capture lost (the old one ended)
     uint64_t expired = 0;             // sessions idle for idle_ns (copies close with FIN)
     uint64_t ended_at_stop = 0;       // sessions still open when the copy stopped
     uint64_t copies_not_started = 0;  // no free client endpoint within --timeout
@@ -152,6 +154,8 @@ class LiveSessions final : public SessionFeed {
     uint32_t new_conn();
     void free_conn(uint32_t id);
     bool select(const net::Endpoint& client, const net::Endpoint& server, bool count);
+    bool plausible(const Conn& c, const net::PacketView& v, bool from_client) const;
+    static void note_window(Conn& c, const net::PacketView& v, bool from_client);
     bool admit(Conn& c);
     void begin_copying(uint32_t id, Conn& c);
     void client_packet(uint32_t id, Conn& c, const net::PacketView& v,

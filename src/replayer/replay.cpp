@@ -323,6 +323,9 @@ int run_replay(const ReplayOptions& o) {
         ro.driver.max_segment = static_cast<uint16_t>(o.mtu - headers);
         ro.endpoints.pool = o.client_pool;
         ro.endpoints.linger_ns = o.linger_ns;
+        if (o.intercept) {
+            ro.endpoints.reserved_ports.push_back(o.intercept->port);
+        }
         ro.copies = o.copies;
         transport = std::make_unique<RawTransport>(rec, ro, std::move(sink), std::move(intercept));
     }

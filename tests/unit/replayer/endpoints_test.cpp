@@ -42,7 +42,7 @@ TEST_CASE(
     "[replay][endpoints]") {
     // Recorded clients with consecutive ports, as one busy client host produces them: a plain
     // port shift of one copy lands on another session's recorded port.
-    EndpointAllocator a(EndpointOptions{std::nullopt, 1, 1024, 60 * kSec});
+    EndpointAllocator a(EndpointOptions{std::nullopt, 1, 1024, 60 * kSec, {}});
     const uint32_t copies = 4, loops = 3, sessions = 500;
     std::set<net::Endpoint> seen;
     uint64_t now = 0;
@@ -68,7 +68,7 @@ TEST_CASE(
 }
 
 TEST_CASE("a released endpoint is reused only after the linger time", "[replay][endpoints]") {
-    EndpointAllocator a(EndpointOptions{std::nullopt, 7919, 1024, 60 * kSec});
+    EndpointAllocator a(EndpointOptions{std::nullopt, 7919, 1024, 60 * kSec, {}});
     const auto rec = ep("10.0.0.1", 40000);
     const auto first = a.allocate(rec, 0, 0, 1, 0);
     REQUIRE(first);
@@ -109,6 +109,24 @@ TEST_CASE("exhaustion is reported, not looped on", "[replay][endpoints]") {
     CHECK(a.allocate(rec, 1, 0, 3, 0));
     CHECK_FALSE(a.allocate(rec, 2, 0, 3, 0));
     CHECK(a.exhausted() == 1);
+}
+
+}  // namespace tcpr::replay
+
+namespace tcpr::replay {
+
+TEST_CASE("reserved ports (intercept's own) are never handed out", "[replay][endpoints]") {
+    EndpointOptions o;
+    o.reserved_ports = {36524};
+    EndpointAllocator a(o);
+    // A recorded client on the reserved port, and enough copies that the port shift would land
+    // on it: no copy ever gets it, since intercept's capture filter drops that port.
+    const auto rec = ep("10.0.0.1", 36524);
+    for (uint32_t copy = 0; copy < 3000; ++copy) {
+        const auto e = a.allocate(rec, copy, 0, 3000, 0);
+        REQUIRE(e);
+        CHECK(e->port != 36524);
+    }
 }
 
 }  // namespace tcpr::replay
