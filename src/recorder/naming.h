@@ -10,11 +10,12 @@ namespace tcpr::rec {
 // With strftime=true, %-codes are expanded with local time first; a repeated expansion gets a
 // number too, so no file is ever overwritten by a later part of the same run.
 class OutputNamer {
-public:
-    OutputNamer(std::string pattern, bool strftime) : pattern_(std::move(pattern)), strftime_(strftime) {}
+  public:
+    OutputNamer(std::string pattern, bool strftime)
+        : pattern_(std::move(pattern)), strftime_(strftime) {}
     std::string next(std::time_t now);
 
-private:
+  private:
     std::string pattern_;
     bool strftime_;
     std::string last_base_;

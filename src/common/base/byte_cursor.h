@@ -11,7 +11,7 @@
 namespace tcpr {
 
 class ByteReader {
-public:
+  public:
     explicit ByteReader(std::span<const uint8_t> bytes) : bytes_(bytes) {}
 
     bool ok() const { return ok_; }
@@ -55,7 +55,7 @@ public:
     }
     void skip(size_t n) { (void)bytes(n); }
 
-private:
+  private:
     uint64_t take(size_t n) {
         auto s = bytes(n);
         uint64_t v = 0;
@@ -79,7 +79,7 @@ private:
 };
 
 class ByteWriter {
-public:
+  public:
     explicit ByteWriter(std::vector<uint8_t>& out) : out_(out) {}
 
     void u8(uint8_t v) { out_.push_back(v); }
@@ -99,7 +99,7 @@ public:
     void bytes(std::span<const uint8_t> b) { out_.insert(out_.end(), b.begin(), b.end()); }
     size_t size() const { return out_.size(); }
 
-private:
+  private:
     void put(uint64_t v, size_t n) {
         for (size_t i = 0; i < n; ++i) {
             out_.push_back(static_cast<uint8_t>(v >> (8 * i)));

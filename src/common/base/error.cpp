@@ -7,13 +7,20 @@ namespace tcpr {
 
 const char* to_string(ErrorKind kind) {
     switch (kind) {
-        case ErrorKind::Io: return "io";
-        case ErrorKind::Corrupt: return "corrupt";
-        case ErrorKind::Unsupported: return "unsupported";
-        case ErrorKind::Network: return "network";
-        case ErrorKind::Usage: return "usage";
-        case ErrorKind::Permission: return "permission";
-        case ErrorKind::Internal: return "internal";
+        case ErrorKind::Io:
+            return "io";
+        case ErrorKind::Corrupt:
+            return "corrupt";
+        case ErrorKind::Unsupported:
+            return "unsupported";
+        case ErrorKind::Network:
+            return "network";
+        case ErrorKind::Usage:
+            return "usage";
+        case ErrorKind::Permission:
+            return "permission";
+        case ErrorKind::Internal:
+            return "internal";
     }
     return "unknown";
 }

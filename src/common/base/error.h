@@ -12,11 +12,11 @@ enum class ErrorKind { Io, Corrupt, Unsupported, Network, Usage, Permission, Int
 const char* to_string(ErrorKind kind);
 
 class Error : public std::runtime_error {
-public:
+  public:
     Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
     ErrorKind kind() const { return kind_; }
 
-private:
+  private:
     ErrorKind kind_;
 };
 

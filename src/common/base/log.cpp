@@ -22,12 +22,12 @@ void set_level(Level lvl) { g_level = lvl; }
 Level level() { return g_level; }
 bool enabled(Level lvl) { return static_cast<int>(lvl) <= static_cast<int>(g_level); }
 
-#define TCPR_LOG_FN(name, lvl)          \
-    void name(const char* fmt, ...) {   \
-        va_list ap;                     \
-        va_start(ap, fmt);              \
-        vlog(lvl, #name, fmt, ap);      \
-        va_end(ap);                     \
+#define TCPR_LOG_FN(name, lvl)        \
+    void name(const char* fmt, ...) { \
+        va_list ap;                   \
+        va_start(ap, fmt);            \
+        vlog(lvl, #name, fmt, ap);    \
+        va_end(ap);                   \
     }
 TCPR_LOG_FN(error, Level::Error)
 TCPR_LOG_FN(warn, Level::Warn)

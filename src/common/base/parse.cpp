@@ -61,7 +61,8 @@ std::chrono::nanoseconds parse_duration(const std::string& text, const std::stri
 }
 
 uint16_t parse_port(const std::string& text, const std::string& option) {
-    if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos) {
+    if (text.empty() || text.size() > 5 ||
+        text.find_first_not_of("0123456789") != std::string::npos) {
         bad(option, text, "a port number 1-65535");
     }
     const unsigned long v = std::stoul(text);

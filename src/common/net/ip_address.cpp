@@ -1,7 +1,6 @@
 #include "common/net/ip_address.h"
 
 #include <arpa/inet.h>
-
 #include <cstring>
 
 namespace tcpr::net {

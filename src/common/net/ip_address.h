@@ -10,8 +10,8 @@
 namespace tcpr::net {
 
 struct IpAddress {
-    uint8_t version = 4;                // 4 or 6
-    std::array<uint8_t, 16> bytes{};    // IPv4 uses bytes[0..3], the rest stay zero
+    uint8_t version = 4;              // 4 or 6
+    std::array<uint8_t, 16> bytes{};  // IPv4 uses bytes[0..3], the rest stay zero
 
     static IpAddress v4(uint32_t host_order);
     static IpAddress v4_bytes(const uint8_t* p);

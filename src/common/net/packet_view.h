@@ -23,20 +23,20 @@ constexpr uint8_t kUrg = 0x20;
 
 // Offsets are into the captured frame. All numeric fields are host order.
 struct PacketView {
-    uint32_t l3_offset = 0;        // first byte of the IP header
-    uint32_t l4_offset = 0;        // first byte of the TCP header
-    uint32_t payload_offset = 0;   // first byte of TCP payload
-    uint32_t payload_len = 0;      // payload length per the IP header (may exceed what was captured)
-    uint32_t captured_payload = 0; // payload bytes actually present in the frame
-    uint32_t ip_len = 0;           // IP packet length (header + payload) per the IP header
+    uint32_t l3_offset = 0;       // first byte of the IP header
+    uint32_t l4_offset = 0;       // first byte of the TCP header
+    uint32_t payload_offset = 0;  // first byte of TCP payload
+    uint32_t payload_len = 0;     // payload length per the IP header (may exceed what was captured)
+    uint32_t captured_payload = 0;  // payload bytes actually present in the frame
+    uint32_t ip_len = 0;            // IP packet length (header + payload) per the IP header
     IpAddress src, dst;
     uint16_t sport = 0, dport = 0;
     uint32_t seq = 0, ack = 0;
     uint16_t window = 0;
-    uint8_t flags = 0;             // tcp_flags::*
+    uint8_t flags = 0;  // tcp_flags::*
     uint8_t tcp_header_len = 0;
-    uint16_t vlan_id = 0;          // innermost 802.1Q VID, 0 if untagged
-    uint8_t vlan_depth = 0;        // number of VLAN tags
+    uint16_t vlan_id = 0;    // innermost 802.1Q VID, 0 if untagged
+    uint8_t vlan_depth = 0;  // number of VLAN tags
 
     bool syn() const { return flags & tcp_flags::kSyn; }
     bool ack_flag() const { return flags & tcp_flags::kAck; }
@@ -46,14 +46,14 @@ struct PacketView {
 };
 
 class DecodeResult {
-public:
-    DecodeResult(PacketView v) : v_(v) {}   // NOLINT: implicit by design
-    DecodeResult(SkipReason r) : v_(r) {}   // NOLINT
+  public:
+    DecodeResult(PacketView v) : v_(v) {}  // NOLINT: implicit by design
+    DecodeResult(SkipReason r) : v_(r) {}  // NOLINT
     bool ok() const { return std::holds_alternative<PacketView>(v_); }
     const PacketView& packet() const { return std::get<PacketView>(v_); }
     SkipReason reason() const { return std::get<SkipReason>(v_); }
 
-private:
+  private:
     std::variant<PacketView, SkipReason> v_;
 };
 

@@ -1,9 +1,9 @@
 #include "common/os/pcap_source.h"
 
-#include <pcap/pcap.h>
+#include <cstring>
 #include <poll.h>
 
-#include <cstring>
+#include <pcap/pcap.h>
 
 #include "common/base/error.h"
 #include "common/base/log.h"
@@ -36,14 +36,14 @@ uint32_t dlt_to_linktype(int dlt) {
 namespace {
 
 class BpfProgram {
-public:
+  public:
     BpfProgram() { std::memset(&prog_, 0, sizeof prog_); }
     ~BpfProgram() { pcap_freecode(&prog_); }
     BpfProgram(const BpfProgram&) = delete;
     BpfProgram& operator=(const BpfProgram&) = delete;
     bpf_program* get() { return &prog_; }
 
-private:
+  private:
     bpf_program prog_;
 };
 
@@ -61,7 +61,7 @@ void apply_filter(pcap* p, const std::string& filter) {
 }
 
 class PcapSource final : public PacketSource {
-public:
+  public:
     // A live source is in non-blocking mode and waits on poll_fd for at most `timeout`, so
     // next() returns Timeout on a quiet interface (periodic flushes, --duration).
     PcapSource(PcapHandle h, bool live, std::string describe, int poll_fd = -1,
@@ -124,9 +124,7 @@ public:
     uint32_t snaplen() const override { return snaplen_; }
     std::string describe() const override { return describe_; }
 
-    int selectable_fd() const override {
-        return live_ ? pcap_get_selectable_fd(h_.get()) : -1;
-    }
+    int selectable_fd() const override { return live_ ? pcap_get_selectable_fd(h_.get()) : -1; }
     void set_nonblocking(bool on) override {
         // A live handle is always nonblocking underneath (see the constructor); "blocking"
         // means next() waits in poll() for at most the read timeout.
@@ -146,7 +144,7 @@ public:
         return c;
     }
 
-private:
+  private:
     PcapHandle h_;
     bool live_;
     std::string describe_;
@@ -178,13 +176,12 @@ std::unique_ptr<PacketSource> open_live(const LiveCaptureOptions& opt) {
           "set snaplen");
     check(h.get(), pcap_set_promisc(h.get(), opt.promiscuous ? 1 : 0), opt.interface,
           "set promiscuous mode");
-    check(h.get(), pcap_set_buffer_size(h.get(), static_cast<int>(opt.buffer_bytes)),
-          opt.interface, "set buffer size");
+    check(h.get(), pcap_set_buffer_size(h.get(), static_cast<int>(opt.buffer_bytes)), opt.interface,
+          "set buffer size");
     check(h.get(), pcap_set_timeout(h.get(), static_cast<int>(opt.read_timeout.count())),
           opt.interface, "set timeout");
     if (opt.immediate) {
-        check(h.get(), pcap_set_immediate_mode(h.get(), 1), opt.interface,
-              "set immediate mode");
+        check(h.get(), pcap_set_immediate_mode(h.get(), 1), opt.interface, "set immediate mode");
     }
     (void)pcap_set_tstamp_precision(h.get(), PCAP_TSTAMP_PRECISION_NANO);
     const int rc = pcap_activate(h.get());
@@ -194,8 +191,7 @@ std::unique_ptr<PacketSource> open_live(const LiveCaptureOptions& opt) {
             const std::string status = pcap_statustostr(rc);
             why = why.empty() || why == status ? status : status + " (" + why + ")";
         }
-        const ErrorKind kind =
-            rc == PCAP_ERROR_PERM_DENIED ? ErrorKind::Permission : ErrorKind::Io;
+        const ErrorKind kind = rc == PCAP_ERROR_PERM_DENIED ? ErrorKind::Permission : ErrorKind::Io;
         if (rc == PCAP_ERROR_PERM_DENIED) {
             why += " (capturing needs root or CAP_NET_RAW)";
         }

@@ -18,13 +18,13 @@ struct PcapCloser {
 using PcapHandle = std::unique_ptr<pcap, PcapCloser>;
 
 struct LiveCaptureOptions {
-    std::string interface;             // "eth0", "any"
+    std::string interface;  // "eth0", "any"
     uint32_t snaplen_bytes = 262144;
     bool promiscuous = true;
-    uint32_t buffer_bytes = 64u << 20; // kernel ring; bigger than tcpdump's 2 MiB default
+    uint32_t buffer_bytes = 64u << 20;  // kernel ring; bigger than tcpdump's 2 MiB default
     std::chrono::milliseconds read_timeout{100};  // wake-up period for status and flushes
-    std::string filter;                // BPF expression, empty = everything
-    bool immediate = false;            // deliver each packet at once (no kernel block batching)
+    std::string filter;                           // BPF expression, empty = everything
+    bool immediate = false;  // deliver each packet at once (no kernel block batching)
 };
 
 struct CapturedPacket {
@@ -34,13 +34,13 @@ struct CapturedPacket {
 };
 
 struct CaptureCounters {
-    uint64_t received = 0;       // packets handed to us
-    uint64_t kernel_drops = 0;   // ps_drop: dropped for lack of buffer space
-    uint64_t interface_drops = 0;// ps_ifdrop
+    uint64_t received = 0;         // packets handed to us
+    uint64_t kernel_drops = 0;     // ps_drop: dropped for lack of buffer space
+    uint64_t interface_drops = 0;  // ps_ifdrop
 };
 
 class PacketSource {
-public:
+  public:
     enum class Status { Packet, Timeout, End };
     virtual ~PacketSource() = default;
     // Packet: `out` filled. Timeout: nothing within the read timeout (live only). End: file

@@ -1,8 +1,7 @@
 #include "common/os/status_line.h"
 
-#include <unistd.h>
-
 #include <cstdio>
+#include <unistd.h>
 
 #include "common/base/log.h"
 

@@ -7,7 +7,7 @@
 namespace tcpr::os {
 
 class StatusLine {
-public:
+  public:
     // enabled=false makes every call a no-op (-q). `period` is the refresh period on a terminal;
     // when stderr is not a terminal, a line is printed every `plain_period` instead.
     explicit StatusLine(bool enabled, std::chrono::milliseconds period = std::chrono::seconds(1),
@@ -19,7 +19,7 @@ public:
     void show(const std::string& text, std::chrono::steady_clock::time_point now);
     void clear();  // before printing other output
 
-private:
+  private:
     bool enabled_;
     bool tty_;
     std::chrono::milliseconds period_;

@@ -1,9 +1,9 @@
 #include "common/os/stop_signal.h"
 
-#include <pcap/pcap.h>
+#include <atomic>
 #include <signal.h>
 
-#include <atomic>
+#include <pcap/pcap.h>
 
 namespace tcpr::os {
 namespace {

@@ -6,7 +6,7 @@ struct pcap;
 namespace tcpr::os {
 
 class StopSignal {
-public:
+  public:
     // Installs handlers for SIGINT, SIGTERM and SIGHUP (no SA_RESTART, so blocking calls wake).
     static void install();
     static bool requested();

@@ -1,9 +1,8 @@
 #include "common/os/unique_fd.h"
 
+#include <cerrno>
 #include <fcntl.h>
 #include <unistd.h>
-
-#include <cerrno>
 
 #include "common/base/error.h"
 

@@ -7,7 +7,7 @@
 namespace tcpr::os {
 
 class UniqueFd {
-public:
+  public:
     // Opens with O_CLOEXEC always. Throws "cannot open '<path>': <strerror>".
     static UniqueFd open(const std::string& path, int flags, int mode = 0644);
     static UniqueFd adopt(int fd) { return UniqueFd(fd); }
@@ -24,7 +24,7 @@ public:
     // Closes now and reports failure (e.g. delayed write errors on NFS) by throwing.
     void close(const std::string& what);
 
-private:
+  private:
     explicit UniqueFd(int fd) : fd_(fd) {}
     int fd_ = -1;
 };

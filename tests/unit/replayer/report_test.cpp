@@ -54,7 +54,8 @@ TEST_CASE("summary and JSON carry the counts and mismatch examples", "[replay][r
     s.counters.mismatch_examples.push_back(
         {"10.0.0.1:7919", 4, 1, "HTTP/1.1 200 OK", "HTTP/1.1 \"500\" Error"});
     for (int i = 0; i < 29; ++i) {
-        s.counters.start_lateness.record(1'000'000, 1'040'000);  // 40 us (reported: bucket bound 41)
+        s.counters.start_lateness.record(1'000'000,
+                                         1'040'000);  // 40 us (reported: bucket bound 41)
     }
     s.counters.start_lateness.record(1'000'000, 3'000'000);  // 2 ms late
     const std::string text = format_summary(s);
