@@ -74,10 +74,6 @@ void LiveCommandLine::check(ReplayOptions& o) const {
         throw Error(ErrorKind::Usage,
                     "--sessions FROM-TO applies to files: live sessions are copied as they happen");
     }
-    if (o.transport != "raw") {
-        throw Error(ErrorKind::Usage,
-                    "live passthrough needs --transport raw (forged packets + intercept)");
-    }
     if (!o.live.logfile.empty() && !o.live.daemon) {
         throw Error(ErrorKind::Usage,
                     "--logfile needs -d/--daemon (in the foreground, diagnostics go to stderr)");

@@ -25,6 +25,7 @@
 #include "common/os/timer_fd.h"
 #include "replayer/intercept_client.h"
 #include "replayer/raw_transport.h"
+#include "replayer/socket_transport.h"
 
 namespace tcpr::replay {
 namespace {
@@ -195,23 +196,44 @@ int run_live(const ReplayOptions& o) {
         throw Error(ErrorKind::Unsupported, "cannot copy from '" + o.interface + "': link type " +
                                                 net::link_type_name(link) + " is not supported");
     }
+    // --transport socket: one ordinary connection per copy, no forged packets, no intercept.
+    const bool socket_mode = o.transport == "socket";
     std::unique_ptr<net::PacketSink> sink;
-    if (o.inject == "pcap") {
-        sink = std::make_unique<os::PcapInjector>(
-            os::PcapInjector::open(o.interface, o.target, o.next_hop_mac));
+    std::unique_ptr<InterceptClient> intercept;
+    std::unique_ptr<DiffWriter> diff;
+    if (socket_mode) {
+        if (o.intercept || o.client_pool || o.inject != "raw") {
+            log::warn(
+                "--transport socket connects from this host's own address: --intercept, "
+                "--client-pool and --inject are not used");
+        }
+        os::raise_open_file_limit();
+        if (!o.diff_file.empty()) {
+            const std::string header = "# tcpreplay2 --diff: live sessions of " + o.interface +
+                                       " port " + std::to_string(port) + " copied to " +
+                                       o.target.to_string() +
+                                       " whose answers' first line or length differ from the "
+                                       "online server's\n";
+            diff = std::make_unique<DiffWriter>(o.diff_file, header);
+        }
     } else {
-        sink = std::make_unique<os::RawSocket>(os::RawSocket::open(o.target));
+        if (o.inject == "pcap") {
+            sink = std::make_unique<os::PcapInjector>(
+                os::PcapInjector::open(o.interface, o.target, o.next_hop_mac));
+        } else {
+            sink = std::make_unique<os::RawSocket>(os::RawSocket::open(o.target));
+        }
+        if (!o.intercept) {
+            throw Error(ErrorKind::Usage,
+                        "live passthrough needs intercept to see the target's answers: give "
+                        "--intercept HOST[:PORT] (tcpcopy's -s), or use --transport socket");
+        }
+        InterceptOptions io;
+        io.address = *o.intercept;
+        io.name = "tcpreplay2 live pid " + std::to_string(getpid());
+        intercept = std::make_unique<InterceptClient>(io);
+        intercept->connect();
     }
-    if (!o.intercept) {
-        throw Error(ErrorKind::Usage,
-                    "live passthrough needs intercept to see the target's answers: give "
-                    "--intercept HOST[:PORT] (tcpcopy's -s)");
-    }
-    InterceptOptions io;
-    io.address = *o.intercept;
-    io.name = "tcpreplay2 live pid " + std::to_string(getpid());
-    auto intercept = std::make_unique<InterceptClient>(io);
-    intercept->connect();
 
     Recorder rec;
     if (!lv.record.empty()) {
@@ -250,8 +272,8 @@ int run_live(const ReplayOptions& o) {
     lc.client_nets = o.builder.selection.client_nets;
     lc.sample_percent = o.builder.selection.sample_percent;
     lc.sample_seed = o.builder.selection.sample_seed;
-    if (!o.client_pool) {
-        lc.ip_version = o.target.addr.version;
+    if (!o.client_pool && !socket_mode) {
+        lc.ip_version = o.target.addr.version;  // forged packets keep the client's family
     }
     lc.copies = o.copies;
     lc.max_active = o.max_active;
@@ -276,10 +298,30 @@ int run_live(const ReplayOptions& o) {
     }
     ro.copies = o.copies;
     ro.feed = &live;
-    RawTransport transport(live.recording(), ro, std::move(sink), std::move(intercept));
+    std::unique_ptr<RawTransport> raw;
+    std::unique_ptr<SocketTransport> sock;
+    Transport* transport = nullptr;
+    if (socket_mode) {
+        SocketTransportOptions so;
+        so.target = o.target;
+        so.speed_milli = 1000;
+        so.timeout_ns = o.timeout_ns;
+        so.feed = &live;
+        sock = std::make_unique<SocketTransport>(live.recording(), so, diff.get());
+        transport = sock.get();
+    } else {
+        raw = std::make_unique<RawTransport>(live.recording(), ro, std::move(sink),
+                                             std::move(intercept));
+        transport = raw.get();
+    }
+    const auto wake = [&](uint32_t session, uint64_t now) {
+        return raw ? raw->wake(session, now) : sock->wake(session, now);
+    };
 
-    log::info("copying %s to %s (intercept %s), copies %u%s", source->describe().c_str(),
-              o.target.to_string().c_str(), o.intercept->to_string().c_str(), o.copies,
+    const std::string via =
+        socket_mode ? std::string("socket transport") : "intercept " + o.intercept->to_string();
+    log::info("copying %s to %s (%s), copies %u%s", source->describe().c_str(),
+              o.target.to_string().c_str(), via.c_str(), o.copies,
               rec.writer ? (", recording to " + lv.record).c_str() : "");
 
     os::Epoll epoll = os::Epoll::create();
@@ -288,7 +330,7 @@ int run_live(const ReplayOptions& o) {
     source->set_nonblocking(true);
     const int capture_fd = source->selectable_fd();
     epoll.add(capture_fd, os::Epoll::kReadable, kCaptureTag);
-    transport.attach(epoll);
+    transport->attach(epoll);
     os::StatusLine status(!o.quiet, std::chrono::seconds(1),
                           std::chrono::milliseconds(lv.stats_interval_ns / 1'000'000));
     std::vector<os::Epoll::Event> events;
@@ -364,7 +406,7 @@ int run_live(const ReplayOptions& o) {
             StartEvent e;
             e.session = p.session;
             e.copy = p.copy;
-            if (!transport.start(e, now, now)) {
+            if (!transport->start(e, now, now)) {
                 blocked_until = now + kStartRetryNs;
                 break;
             }
@@ -373,10 +415,10 @@ int run_live(const ReplayOptions& o) {
         }
         live.take_changed(ids);
         for (uint32_t id : ids) {
-            live.progress(id, transport.wake(id, now));
+            live.progress(id, wake(id, now));
         }
-        transport.on_timer(now);
-        transport.flush(now);
+        transport->on_timer(now);
+        transport->flush(now);
         if (now >= next_sweep) {
             live.expire(now);
             next_sweep = now + kSweepNs;
@@ -391,11 +433,11 @@ int run_live(const ReplayOptions& o) {
             rec.last_flush = now;
         }
         if (!capturing) {
-            if (transport.active() == 0 && starts.empty()) {
+            if (transport->active() == 0 && starts.empty()) {
                 break;
             }
             if (now >= drain_until) {
-                transport.abort_all(now);
+                transport->abort_all(now);
                 break;
             }
         }
@@ -403,13 +445,13 @@ int run_live(const ReplayOptions& o) {
         if (status.due(steady)) {
             const os::CaptureCounters cc = source->counters();
             status.show(
-                live_line(live.stats(), live, transport.counters(), transport.active(),
+                live_line(live.stats(), live, transport->counters(), transport->active(),
                           cc.kernel_drops + cc.interface_drops, now - t0,
                           rec.writer ? human_bytes(rec.writer->stats().file_bytes) : std::string(),
-                          transport.health()),
+                          transport->health()),
                 steady);
         }
-        uint64_t next = std::min({transport.next_deadline(), now + kWakeNs, next_sweep});
+        uint64_t next = std::min({transport->next_deadline(), now + kWakeNs, next_sweep});
         if (!starts.empty()) {
             next = std::min(next, std::max(blocked_until, now));
         }
@@ -426,11 +468,11 @@ int run_live(const ReplayOptions& o) {
             if (e.tag == kTimerTag) {
                 timer.acknowledge();
             } else if (e.tag != kCaptureTag) {
-                transport.on_event(e, os::monotonic_ns());
+                transport->on_event(e, os::monotonic_ns());
             }
         }
     }
-    transport.flush(os::monotonic_ns());
+    transport->flush(os::monotonic_ns());
     status.clear();
     const uint64_t wall = os::monotonic_ns() - t0;
     const os::CaptureCounters cc = source->counters();
@@ -465,9 +507,13 @@ int run_live(const ReplayOptions& o) {
     s.input = "live " + o.interface + " port " + std::to_string(port);
     s.format = "live capture";
     s.target = o.target.to_string();
-    s.intercept = o.intercept->to_string();
-    s.transport = o.inject == "pcap" ? "raw (pcap_inject on " + o.interface + ")"
-                                     : std::string("raw (IP_HDRINCL socket)");
+    if (socket_mode) {
+        s.transport = "socket (connect/send/recv)";
+    } else {
+        s.intercept = o.intercept->to_string();
+        s.transport = o.inject == "pcap" ? "raw (pcap_inject on " + o.interface + ")"
+                                         : std::string("raw (IP_HDRINCL socket)");
+    }
     s.speed_milli = 1000;
     s.copies = o.copies;
     s.loops = 1;
@@ -487,7 +533,7 @@ int run_live(const ReplayOptions& o) {
     b.missing_bytes = l.missing_bytes;
     s.sessions_in_recording = l.sessions;
     s.sessions_skipped_family = l.other_family;
-    s.counters = transport.counters();
+    s.counters = transport->counters();
     s.counters.sessions_planned = started_sessions * o.copies;
     s.counters.requests_unsent += l.requests_unsent;
     s.counters.status_match += l.status_match;

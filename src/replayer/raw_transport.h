@@ -35,13 +35,6 @@ struct RawTransportOptions {
     SessionFeed* feed = nullptr;
 };
 
-// What the live copies of one session have in common (RawTransport::wake).
-struct CopyProgress {
-    uint32_t copies = 0;       // copies not ended (started or waiting for their SYN)
-    uint32_t min_request = 0;  // requests every copy is done with
-    uint32_t min_acked = 0;    // client stream offset every copy's target acknowledged
-};
-
 class RawTransport final : public Transport {
   public:
     // `intercept` must be connected (InterceptClient::connect()).

@@ -242,6 +242,11 @@ uint64_t SessionDriver::quiet_ns(const DriverEnv& env) const {
     return std::clamp(std::max(rtt * c.quiet_rtt_factor, measured), c.quiet_min_ns, c.quiet_max_ns);
 }
 
+uint64_t SessionDriver::settle_ns(const DriverEnv& env) const {
+    const uint64_t measured = (uint64_t{srtt_us_} + 4u * uint64_t{rttvar_us_}) * 1000u;
+    return std::min(std::max(env.config.settle_min_ns, measured), quiet_ns(env));
+}
+
 void SessionDriver::release_request(DriverEnv& env, uint64_t now) {
     const RecordedRequest r = request(env);
     send_limit_ = std::max(send_limit_, r.begin + r.length);
@@ -300,8 +305,13 @@ bool SessionDriver::answer_complete(const DriverEnv& env, uint64_t now, bool& by
     if (!answer_final(env)) {
         return target_fin_;  // live: the online server's answer may still grow
     }
-    if (r.response_len == 0 || received >= r.response_len || target_fin_) {
+    if (r.response_len == 0 || target_fin_) {
         return true;
+    }
+    if (received >= r.response_len) {
+        // The target may send more than was recorded: its tail must not be read as the next
+        // answer, so the answer ends only after a short pause.
+        return now >= last_data_at_ + settle_ns(env);
     }
     if (received > 0 && snd_una_ >= send_limit_ && now >= last_data_at_ + quiet_ns(env)) {
         by_quiet = true;
@@ -699,8 +709,10 @@ uint64_t SessionDriver::deadline_in(const DriverEnv& env) const {
         } else if (phase_ == Phase::Request) {
             const RecordedRequest r = request(env);
             const uint32_t received = rcv_nxt_ - resp_start_;
-            if (received > 0 && snd_una_ >= send_limit_ && received < r.response_len &&
-                answer_final(env)) {
+            if (r.response_len > 0 && received >= r.response_len && answer_final(env)) {
+                d = std::min(d, last_data_at_ + settle_ns(env));
+            } else if (received > 0 && snd_una_ >= send_limit_ && received < r.response_len &&
+                       answer_final(env)) {
                 d = std::min(d, last_data_at_ + quiet_ns(env));
             }
         } else if (phase_ == Phase::FinWait && fin_acked_ && phase_at_ != 0) {

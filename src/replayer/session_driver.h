@@ -6,8 +6,9 @@
 //   SYN (ISN ours) -> SYN-ACK report (target ISN, MSS, window scale) -> ACK
 //   per request: wait the scaled think time, send its bytes (split to the target's MSS, within
 //   its window and a congestion window; seq in our space, ack = target's next seq), acknowledge
-//   the target's data; the answer is done when the target sent at least the recorded length,
-//   or went quiet for a period derived from the recorded RTT, or closed
+//   the target's data; the answer is done when the target sent at least the recorded length
+//   and then paused for a short settle period (it may send more than was recorded), or went
+//   quiet for a period derived from the recorded RTT, or closed
 //   then the recorded close (FIN, or RST), FIN handshake both ways; unacknowledged segments are
 //   retransmitted (RTO with backoff, fast retransmit on 3 duplicate ACKs, bounded tries).
 //   A RST from the target before the end fails the session ("reset by target"); a session that
@@ -41,6 +42,11 @@ struct DriverConfig {
     uint64_t quiet_min_ns = 50'000'000;
     uint64_t quiet_max_ns = 2'000'000'000;
     uint64_t default_rtt_ns = 10'000'000;
+    // Response done by length: once the target sent at least the recorded length, the answer
+    // ends after a pause of min(max(settle_min, srtt + 4 x rttvar), quiet period) without new
+    // data, so a longer answer's tail (a server writing in parts, or one that waited for our
+    // ACKs) is not taken for the next answer's start.
+    uint64_t settle_min_ns = 1'000'000;
     uint64_t rto_initial_ns = 1'000'000'000;  // RFC 6298 initial RTO
     uint64_t rto_min_ns = 200'000'000;
     uint64_t rto_max_ns = 10'000'000'000;
@@ -119,6 +125,7 @@ class SessionDriver {
     void finish(DriverEnv& env, uint64_t now, Outcome outcome);
     void reset(DriverEnv& env);
     uint64_t quiet_ns(const DriverEnv& env) const;
+    uint64_t settle_ns(const DriverEnv& env) const;
     bool waiting_on_target() const;
     bool answer_final(const DriverEnv& env) const;
     void live_request(DriverEnv& env, uint64_t now);

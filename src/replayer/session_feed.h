@@ -21,6 +21,14 @@
 
 namespace tcpr::replay {
 
+// What the live copies of one session have in common (RawTransport::wake,
+// SocketTransport::wake).
+struct CopyProgress {
+    uint32_t copies = 0;       // copies not ended (started or waiting for their SYN)
+    uint32_t min_request = 0;  // requests every copy is done with
+    uint32_t min_acked = 0;    // client stream offset every copy's target acknowledged
+};
+
 class SessionFeed {
   public:
     virtual ~SessionFeed() = default;
@@ -39,7 +47,7 @@ class SessionFeed {
     // inside the line, so only its first got.size() bytes compare.
     virtual void compare_later(uint32_t session, uint32_t index, const net::Endpoint& client,
                                std::string got, bool cut) = 0;
-    // A copy of `session` ended (RawTransport retired it) after `requests_done` requests.
+    // A copy of `session` ended (its transport retired it) after `requests_done` requests.
     virtual void copy_ended(uint32_t session, uint32_t requests_done) = 0;
 };
 

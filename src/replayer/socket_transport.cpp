@@ -25,6 +25,19 @@ SocketTransport::~SocketTransport() = default;
 
 void SocketTransport::attach(os::Epoll& epoll) { epoll_ = &epoll; }
 
+RecordedRequest SocketTransport::request_at(const Slot& s, uint32_t index) const {
+    if (opt_.feed != nullptr) {
+        return opt_.feed->request(s.session, index);
+    }
+    return rec_.requests_of(rs(s))[index];
+}
+
+// The answer to the current request can no longer grow: the session is over, or the live
+// client already began the next request.
+bool SocketTransport::answer_final(const Slot& s) const {
+    return !rs(s).open || s.req + 1 < rs(s).request_count;
+}
+
 uint64_t SocketTransport::tag_of(uint32_t id) const {
     return kFirstTag + ((uint64_t{slots_[id].gen} << 32) | id);
 }
@@ -90,6 +103,9 @@ bool SocketTransport::start(const StartEvent& e, uint64_t /*due_ns*/, uint64_t n
     s.last_progress = now_ns;
     s.heap_at = kNever;
     s.live = true;
+    if (opt_.feed != nullptr) {
+        by_session_[e.session].push_back(id);
+    }
     ++active_;
     ++counters_.sessions_started;
     if (d.status == os::TargetDialer::Status::Failed) {
@@ -114,7 +130,10 @@ void SocketTransport::connected(uint32_t id, uint64_t now) {
     s.rtt_ns = now - s.connect_at;
     s.last_progress = now;
     s.req = 0;
-    if (rs(s).request_count == 0) {
+    if (rs(s).request_count == 0 && rs(s).open) {
+        s.phase = Phase::Think;  // live: the client has not begun its first request yet
+        s.phase_at = now;
+    } else if (rs(s).request_count == 0) {
         s.phase = Phase::CloseThink;
         s.phase_at = now + scale_time(rs(s).close_think_ns, opt_.speed_milli);
     } else {
@@ -165,6 +184,7 @@ void SocketTransport::release_request(uint32_t id, uint64_t now) {
     s.written = 0;
     s.received = 0;
     s.head_len = 0;
+    s.idle = false;
     s.last_progress = now;
     s.last_data_at = now;
     if (r.length > 0) {
@@ -176,10 +196,13 @@ void SocketTransport::release_request(uint32_t id, uint64_t now) {
 void SocketTransport::write_request(uint32_t id, uint64_t now) {
     Slot& s = slots_[id];
     const RecordedRequest r = request(s);
-    const auto stream = rec_.stream(rs(s));
     while (s.written < r.length) {
-        const os::IoResult w =
-            s.socket->send(stream.subspan(r.begin + s.written, r.length - s.written));
+        const uint32_t off = r.begin + s.written;
+        const uint32_t len = r.length - s.written;
+        const std::span<const uint8_t> bytes = opt_.feed != nullptr
+                                                   ? opt_.feed->bytes(s.session, off, len)
+                                                   : rec_.stream(rs(s)).subspan(off, len);
+        const os::IoResult w = s.socket->send(bytes);
         if (w.state == os::IoState::WouldBlock) {
             break;
         }
@@ -188,6 +211,7 @@ void SocketTransport::write_request(uint32_t id, uint64_t now) {
             return;
         }
         s.written += static_cast<uint32_t>(w.bytes);
+        s.sent_off = r.begin + s.written;
         counters_.payload_bytes_sent += w.bytes;
         counters_.bytes_sent += w.bytes;
         s.last_progress = now;
@@ -249,6 +273,8 @@ void SocketTransport::response_done(uint32_t id, uint64_t now, bool by_quiet) {
     }
     s.unchecked = true;
     s.answered = s.req;
+    s.keep_from = r.begin;
+    s.idle = false;
     ++s.req;
     const uint32_t count = rs(s).request_count;
     if (s.req < count && s.eof) {
@@ -260,6 +286,9 @@ void SocketTransport::response_done(uint32_t id, uint64_t now, bool by_quiet) {
     if (s.req < count) {
         s.phase = Phase::Think;
         s.phase_at = now + scale_time(request(s).think_ns, opt_.speed_milli);
+    } else if (rs(s).open && !s.eof) {
+        s.phase = Phase::Think;  // live: the next request has not begun yet
+        s.phase_at = now;
     } else {
         s.phase = Phase::CloseThink;
         s.phase_at = s.eof ? now : now + scale_time(rs(s).close_think_ns, opt_.speed_milli);
@@ -272,13 +301,29 @@ void SocketTransport::check_response(uint32_t id) {
         return;
     }
     s.unchecked = false;
-    const RecordedRequest r = rec_.requests_of(rs(s))[s.answered];
+    const RecordedRequest r = request_at(s, s.answered);
     if (r.response_len == 0 && s.received == 0) {
         return;  // nothing was answered, as recorded
     }
     const std::span<const uint8_t> head(s.head.data(), s.head_len);
-    const ResponseCheck c = compare_response(rec_.status_line(r), r.response_len, head, s.received);
-    if (s.received > 0) {
+    std::string_view expected_status;
+    bool status_later = false;
+    if (opt_.feed != nullptr) {
+        const auto live = opt_.feed->status_line(s.session, s.answered);
+        if (!live && s.received > 0) {
+            // The target answered before the online server's first line was seen: the feed
+            // compares later.
+            std::string got = first_line(head);
+            const bool cut = got.size() == head.size();
+            opt_.feed->compare_later(s.session, s.answered, s.local, std::move(got), cut);
+            status_later = true;
+        }
+        expected_status = live.value_or(std::string_view());
+    } else {
+        expected_status = rec_.status_line(r);
+    }
+    const ResponseCheck c = compare_response(expected_status, r.response_len, head, s.received);
+    if (s.received > 0 && !status_later) {
         switch (c.status) {
             case ResponseCheck::Status::Match:
                 ++counters_.status_match;
@@ -286,9 +331,9 @@ void SocketTransport::check_response(uint32_t id) {
             case ResponseCheck::Status::Mismatch:
                 ++counters_.status_mismatch;
                 if (counters_.mismatch_examples.size() < ReplayCounters::kMaxExamples) {
-                    counters_.mismatch_examples.push_back(
-                        {s.local.to_string(), s.session, s.answered,
-                         std::string(rec_.status_line(r)), c.replayed_status});
+                    counters_.mismatch_examples.push_back({s.local.to_string(), s.session,
+                                                           s.answered, std::string(expected_status),
+                                                           c.replayed_status});
                 }
                 break;
             case ResponseCheck::Status::Unknown:
@@ -321,9 +366,14 @@ void SocketTransport::check_response(uint32_t id) {
         e.recorded_client = rs(s).client;
         e.replayed_client = s.local;
         e.target = opt_.target;
-        e.request_bytes = rec_.stream(rs(s)).subspan(r.begin, r.length);
-        e.recorded_status = rec_.status_line(r);
-        e.recorded_head = rec_.response_head(r);
+        if (opt_.feed != nullptr) {
+            e.request_bytes = opt_.feed->bytes(s.session, r.begin, r.length);
+            e.recorded_status = expected_status;  // live: no captured head kept
+        } else {
+            e.request_bytes = rec_.stream(rs(s)).subspan(r.begin, r.length);
+            e.recorded_status = rec_.status_line(r);
+            e.recorded_head = rec_.response_head(r);
+        }
         e.recorded_len = r.response_len;
         e.replayed_head = head;
         e.replayed_len = s.received;
@@ -351,6 +401,14 @@ void SocketTransport::pump(uint32_t id, uint64_t now) {
                     s.phase_at = now;
                     continue;
                 }
+                if (s.req >= rs(s).request_count) {
+                    if (rs(s).open) {
+                        return;  // live: wait for the client's next request
+                    }
+                    s.phase = Phase::CloseThink;
+                    s.phase_at = now + scale_time(rs(s).close_think_ns, opt_.speed_milli);
+                    continue;
+                }
                 if (now < s.phase_at) {
                     return;
                 }
@@ -359,12 +417,32 @@ void SocketTransport::pump(uint32_t id, uint64_t now) {
             }
             case Phase::Request: {
                 const RecordedRequest r = request(s);
+                if (opt_.feed != nullptr && !s.want_write && s.written < r.length) {
+                    write_request(id, now);  // live: the request grew
+                    if (!slots_[id].live) {
+                        return;
+                    }
+                }
                 if (s.written < r.length) {
                     if (s.eof) {
                         // Closed before taking the whole request: the rest cannot be sent.
                         response_done(id, now, false);
                         continue;
                     }
+                    return;
+                }
+                if (!answer_final(s)) {
+                    // Live: the online server's answer may still grow. While the target has
+                    // answered all of it so far, the copy waits on the live client, not on
+                    // the target: no timeout runs.
+                    if (s.eof) {
+                        response_done(id, now, false);
+                        continue;
+                    }
+                    if (s.idle) {
+                        s.last_progress = now;
+                    }
+                    s.idle = s.received >= r.response_len;
                     return;
                 }
                 if (r.response_len == 0 || s.received >= r.response_len || s.eof) {
@@ -478,6 +556,52 @@ void SocketTransport::finish(uint32_t id, Outcome outcome, bool conn_error) {
     s.live = false;
     free_.push_back(id);
     --active_;
+    if (opt_.feed != nullptr) {
+        auto it = by_session_.find(s.session);
+        if (it != by_session_.end()) {
+            std::erase(it->second, id);
+            if (it->second.empty()) {
+                by_session_.erase(it);
+            }
+        }
+        opt_.feed->copy_ended(s.session, s.req);
+    }
+}
+
+CopyProgress SocketTransport::wake(uint32_t session, uint64_t now_ns) {
+    CopyProgress p;
+    auto it = by_session_.find(session);
+    if (it == by_session_.end()) {
+        return p;
+    }
+    // finish() edits the list: walk a copy.
+    touched_.assign(it->second.begin(), it->second.end());
+    p.min_request = UINT32_MAX;
+    p.min_acked = UINT32_MAX;
+    for (uint32_t id : touched_) {
+        if (!slots_[id].live) {
+            continue;
+        }
+        if (slots_[id].phase != Phase::Connecting) {
+            pump(id, now_ns);
+            if (!slots_[id].live) {
+                continue;
+            }
+            schedule(id);
+        }
+        const Slot& s = slots_[id];
+        ++p.copies;
+        // An answered request not yet compared keeps its request and bytes (--diff).
+        p.min_request = std::min(p.min_request, s.unchecked ? s.answered : s.req);
+        p.min_acked =
+            std::min(p.min_acked, s.unchecked ? std::min(s.sent_off, s.keep_from) : s.sent_off);
+    }
+    touched_.clear();
+    if (p.copies == 0) {
+        p.min_request = 0;
+        p.min_acked = 0;
+    }
+    return p;
 }
 
 // ---- events and timers ----------------------------------------------------------------------
@@ -531,9 +655,16 @@ uint64_t SocketTransport::deadline(const Slot& s) const {
         case Phase::Connecting:
             return timeout;
         case Phase::Think:
+            if (s.req >= rs(s).request_count && rs(s).open) {
+                return kNever;  // live: woken by wake() when the client begins a request
+            }
+            return s.phase_at;
         case Phase::CloseThink:
             return s.phase_at;
         case Phase::Request: {
+            if (s.idle) {
+                return kNever;  // live: waiting on the live client (wake())
+            }
             const RecordedRequest r = request(s);
             if (s.written >= r.length && s.received > 0 && s.received < r.response_len) {
                 return std::min(timeout, s.last_data_at + quiet_ns(s));
@@ -579,7 +710,7 @@ void SocketTransport::on_timer(uint64_t now_ns) {
                 continue;
             }
         }
-        const bool waiting = s.phase == Phase::Connecting || s.phase == Phase::Request;
+        const bool waiting = s.phase == Phase::Connecting || (s.phase == Phase::Request && !s.idle);
         if (waiting && now_ns >= s.last_progress + opt_.timeout_ns) {
             if (s.phase == Phase::Connecting) {
                 ++counters_.connect_timed_out;

@@ -18,6 +18,7 @@
 #include <optional>
 #include <queue>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/os/stream_socket.h"
@@ -26,6 +27,7 @@
 #include "replayer/recording.h"
 #include "replayer/response_diff.h"
 #include "replayer/session_driver.h"
+#include "replayer/session_feed.h"
 #include "replayer/transport.h"
 
 namespace tcpr::replay {
@@ -48,6 +50,11 @@ struct SocketTransportOptions {
     uint64_t default_rtt_ns = 1'000'000;
     uint64_t fin_wait_ns = 5'000'000'000;  // after our FIN, the target's close; then RST
     size_t max_read_per_event = 256u << 10;
+    // Live passthrough: sessions that grow while replayed (session_feed.h); see wake(). A
+    // request leaves once the live client began it and the target answered the previous one
+    // as far as the online server did; the online server's answer gives the expected length
+    // and first line.
+    SessionFeed* feed = nullptr;
 };
 
 class SocketTransport final : public Transport {
@@ -72,6 +79,10 @@ class SocketTransport final : public Transport {
     const ReplayCounters& counters() const override { return counters_; }
     std::string health() const override;
 
+    // Live passthrough (options.feed): the copies of `session` move on with what the feed now
+    // holds (a new request, more bytes, an answer's length, the close).
+    CopyProgress wake(uint32_t session, uint64_t now_ns);
+
     // Connections opened so far (each one a distinct local endpoint chosen by the kernel).
     uint64_t connections_opened() const { return opened_; }
 
@@ -85,10 +96,12 @@ class SocketTransport final : public Transport {
         net::Endpoint local;
         uint32_t session = 0, copy = 0, loop = 0;
         uint32_t gen = 0;
-        uint32_t req = 0;       // current request (index within the session)
-        uint32_t answered = 0;  // the request whose answer is done but unchecked
-        uint32_t written = 0;   // bytes of the current request written so far
-        uint64_t received = 0;  // bytes of the current (or just done) answer
+        uint32_t req = 0;        // current request (index within the session)
+        uint32_t answered = 0;   // the request whose answer is done but unchecked
+        uint32_t written = 0;    // bytes of the current request written so far
+        uint32_t sent_off = 0;   // client stream offset written so far (live: feed trimming)
+        uint32_t keep_from = 0;  // live: begin of the answered request (--diff needs it)
+        uint64_t received = 0;   // bytes of the current (or just done) answer
         uint64_t connect_at = 0;
         uint64_t rtt_ns = 0;    // connect time
         uint64_t rto_ns = 0;    // the kernel's RTO, read when a request was all written
@@ -101,6 +114,7 @@ class SocketTransport final : public Transport {
         bool eof = false;        // the target closed its side
         bool unchecked = false;  // an answer is done but not yet compared (late bytes count)
         bool want_write = false;
+        bool idle = false;      // live: the target answered all the online server has so far
         uint32_t interest = 0;  // what epoll watches for this slot's fd
         uint8_t head_len = 0;
         std::array<uint8_t, kHeadBytes> head{};
@@ -113,7 +127,9 @@ class SocketTransport final : public Transport {
     };
 
     const RecordedSession& rs(const Slot& s) const { return rec_.sessions[s.session]; }
-    RecordedRequest request(const Slot& s) const { return rec_.requests_of(rs(s))[s.req]; }
+    RecordedRequest request_at(const Slot& s, uint32_t index) const;
+    RecordedRequest request(const Slot& s) const { return request_at(s, s.req); }
+    bool answer_final(const Slot& s) const;
     uint64_t tag_of(uint32_t id) const;
     uint64_t quiet_ns(const Slot& s) const;
     uint64_t deadline(const Slot& s) const;
@@ -145,6 +161,8 @@ class SocketTransport final : public Transport {
     std::vector<TimerEntry> due_;   // on_timer()'s batch
     std::vector<uint8_t> buffer_;   // receive buffer shared by every connection
     std::vector<int> errors_seen_;  // errno values already logged once
+    std::unordered_map<uint32_t, std::vector<uint32_t>> by_session_;  // live only
+    std::vector<uint32_t> touched_;                                   // wake()'s batch
     size_t active_ = 0;
     uint64_t opened_ = 0;
     uint64_t no_resource_since_ = 0;  // starts delayed for want of ports/descriptors

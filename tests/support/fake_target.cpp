@@ -54,9 +54,12 @@ const FakeTarget::Connection* FakeTarget::connection(const net::Endpoint& client
 }
 
 void FakeTarget::reply(Connection& c, uint8_t flags, uint32_t seq, std::span<const uint8_t> payload,
-                       bool with_syn_options) {
+                       bool with_syn_options, uint64_t extra_delay_ns) {
     wire::Report r;
-    r.ts_ns = now_ + cfg_.one_way_delay_ns;
+    // A packet leaves no earlier than the ones sent before it on this connection.
+    const uint64_t due = std::max(now_ + extra_delay_ns + 2 * cfg_.one_way_delay_ns, c.last_due);
+    c.last_due = due;
+    r.ts_ns = due - cfg_.one_way_delay_ns;
     r.tuple = {c.client, cfg_.address};
     r.seq = seq;
     r.ack = (flags & kAck) ? c.rcv_nxt + (c.got_fin ? 1u : 0u) : 0;
@@ -73,7 +76,9 @@ void FakeTarget::reply(Connection& c, uint8_t flags, uint32_t seq, std::span<con
     r.payload_head.assign(payload.begin(), payload.begin() + static_cast<long>(head));
     const uint64_t index = reports_made_++;
     if (cfg_.drop_reports.count(index) == 0) {
-        outbox_.push_back({now_ + 2 * cfg_.one_way_delay_ns, std::move(r)});
+        auto at = std::upper_bound(outbox_.begin(), outbox_.end(), due,
+                                   [](uint64_t t, const Pending& p) { return t < p.due; });
+        outbox_.insert(at, {due, std::move(r)});
     }
 }
 
@@ -93,13 +98,18 @@ void FakeTarget::send_answers(Connection& c) {
     if (c.snd_una == c.snd_nxt && net::seq_lt(c.snd_nxt, end)) {
         c.unacked_since = now_;
     }
+    const uint32_t piece = cfg_.answer_segment != 0
+                               ? std::min<uint32_t>(cfg_.answer_segment, c.client_mss)
+                               : c.client_mss;
+    uint64_t delay = 0;
     while (net::seq_lt(c.snd_nxt, end)) {
         const uint32_t off = c.snd_nxt - (cfg_.isn + 1);
-        const uint32_t len = std::min<uint32_t>(c.client_mss, end - c.snd_nxt);
+        const uint32_t len = std::min<uint32_t>(piece, end - c.snd_nxt);
         const bool last = c.snd_nxt + len == end;
         reply(c, kAck | (last ? kPsh : 0), c.snd_nxt,
-              std::span<const uint8_t>(c.sent.data() + off, len));
+              std::span<const uint8_t>(c.sent.data() + off, len), false, delay);
         c.snd_nxt += len;
+        delay += cfg_.answer_gap_ns;
     }
 }
 

@@ -41,6 +41,11 @@ struct FakeTargetConfig {
     std::set<uint64_t> drop_reports;             // indexes of reports intercept never delivers
     uint64_t one_way_delay_ns = 500'000;         // client->target and target->report each way
     uint64_t rto_ns = 200'000'000;               // the target's own retransmission timeout
+    // Answers in pieces: at most answer_segment bytes per segment (0 = the client's MSS), each
+    // segment of an answer leaving answer_gap_ns after the previous one (a server writing its
+    // answer in parts). A connection's reports stay in the order its packets were sent.
+    uint32_t answer_segment = 0;
+    uint64_t answer_gap_ns = 0;
 };
 
 class FakeTarget final : public net::PacketSink {
@@ -63,6 +68,7 @@ class FakeTarget final : public net::PacketSink {
         uint64_t data_packets = 0, duplicates = 0, out_of_order = 0;
         uint64_t unacked_since = 0;     // when snd_una last moved (retransmit timer)
         uint32_t max_segment_seen = 0;  // largest payload received
+        uint64_t last_due = 0;          // when this connection's last report is due
         bool silent = false;
     };
 
@@ -95,13 +101,13 @@ class FakeTarget final : public net::PacketSink {
     };
     void answer(Connection& c, const std::string& what);
     void reply(Connection& c, uint8_t flags, uint32_t seq, std::span<const uint8_t> payload,
-               bool syn_options = false);
+               bool syn_options = false, uint64_t extra_delay_ns = 0);
     void send_answers(Connection& c);
     void error(const std::string& e) { errors_.push_back(e); }
 
     FakeTargetConfig cfg_;
     std::map<net::Endpoint, Connection> conns_;
-    std::deque<Pending> outbox_;
+    std::deque<Pending> outbox_;  // ordered by due time
     std::vector<std::string> errors_;
     uint64_t now_ = 0;
     uint64_t packets_ = 0;

@@ -88,6 +88,7 @@ class TimedSink final : public net::PacketSink {
             s.flags = d.packet().flags;
             s.payload = d.packet().payload_len;
             s.seq = d.packet().seq;
+            s.ack = d.packet().ack;
         }
         sent.push_back(s);
         return target_.send(p);
@@ -97,6 +98,7 @@ class TimedSink final : public net::PacketSink {
         uint8_t flags = 0;
         uint32_t payload = 0;
         uint32_t seq = 0;
+        uint32_t ack = 0;
     };
     std::vector<Sent> sent;
 
@@ -425,10 +427,13 @@ TEST_CASE("think times are scaled by the speed; max drops them", "[replay][drive
     }
     REQUIRE(data_at.size() == 2);
     // Request 1 leaves think(0)/speed after the handshake ACK (at kStart + 1 ms RTT);
-    // request 2 leaves think(1)/speed after the first answer arrived (1 ms later).
+    // request 2 leaves think(1)/speed after the first answer arrived (1 ms later) and the
+    // settle period after it (at least settle_min, far below the 50 ms quiet period).
     const uint64_t handshake = kStart + 1 * kMs;
     CHECK(data_at[0] == handshake + scale_time(200 * kMs, speed));
-    CHECK(data_at[1] == data_at[0] + 1 * kMs + scale_time(400 * kMs, speed));
+    const uint64_t answered = data_at[0] + 1 * kMs + scale_time(400 * kMs, speed);
+    CHECK(data_at[1] >= answered + cfg.settle_min_ns);
+    CHECK(data_at[1] < answered + 10 * kMs);
 }
 
 TEST_CASE("an answer shorter than recorded ends after the quiet period", "[replay][driver]") {
@@ -454,6 +459,59 @@ TEST_CASE("an answer shorter than recorded ends after the quiet period", "[repla
     REQUIRE(data_at.size() == 2);
     CHECK(data_at[1] - data_at[0] >= 120 * kMs);
     CHECK(data_at[1] - data_at[0] < 125 * kMs);
+}
+
+TEST_CASE("an answer longer than recorded is read to its tail before the next request",
+          "[replay][driver]") {
+    // Recorded answers of 1000 bytes; the target sends 3000 in six 500-byte segments, 0.5 ms
+    // apart (far below the 50 ms quiet period). Each answer has its own status line, so a
+    // tail taken for the next answer's start would be counted a mismatch.
+    SessionSpec spec;
+    spec.requests = {100, 100, 100};
+    spec.responses = {1000, 1000, 1000};
+    const std::vector<std::string> lines = {"HTTP/1.1 200 First", "HTTP/1.1 201 Second",
+                                            "HTTP/1.1 202 Third"};
+    Recording rec = make_recording(spec);
+    for (size_t i = 0; i < lines.size(); ++i) {
+        rec.requests[i].status_off = static_cast<uint32_t>(rec.text.size());
+        rec.requests[i].status_len = static_cast<uint16_t>(lines[i].size());
+        rec.text += lines[i];
+    }
+    auto t = target_for(spec);
+    t.response_lengths = {3000, 3000, 3000};
+    for (const auto& l : lines) {
+        t.status_lines.push_back(l + "\r\n");
+    }
+    t.answer_segment = 500;
+    t.answer_gap_ns = kMs / 2;
+    Harness h(std::move(rec), t);
+    SessionDriver d(0, spec.client, 77);
+    h.run(d);
+    REQUIRE(d.outcome() == Outcome::Completed);
+    CHECK(h.target.errors().empty());
+    CHECK(h.counters.status_match == 3);
+    CHECK(h.counters.status_mismatch == 0);
+    CHECK(h.counters.status_unknown == 0);
+    CHECK(h.counters.responses_seen == 3);
+    CHECK(h.counters.responses_complete == 3);
+    CHECK(h.counters.responses_quiet == 0);
+    // Each request leaves only once the previous answer's last byte was seen: its first
+    // segment acknowledges all of it.
+    std::vector<TimedSink::Sent> data;
+    for (const auto& s : h.sink.sent) {
+        if (s.payload > 0) {
+            data.push_back(s);
+        }
+    }
+    REQUIRE(data.size() == 3);
+    const uint32_t target_data = t.isn + 1;
+    CHECK(data[1].ack == target_data + 3000);
+    CHECK(data[2].ack == target_data + 6000);
+    // The tail arrives 1 ms + 5 x 0.5 ms after the request; the settle period is short.
+    for (size_t i = 1; i < data.size(); ++i) {
+        CHECK(data[i].at - data[i - 1].at >= 3 * kMs + kMs / 2 + h.cfg.settle_min_ns);
+        CHECK(data[i].at - data[i - 1].at < 10 * kMs);
+    }
 }
 
 TEST_CASE("the target's receive window is respected", "[replay][driver]") {
