@@ -5,35 +5,6 @@
 
 namespace tcpr::icpt {
 
-TcpOptions parse_tcp_options(std::span<const uint8_t> opt) {
-    TcpOptions r;
-    size_t i = 0;
-    while (i < opt.size()) {
-        const uint8_t kind = opt[i];
-        if (kind == 0) {  // end of option list
-            break;
-        }
-        if (kind == 1) {  // no-op
-            ++i;
-            continue;
-        }
-        if (i + 1 >= opt.size()) {
-            break;
-        }
-        const uint8_t len = opt[i + 1];
-        if (len < 2 || i + len > opt.size()) {
-            break;
-        }
-        if (kind == 2 && len == 4) {
-            r.mss = static_cast<uint16_t>((opt[i + 2] << 8) | opt[i + 3]);
-        } else if (kind == 3 && len == 3) {
-            r.window_scale = opt[i + 2];
-        }
-        i += len;
-    }
-    return r;
-}
-
 void build_report(const net::PacketView& v, std::span<const uint8_t> frame, uint64_t ts_ns,
                   wire::Report& out) {
     out.ts_ns = ts_ns;
@@ -47,13 +18,9 @@ void build_report(const net::PacketView& v, std::span<const uint8_t> frame, uint
     out.mss = 0;
     out.window_scale = 0xff;
     if (v.syn() && v.tcp_header_len > 20) {
-        const size_t begin = size_t{v.l4_offset} + 20;
-        const size_t end = std::min(size_t{v.l4_offset} + v.tcp_header_len, frame.size());
-        if (begin < end) {
-            const TcpOptions o = parse_tcp_options(frame.subspan(begin, end - begin));
-            out.mss = o.mss;
-            out.window_scale = o.window_scale;
-        }
+        const TcpOptions o = net::tcp_options_of(v, frame);
+        out.mss = o.mss;
+        out.window_scale = o.window_scale;
     }
     const size_t head = std::min<size_t>(v.captured_payload, wire::kMaxPayloadHead);
     const size_t at = std::min<size_t>(v.payload_offset, frame.size());

@@ -17,14 +17,10 @@
 
 namespace tcpr::icpt {
 
-struct TcpOptions {
-    uint16_t mss = 0;             // 0 = absent
-    uint8_t window_scale = 0xff;  // 0xff = absent
-};
-
-// Parses the TCP option bytes (after the 20-byte fixed header). Stops quietly at a damaged
-// option (a length running past the end or below 2): what was parsed before it is kept.
-TcpOptions parse_tcp_options(std::span<const uint8_t> options);
+// The option parser lives in net/ (shared with the replayer); these names keep intercept's code
+// and tests reading as before.
+using net::parse_tcp_options;
+using net::TcpOptions;
 
 // Fills `out` from one decoded packet of `frame` (the captured bytes net::decode saw).
 // The tuple is seen from the client: client = the packet's destination, server = its source.

@@ -29,33 +29,15 @@ uint64_t mix64(uint64_t x) {
     return x;
 }
 
-// The MSS and window-scale options of a SYN (RFC 9293 §3.2, RFC 7323 §2.2).
+// The MSS and window-scale options of a SYN; a field stays as it was when its option is absent.
 void parse_syn_options(const net::PacketView& v, std::span<const uint8_t> frame, uint16_t& mss,
                        uint8_t& wscale) {
-    const size_t end = std::min<size_t>(v.l4_offset + v.tcp_header_len, frame.size());
-    size_t i = v.l4_offset + 20u;
-    while (i < end) {
-        const uint8_t kind = frame[i];
-        if (kind == 0) {
-            break;
-        }
-        if (kind == 1) {
-            ++i;
-            continue;
-        }
-        if (i + 1 >= end) {
-            break;
-        }
-        const uint8_t len = frame[i + 1];
-        if (len < 2 || i + len > end) {
-            break;
-        }
-        if (kind == 2 && len == 4) {
-            mss = static_cast<uint16_t>((frame[i + 2] << 8) | frame[i + 3]);
-        } else if (kind == 3 && len == 3) {
-            wscale = frame[i + 2];
-        }
-        i += len;
+    const net::TcpOptions o = net::tcp_options_of(v, frame);
+    if (o.mss != 0) {
+        mss = o.mss;
+    }
+    if (o.window_scale != 0xff) {
+        wscale = o.window_scale;
     }
 }
 

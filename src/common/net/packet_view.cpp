@@ -1,5 +1,7 @@
 #include "common/net/packet_view.h"
 
+#include <algorithm>
+
 namespace tcpr::net {
 namespace {
 
@@ -249,6 +251,44 @@ DecodeResult decode(uint32_t link_value, std::span<const uint8_t> bytes) {
         return SkipReason::UnsupportedLink;
     }
     return decode(*link, bytes);
+}
+
+TcpOptions parse_tcp_options(std::span<const uint8_t> opt) {
+    TcpOptions r;
+    size_t i = 0;
+    while (i < opt.size()) {
+        const uint8_t kind = opt[i];
+        if (kind == 0) {  // end of option list
+            break;
+        }
+        if (kind == 1) {  // no-op
+            ++i;
+            continue;
+        }
+        if (i + 1 >= opt.size()) {
+            break;
+        }
+        const uint8_t len = opt[i + 1];
+        if (len < 2 || i + len > opt.size()) {
+            break;
+        }
+        if (kind == 2 && len == 4) {
+            r.mss = static_cast<uint16_t>((opt[i + 2] << 8) | opt[i + 3]);
+        } else if (kind == 3 && len == 3) {
+            r.window_scale = opt[i + 2];
+        }
+        i += len;
+    }
+    return r;
+}
+
+TcpOptions tcp_options_of(const PacketView& v, std::span<const uint8_t> frame) {
+    const size_t begin = size_t{v.l4_offset} + 20;
+    const size_t end = std::min(size_t{v.l4_offset} + v.tcp_header_len, frame.size());
+    if (begin >= end) {
+        return TcpOptions{};
+    }
+    return parse_tcp_options(frame.subspan(begin, end - begin));
 }
 
 }  // namespace tcpr::net

@@ -62,6 +62,18 @@ class DecodeResult {
 // frame's end". Checksums are not verified: offloaded captures leave them unfilled.
 DecodeResult decode(LinkType link, std::span<const uint8_t> bytes);
 
+// The handshake options of a TCP header (RFC 9293 §3.2 MSS, RFC 7323 §2.2 window scale).
+struct TcpOptions {
+    uint16_t mss = 0;             // 0 = absent
+    uint8_t window_scale = 0xff;  // 0xff = absent
+};
+
+// Parses TCP option bytes (after the 20-byte fixed header). Stops quietly at a damaged option
+// (a length running past the end or below 2): what was parsed before it is kept.
+TcpOptions parse_tcp_options(std::span<const uint8_t> options);
+// The options of the decoded segment `v` inside `frame` (the bytes decode() saw).
+TcpOptions tcp_options_of(const PacketView& v, std::span<const uint8_t> frame);
+
 // Same, for a raw link-type value that may be unsupported (-> SkipReason::UnsupportedLink).
 DecodeResult decode(uint32_t link_value, std::span<const uint8_t> bytes);
 
