@@ -4,6 +4,7 @@
 #include "common/archive/archive_reader.h"
 #include "common/archive/archive_writer.h"
 #include "common/base/error.h"
+#include "common/base/json.h"
 #include "common/base/log.h"
 #include "common/base/parse.h"
 #include "common/base/stats.h"
@@ -26,35 +27,6 @@ std::string flags_text(uint8_t f) {
     s += (f & sf::kRstSeen) ? 'R' : '-';
     s += (f & sf::kPayloadTruncated) ? 'T' : '-';
     return s;
-}
-
-std::string json_string(const std::string& s) {
-    std::string out = "\"";
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += static_cast<char>(c);
-                }
-        }
-    }
-    return out + "\"";
 }
 
 using ull = unsigned long long;
