@@ -25,6 +25,7 @@
 #include "common/os/timer_fd.h"
 #include "replayer/intercept_client.h"
 #include "replayer/raw_transport.h"
+#include "replayer/replay.h"
 #include "replayer/socket_transport.h"
 
 namespace tcpr::replay {
@@ -217,22 +218,11 @@ int run_live(const ReplayOptions& o) {
             diff = std::make_unique<DiffWriter>(o.diff_file, header);
         }
     } else {
-        if (o.inject == "pcap") {
-            sink = std::make_unique<os::PcapInjector>(
-                os::PcapInjector::open(o.interface, o.target, o.next_hop_mac));
-        } else {
-            sink = std::make_unique<os::RawSocket>(os::RawSocket::open(o.target));
-        }
-        if (!o.intercept) {
-            throw Error(ErrorKind::Usage,
-                        "live passthrough needs intercept to see the target's answers: give "
-                        "--intercept HOST[:PORT] (tcpcopy's -s), or use --transport socket");
-        }
-        InterceptOptions io;
-        io.address = *o.intercept;
-        io.name = "tcpreplay2 live pid " + std::to_string(getpid());
-        intercept = std::make_unique<InterceptClient>(io);
-        intercept->connect();
+        RawIo io = open_raw_io(o, "tcpreplay2 live pid " + std::to_string(getpid()),
+                               "live passthrough needs intercept to see the target's answers: give "
+                               "--intercept HOST[:PORT] (tcpcopy's -s), or use --transport socket");
+        sink = std::move(io.sink);
+        intercept = std::move(io.intercept);
     }
 
     Recorder rec;

@@ -20,27 +20,6 @@ constexpr int64_t kMaxJump = 16 << 20;
 
 enum class State : uint8_t { Boundary, Copying, Ignored };
 
-uint64_t mix64(uint64_t x) {
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
-
-// The MSS and window-scale options of a SYN; a field stays as it was when its option is absent.
-void parse_syn_options(const net::PacketView& v, std::span<const uint8_t> frame, uint16_t& mss,
-                       uint8_t& wscale) {
-    const net::TcpOptions o = net::tcp_options_of(v, frame);
-    if (o.mss != 0) {
-        mss = o.mss;
-    }
-    if (o.window_scale != 0xff) {
-        wscale = o.window_scale;
-    }
-}
-
 }  // namespace
 
 struct LiveSessions::Request {

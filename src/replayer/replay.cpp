@@ -226,6 +226,26 @@ RunResult run_loop(const Recording& recording, Scheduler& sched, Transport& tran
     return result;
 }
 
+RawIo open_raw_io(const ReplayOptions& o, const std::string& client_name,
+                  const std::string& missing_intercept) {
+    RawIo io;
+    if (o.inject == "pcap") {
+        io.sink = std::make_unique<os::PcapInjector>(
+            os::PcapInjector::open(o.interface, o.target, o.next_hop_mac));
+    } else {
+        io.sink = std::make_unique<os::RawSocket>(os::RawSocket::open(o.target));
+    }
+    if (!o.intercept) {
+        throw Error(ErrorKind::Usage, missing_intercept);
+    }
+    InterceptOptions io_options;
+    io_options.address = *o.intercept;
+    io_options.name = client_name;
+    io.intercept = std::make_unique<InterceptClient>(io_options);
+    io.intercept->connect();
+    return io;
+}
+
 int run_replay(const ReplayOptions& o) {
     if (o.verbosity >= 2) {
         log::set_level(log::Level::Debug);
@@ -238,22 +258,11 @@ int run_replay(const ReplayOptions& o) {
     std::unique_ptr<net::PacketSink> sink;
     std::unique_ptr<InterceptClient> intercept;
     if (!o.dry_run && !socket_mode) {
-        if (o.inject == "pcap") {
-            sink = std::make_unique<os::PcapInjector>(
-                os::PcapInjector::open(o.interface, o.target, o.next_hop_mac));
-        } else {
-            sink = std::make_unique<os::RawSocket>(os::RawSocket::open(o.target));
-        }
-        if (!o.intercept) {
-            throw Error(ErrorKind::Usage,
-                        "raw replay needs intercept to see the target's answers: give "
-                        "--intercept HOST[:PORT] (tcpcopy's -s)");
-        }
-        InterceptOptions io;
-        io.address = *o.intercept;
-        io.name = "tcpreplay2 pid " + std::to_string(getpid());
-        intercept = std::make_unique<InterceptClient>(io);
-        intercept->connect();
+        RawIo io = open_raw_io(o, "tcpreplay2 pid " + std::to_string(getpid()),
+                               "raw replay needs intercept to see the target's answers: give "
+                               "--intercept HOST[:PORT] (tcpcopy's -s)");
+        sink = std::move(io.sink);
+        intercept = std::move(io.intercept);
     }
 
     // Read the input.

@@ -20,27 +20,6 @@ constexpr size_t kMaxHeadsPerConnection = 1u << 16;
 constexpr uint32_t kTsoThreshold = 1460;
 constexpr uint64_t kSweepPeriodNs = 1'000'000'000;
 
-// The MSS and window-scale options of a SYN; a field stays as it was when its option is absent.
-void parse_syn_options(const net::PacketView& v, std::span<const uint8_t> frame, uint16_t& mss,
-                       uint8_t& wscale) {
-    const net::TcpOptions o = net::tcp_options_of(v, frame);
-    if (o.mss != 0) {
-        mss = o.mss;
-    }
-    if (o.window_scale != 0xff) {
-        wscale = o.window_scale;
-    }
-}
-
-uint64_t mix64(uint64_t x) {
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
-
 // Sorted, merged intervals [begin, end) of client stream bytes present in the capture.
 class Coverage {
   public:
@@ -525,5 +504,25 @@ Recording SessionBuilder::finish() {
 }
 
 const BuildStats& SessionBuilder::stats() const { return impl_->rec.stats; }
+
+void parse_syn_options(const net::PacketView& v, std::span<const uint8_t> frame, uint16_t& mss,
+                       uint8_t& wscale) {
+    const net::TcpOptions o = net::tcp_options_of(v, frame);
+    if (o.mss != 0) {
+        mss = o.mss;
+    }
+    if (o.window_scale != 0xff) {
+        wscale = o.window_scale;
+    }
+}
+
+uint64_t mix64(uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
 
 }  // namespace tcpr::replay

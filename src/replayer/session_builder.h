@@ -79,4 +79,11 @@ class SessionBuilder {
     std::unique_ptr<Impl> impl_;
 };
 
+// The MSS and window-scale options of a SYN (net::tcp_options_of); a field stays as it was when
+// its option is absent. Shared by the archive builder and live sessions.
+void parse_syn_options(const net::PacketView& v, std::span<const uint8_t> frame, uint16_t& mss,
+                       uint8_t& wscale);
+// splitmix64 finaliser: a well-mixed 64-bit hash for per-session sampling decisions.
+uint64_t mix64(uint64_t x);
+
 }  // namespace tcpr::replay
