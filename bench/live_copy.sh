@@ -10,7 +10,15 @@
 # Prints a markdown table (also saved to bench/out/live/live.md). Needs root and wrk.
 #   usage: bench/live_copy.sh [SECONDS_PER_STEP=10] ["CONNECTIONS PER STEP"="1 2 4 8 16 32 64 128"]
 #   env: BIN=build dir of the binaries (build/src), SERIES="keep-alive close", NOCOPY=1 (the
-#   load without tcpreplay2: the baseline), RECORD=FILE (--record), PROFILE=perf.data
+#   load without tcpreplay2: the baseline), RECORD=FILE (--record), PROFILE=perf.data,
+#   SPLIT=1: the hosts on separate CPUs (below)
+#
+# On one machine a veth delivers a packet in the sender's context: the receiving host's whole
+# TCP stack runs inside the sender's send call and is charged to it (tcpreplay2 pays for the
+# target's and intercept's work, the online nginx for wrk's). SPLIT=1 gives the online host
+# (online nginx, tcpreplay2) CPU 0 and the other hosts (wrk, target nginx, intercept) CPU 1:
+# processes are pinned (taskset) and each veth end hands received packets to its own host's
+# CPU (RPS, /sys/class/net/*/queues/rx-0/rps_cpus), as separate machines would.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10}
@@ -40,12 +48,23 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 for n in "$C" "$O" "$T" "$A"; do ip netns add "$n"; ip -n "$n" link set lo up; done
+# SPLIT=1: the CPU of each host (the online host on CPU 0, the others on CPU 1).
+cpu_of() { [ "$1" = "$O" ] && echo 0 || echo 1; }
+pin() {  # ns command... : runs the command pinned to its host's CPU with SPLIT=1
+  local ns=$1; shift
+  if [ -n "${SPLIT:-}" ]; then set -- taskset -c "$(cpu_of "$ns")" "$@"; fi
+  ip netns exec "$ns" "$@"
+}
 veth() {  # ns_a if_a addr_a ns_b if_b addr_b
   ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
   ip -n "$1" addr add "$3" dev "$2"; ip -n "$4" addr add "$6" dev "$5"
   # Wire-sized segments, as on a real network (no 64 kB GSO super-packets between namespaces).
   ip -n "$1" link set dev "$2" gso_max_segs 1 gso_max_size 1500 up
   ip -n "$4" link set dev "$5" gso_max_segs 1 gso_max_size 1500 up
+  if [ -n "${SPLIT:-}" ]; then  # received packets are processed on the receiving host's CPU
+    ip netns exec "$1" sh -c "echo $((1 << $(cpu_of "$1"))) >/sys/class/net/$2/queues/rx-0/rps_cpus"
+    ip netns exec "$4" sh -c "echo $((1 << $(cpu_of "$4"))) >/sys/class/net/$5/queues/rx-0/rps_cpus"
+  fi
 }
 veth "$C" co 10.88.1.1/24 "$O" oc 10.88.1.2/24
 veth "$O" ot 10.88.2.1/24 "$T" to 10.88.2.2/24
@@ -73,15 +92,15 @@ start_nginx() {  # ns dir listen
   # Enough connections for the biggest step (x2: the copies), and no access-log buffering.
   sed -i -e 's/worker_connections 1024;/worker_connections 8192;/' "$2/nginx.conf"
   echo "index" >"$2/www/index.html"
-  ip netns exec "$1" "$NGINX" -p "$2" -c "$2/nginx.conf" -e "$2/error.log" &
+  pin "$1" "$NGINX" -p "$2" -c "$2/nginx.conf" -e "$2/error.log" &
 }
 start_nginx "$O" "$WORK/online" 10.88.1.2:80
 start_nginx "$T" "$WORK/target" 10.88.2.2:80
-ip netns exec "$A" "$BIN/intercept" -i at -F 'tcp and src port 80' -b 10.88.4.2 -q \
+pin "$A" "$BIN/intercept" -i at -F 'tcp and src port 80' -b 10.88.4.2 -q \
   2>"$OUT/intercept.stderr" &
 sleep 1
 if [ -z "${NOCOPY:-}" ]; then  # NOCOPY=1: the same load without tcpreplay2 (the baseline)
-  ip netns exec "$O" "$BIN/tcpreplay2" -i oc -p 80 --target 10.88.2.2:80 --intercept 10.88.4.2 \
+  pin "$O" "$BIN/tcpreplay2" -i oc -p 80 --target 10.88.2.2:80 --intercept 10.88.4.2 \
     --max-active 1000000 --linger 2s --stats-interval 1s --report json "$OUT/report.json" \
     ${RECORD:+--record "$RECORD"} >"$OUT/tcpreplay2.stdout" 2>"$OUT/tcpreplay2.stderr" &
   for _ in $(seq 1 100); do grep -q "info: copying" "$OUT/tcpreplay2.stderr" 2>/dev/null && break; sleep 0.1; done
@@ -124,7 +143,7 @@ for series in ${SERIES:-keep-alive close}; do
     o0=$(lines "$WORK/online/access.log"); t0=$(lines "$WORK/target/access.log")
     r0=$(ticks $REP); i0=$(ticks $ICPT); n0=$(ticks $NGX); d0=$(drops_now)
     threads=$(( c < 2 ? 1 : 2 ))
-    ip netns exec "$C" wrk -t "$threads" -c "$c" -d "${DUR}s" "${hdr[@]}" \
+    pin "$C" wrk -t "$threads" -c "$c" -d "${DUR}s" "${hdr[@]}" \
       http://10.88.1.2/small >"$OUT/wrk-$series-$c.txt" 2>&1 || true
     # Let the copies finish: until the target's log stops growing (at most 15 s).
     last=-1
@@ -169,5 +188,5 @@ drops=$(grep -o '"kernel_drops": [0-9]*' "$OUT/report.json" 2>/dev/null | awk '{
   echo
   echo "$headline"
   echo
-  echo "Capture: kernel drops over the whole run: ${drops:-?}. ${DUR} s per step; $(nproc) cores; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Capture: kernel drops over the whole run: ${drops:-?}. ${DUR} s per step; $(nproc) cores${SPLIT:+ (SPLIT=1: online host on CPU 0, the others on CPU 1)}; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 } | tee "$OUT/live.md"

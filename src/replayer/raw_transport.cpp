@@ -29,7 +29,7 @@ RawTransport::RawTransport(const Recording& recording, RawTransportOptions optio
     env_.feed = opt_.feed;
 }
 
-RawTransport::~RawTransport() = default;
+RawTransport::~RawTransport() { send_queued(); }
 
 uint32_t RawTransport::next_isn() { return static_cast<uint32_t>(rng_()); }
 
@@ -237,7 +237,20 @@ void RawTransport::refresh(uint64_t now_ns) {
     }
 }
 
+void RawTransport::send_queued() {
+    const net::SinkLosses l = sink_->flush();
+    if (l.would_block + l.failed == 0) {
+        return;
+    }
+    // send() counted them as sent.
+    counters_.packets_sent -= l.would_block + l.failed;
+    counters_.bytes_sent -= l.bytes;
+    counters_.send_would_block += l.would_block;
+    counters_.send_failed += l.failed;
+}
+
 void RawTransport::flush(uint64_t now_ns) {
+    send_queued();
     if (!intercept_->connected()) {
         to_register_.clear();
         to_unregister_.clear();

@@ -47,6 +47,7 @@ class RawTransport final : public Transport {
     bool start(const StartEvent& e, uint64_t due_ns, uint64_t now_ns) override;
     void on_event(const os::Epoll::Event& event, uint64_t now_ns) override;
     void on_timer(uint64_t now_ns) override;
+    // Also sends the packets the sink queued in this event-loop turn.
     void flush(uint64_t now_ns) override;
     uint64_t next_deadline() const override;
     size_t active() const override { return active_; }
@@ -80,6 +81,7 @@ class RawTransport final : public Transport {
         bool operator>(const TimerEntry& o) const { return at > o.at; }
     };
 
+    void send_queued();  // the sink's batch, with its losses counted
     uint64_t slot_deadline(const Slot& s) const;
     void schedule(uint32_t slot, uint64_t now_ns);
     void run_slot(uint32_t slot, uint64_t now_ns);

@@ -450,7 +450,9 @@ void SessionDriver::on_report(DriverEnv& env, const wire::Report& r, uint64_t no
             rto_at_ = 0;
             state_ = State::Open;
             last_progress_ = now;
-            emit(env, kAck, iss_ + 1, 0, false);
+            // The handshake's ACK leaves at flush(): on the first request's first segment
+            // when that is due now (one packet fewer per session), else alone.
+            ack_pending_ = true;
             req_ = 0;
             if (rs(env).request_count == 0 && rs(env).open) {
                 phase_ = Phase::Think;  // live: the client has not sent its first request yet

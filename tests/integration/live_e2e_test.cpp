@@ -5,7 +5,8 @@
 // a dummy (or ifb) interface. Checks: the target's access log holds every online request
 // (method and path) twice, the online clients saw no error, the archive verifies and replays
 // (archive mode) to the same requests; -d runs in the background with a pid file and a log
-// file of periodic stats lines. Root only (they fail loudly without it).
+// file of periodic stats lines; --sample copies whole connections (all of their requests or
+// none); --transport socket copies without intercept. Root only (they fail loudly without it).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -147,13 +148,9 @@ void start_intercept(NetnsLab& lab, LiveLab& r) {
     r.intercept = &p;
 }
 
-// tcpreplay2 in live mode in the online namespace; waits until it copies (its capture and its
-// intercept connection are up before it says so).
-Process& start_live(NetnsLab& lab, const LiveLab& r, std::vector<std::string> args) {
-    std::vector<std::string> argv{
-        binary("tcpreplay2"), "-i",          r.capture_if,    "-p", "80", "--target",
-        r.target_ep,          "--intercept", r.intercept_addr};
-    argv.insert(argv.end(), args.begin(), args.end());
+// Starts `argv` (a tcpreplay2 in live mode) in the online namespace; waits until it copies
+// (its capture, and its sender and intercept connection if any, are up before it says so).
+Process& spawn_live(NetnsLab& lab, const std::vector<std::string>& argv) {
     Process& p = lab.spawn("online", argv, "tcpreplay2-live");
     const bool up = wait_until(
         [&] { return !p.running() || p.stderr_text().find("info: copying ") != std::string::npos; },
@@ -163,6 +160,15 @@ Process& start_live(NetnsLab& lab, const LiveLab& r, std::vector<std::string> ar
     REQUIRE(up);
     REQUIRE(p.running());
     return p;
+}
+
+// tcpreplay2 in live mode (raw transport, through intercept) in the online namespace.
+Process& start_live(NetnsLab& lab, const LiveLab& r, std::vector<std::string> args) {
+    std::vector<std::string> argv{
+        binary("tcpreplay2"), "-i",          r.capture_if,    "-p", "80", "--target",
+        r.target_ep,          "--intercept", r.intercept_addr};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return spawn_live(lab, argv);
 }
 
 // The bounded client load: `rounds` x (one keep-alive connection with 3 requests, among them
@@ -197,6 +203,62 @@ uint64_t client_load(NetnsLab& lab, const LiveLab& r, int rounds) {
         CHECK(code == "200");  // the online clients see no error
     }
     return codes.size();
+}
+
+// A bounded keep-alive load: `connections` curl runs one after the other, each one connection
+// carrying `per_connection` GETs of paths unique to it (/api/s/<conn>/<k>). Every request must
+// succeed, and curl must have reused its connection (one connect per run). Returns each
+// connection's request lines ("GET /api/s/3/2"), in order.
+std::vector<std::vector<std::string>> keepalive_load(NetnsLab& lab, const LiveLab& r,
+                                                     uint64_t connections,
+                                                     uint64_t per_connection) {
+    std::vector<std::vector<std::string>> requests;
+    std::ostringstream script;
+    script << "set -e\n";
+    for (uint64_t i = 1; i <= connections; ++i) {
+        std::vector<std::string> conn;
+        script << "curl -sS --max-time 10 -w '%{http_code} %{num_connects}\\n'";
+        for (uint64_t k = 1; k <= per_connection; ++k) {
+            const std::string path = "/api/s/" + std::to_string(i) + "/" + std::to_string(k);
+            script << " -o /dev/null " << r.online_url << path;
+            conn.push_back("GET " + path);
+        }
+        script << "\n";
+        requests.push_back(std::move(conn));
+    }
+    const CommandResult c = lab.sh("client", script.str(), 120s);
+    INFO(c.describe());
+    REQUIRE(c.ok());
+    const auto results = lines_of(c.out);
+    REQUIRE(results.size() == connections * per_connection);
+    for (size_t i = 0; i < results.size(); ++i) {
+        CAPTURE(i);
+        // The online clients see no error; a new connection only for a connection's first.
+        CHECK(results[i] == (i % per_connection == 0 ? "200 1" : "200 0"));
+    }
+    return requests;
+}
+
+// The online access log shows each of `requests` exactly once, every request of a connection
+// from the same client endpoint (one TCP connection, as the copies must treat it).
+void check_online_connections(const std::vector<std::string>& online,
+                              const std::vector<std::vector<std::string>>& requests) {
+    std::map<std::string, std::vector<std::string>> clients;  // request -> client endpoints
+    for (const auto& line : online) {
+        clients[request_of(line)].push_back(line.substr(0, line.find(' ')));
+    }
+    for (const auto& conn : requests) {
+        std::string endpoint;
+        for (const auto& req : conn) {
+            const auto& seen = clients[req];
+            INFO("online request " << req);
+            REQUIRE(seen.size() == 1);
+            if (endpoint.empty()) {
+                endpoint = seen.front();
+            }
+            CHECK(seen.front() == endpoint);
+        }
+    }
 }
 
 // The access log once it has at least `expected` lines and stopped growing (or after 15 s).
@@ -470,6 +532,120 @@ TEST_CASE_METHOD(NetnsLab, "live passthrough as a daemon: pid file, log file of 
     CHECK(log.find("failed sessions: 0.00%") != std::string::npos);
     CHECK(log.find("live: " + std::to_string(10 * 2 + 10 / 5) + " new connections") !=
           std::string::npos);
+}
+
+TEST_CASE_METHOD(NetnsLab, "live --sample 50% copies whole connections and never single requests",
+                 "[e2e][live]") {
+    constexpr uint64_t kConnections = 40;
+    constexpr uint64_t kPerConnection = 3;
+    LiveLab r = make_live_lab(*this, Deployment::AssistantHost);
+    start_intercept(*this, r);
+    const fs::path report = path("sample-report.json");
+    Process& live = start_live(*this, r,
+                               {"--sample", "50%", "--copies", "2", "--report", "json",
+                                report.string(), "--timeout", "10s"});
+    const auto requests = keepalive_load(*this, r, kConnections, kPerConnection);
+    const uint64_t total = kConnections * kPerConnection;
+
+    const auto online = settled_log(*this, *r.online, total);
+    REQUIRE(online.size() == total);
+    check_online_connections(online, requests);
+    // How many connections were sampled is not known in advance: wait for the copies to stop
+    // arriving, then stop (which waits for every copy to end) and read the final log.
+    settled_log(*this, *r.target, 1);
+    const std::string out = stop_live(live);
+    INFO("tcpreplay2's summary:\n" << out << "\nstderr:\n" << live.stderr_text());
+    const auto target = access_log_lines(*r.target);
+    const auto tg = request_counts(target);
+
+    // Per session, never per packet: a connection's requests are all copied (each twice) or
+    // none is.
+    uint64_t copied = 0;
+    for (size_t i = 0; i < requests.size(); ++i) {
+        size_t present = 0;
+        std::string counts;
+        for (const auto& req : requests[i]) {
+            const auto it = tg.find(req);
+            const uint64_t n = it == tg.end() ? 0 : it->second;
+            present += n > 0 ? 1 : 0;
+            counts += " " + req + " x" + std::to_string(n);
+        }
+        INFO("connection " << i + 1 << " on the target:" << counts);
+        CHECK((present == 0 || present == requests[i].size()));
+        if (present == requests[i].size()) {
+            ++copied;
+            for (const auto& req : requests[i]) {
+                CHECK(tg.at(req) == kCopies);
+            }
+        }
+    }
+    // Nothing else reached the target.
+    CHECK(target.size() == copied * kPerConnection * kCopies);
+    WARN("--sample 50%: " << copied << " of " << kConnections << " connections copied");
+    // The choice hashes each connection's tuple: with 40 connections (kernel-chosen client
+    // ports) fewer than 8 or more than 32 sampled has a probability of about 4e-5.
+    CHECK(copied >= kConnections / 5);
+    CHECK(copied <= kConnections * 4 / 5);
+
+    // The report counts the same connections as sampled and as left out.
+    const Json j = report_json(report);
+    CHECK(j["live"]["connections"].as_u64() == kConnections);
+    CHECK(j["live"]["copied"].as_u64() == copied);
+    CHECK(j["live"]["not_selected"].as_u64() == kConnections - copied);
+    CHECK(j["live"]["dropped_cap"].as_u64() == 0);
+    CHECK(j["live"]["dropped_buffer"].as_u64() == 0);
+    CHECK(j["input_stats"]["not_selected"].as_u64() == kConnections - copied);
+    CHECK(j["sessions"]["planned"].as_u64() == copied * kCopies);
+    CHECK(j["sessions"]["completed"].as_u64() == copied * kCopies);
+    CHECK(j["requests"]["sent"].as_u64() == copied * kPerConnection * kCopies);
+    CHECK(j["status_lines"]["match"].as_u64() == copied * kPerConnection * kCopies);
+    CHECK(j["status_lines"]["mismatch"].as_u64() == 0);
+    CHECK(out.find("live: " + std::to_string(kConnections) + " new connections, " +
+                   std::to_string(copied) +
+                   " copied; not copied: " + std::to_string(kConnections - copied) +
+                   " by --sample/--sessions") != std::string::npos);
+}
+
+TEST_CASE_METHOD(NetnsLab, "live passthrough over --transport socket without intercept",
+                 "[e2e][live]") {
+    constexpr uint64_t kConnections = 20;
+    constexpr uint64_t kPerConnection = 2;
+    // The assistant host is there, but no intercept runs: the copies are ordinary connections
+    // from the online host's own address, so the target answers it directly.
+    LiveLab r = make_live_lab(*this, Deployment::AssistantHost);
+    const fs::path report = path("socket-report.json");
+    Process& live =
+        spawn_live(*this, {binary("tcpreplay2"), "-i", r.capture_if, "-p", "80", "--target",
+                           r.target_ep, "--transport", "socket", "--copies", "2", "--report",
+                           "json", report.string(), "--timeout", "10s"});
+    CHECK(live.stderr_text().find("(socket transport)") != std::string::npos);
+    const auto requests = keepalive_load(*this, r, kConnections, kPerConnection);
+    const uint64_t total = kConnections * kPerConnection;
+
+    const auto online = settled_log(*this, *r.online, total);
+    REQUIRE(online.size() == total);
+    check_online_connections(online, requests);
+    const auto target = settled_log(*this, *r.target, total * kCopies);
+    const std::string out = stop_live(live);
+    INFO("tcpreplay2's summary:\n" << out << "\nstderr:\n" << live.stderr_text());
+    check_copies(online, target, kCopies, "live over --transport socket");
+    CHECK(access_log_lines(*r.target).size() == target.size());  // nothing arrived later
+
+    const Json j = report_json(report);
+    CHECK(j["transport"].as_string().find("socket") == 0);
+    CHECK(j["intercept"].as_string().empty());
+    CHECK(j["live"]["connections"].as_u64() == kConnections);
+    CHECK(j["live"]["copied"].as_u64() == kConnections);
+    CHECK(j["sessions"]["planned"].as_u64() == kConnections * kCopies);
+    CHECK(j["sessions"]["started"].as_u64() == kConnections * kCopies);
+    CHECK(j["sessions"]["completed"].as_u64() == kConnections * kCopies);
+    CHECK(j["sessions"]["reset_by_target"].as_u64() == 0);
+    CHECK(j["sessions"]["timed_out"].as_u64() == 0);
+    CHECK(j["socket"]["connection_errors"].as_u64() == 0);
+    CHECK(j["requests"]["sent"].as_u64() == total * kCopies);
+    CHECK(j["status_lines"]["match"].as_u64() == total * kCopies);
+    CHECK(j["status_lines"]["mismatch"].as_u64() == 0);
+    CHECK(out.find("failed sessions: 0.00%") != std::string::npos);
 }
 
 }  // namespace tcpr::test

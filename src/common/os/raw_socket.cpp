@@ -1,9 +1,12 @@
 #include "common/os/raw_socket.h"
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <utility>
 
 #include "common/base/error.h"
 #include "common/net/packet_builder.h"
@@ -78,22 +81,62 @@ net::SendStatus RawSocket::send(std::span<const uint8_t> ip_packet) {
         ++refused_;
         return net::SendStatus::Refused;
     }
-    for (int attempt = 0; attempt < 2; ++attempt) {
-        const ssize_t n = ::sendto(fd_.get(), ip_packet.data(), ip_packet.size(), MSG_DONTWAIT,
-                                   reinterpret_cast<const sockaddr*>(&dst_), dst_len_);
-        if (n == static_cast<ssize_t>(ip_packet.size())) {
-            return net::SendStatus::Sent;
-        }
-        if (n < 0 && errno == EINTR) {
+    if (lengths_.size() >= kBatch) {
+        const net::SinkLosses l = flush();
+        losses_.would_block += l.would_block;
+        losses_.failed += l.failed;
+        losses_.bytes += l.bytes;
+    }
+    queued_.insert(queued_.end(), ip_packet.begin(), ip_packet.end());
+    lengths_.push_back(static_cast<uint32_t>(ip_packet.size()));
+    return net::SendStatus::Sent;
+}
+
+net::SinkLosses RawSocket::flush() {
+    net::SinkLosses lost = std::exchange(losses_, {});
+    const size_t n = lengths_.size();
+    if (n == 0) {
+        return lost;
+    }
+    std::array<iovec, kBatch> iov{};
+    std::array<mmsghdr, kBatch> msgs{};
+    size_t off = 0;
+    for (size_t i = 0; i < n; ++i) {
+        iov[i].iov_base = queued_.data() + off;
+        iov[i].iov_len = lengths_[i];
+        off += lengths_[i];
+        msghdr& h = msgs[i].msg_hdr;
+        h.msg_name = &dst_;
+        h.msg_namelen = dst_len_;
+        h.msg_iov = &iov[i];
+        h.msg_iovlen = 1;
+    }
+    size_t done = 0;
+    int interrupted = 0;
+    while (done < n) {
+        const int r = ::sendmmsg(fd_.get(), msgs.data() + done, static_cast<unsigned>(n - done),
+                                 MSG_DONTWAIT);
+        if (r > 0) {
+            done += static_cast<size_t>(r);
             continue;
         }
-        last_errno_ = n < 0 ? errno : EMSGSIZE;
-        if (last_errno_ == EAGAIN || last_errno_ == EWOULDBLOCK || last_errno_ == ENOBUFS) {
-            return net::SendStatus::WouldBlock;
+        const int err = r < 0 ? errno : EIO;
+        if (err == EINTR && ++interrupted < 3) {
+            continue;
         }
-        return net::SendStatus::Failed;
+        // This packet cannot leave; the ones after it may (a RST after a full queue).
+        last_errno_ = err;
+        if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
+            ++lost.would_block;
+        } else {
+            ++lost.failed;
+        }
+        lost.bytes += lengths_[done];
+        ++done;
     }
-    return net::SendStatus::Failed;
+    queued_.clear();
+    lengths_.clear();
+    return lost;
 }
 
 }  // namespace tcpr::os

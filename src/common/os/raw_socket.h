@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <sys/socket.h>
+#include <vector>
 
 #include "common/net/flow_key.h"
 #include "common/net/packet_sink.h"
@@ -27,15 +28,19 @@ class TargetGuard {
 };
 
 // An IPPROTO_RAW socket (IP_HDRINCL: we write the IP header) of the target's family,
-// nonblocking. Needs root or CAP_NET_RAW.
+// nonblocking. Needs root or CAP_NET_RAW. Packets are queued by send() and leave together at
+// flush() (sendmmsg: one system call per batch), or at once when kBatch are queued.
 class RawSocket final : public net::PacketSink {
   public:
     // Throws Error(Permission) "cannot open a raw socket: Operation not permitted (needs root
     // or CAP_NET_RAW)", Error(Io) otherwise.
     static RawSocket open(const net::Endpoint& permitted, int send_buffer_bytes = 4 << 20);
 
+    static constexpr size_t kBatch = 64;
+
     RawSocket(RawSocket&&) noexcept = default;
     net::SendStatus send(std::span<const uint8_t> ip_packet) override;
+    net::SinkLosses flush() override;
 
     uint64_t refused() const { return refused_; }
     // The last errno of a failed send (0 if none), for one diagnostic line.
@@ -49,6 +54,9 @@ class RawSocket final : public net::PacketSink {
     socklen_t dst_len_ = 0;
     uint64_t refused_ = 0;
     int last_errno_ = 0;
+    std::vector<uint8_t> queued_;    // the queued packets, back to back
+    std::vector<uint32_t> lengths_;  // their sizes
+    net::SinkLosses losses_;         // from batches sent early (queue full)
 };
 
 }  // namespace tcpr::os

@@ -242,7 +242,8 @@ TEST_CASE("a lost tail segment is recovered by the retransmission timer", "[repl
     spec.requests = {2000};
     spec.responses = {10};
     auto t = target_for(spec);
-    t.drop_client_packets = {3};  // SYN, ACK, data 1460, data 540 (lost): no dup ACKs follow
+    // SYN, data 1460 (carrying the handshake's ACK), data 540 (lost): no dup ACKs follow.
+    t.drop_client_packets = {2};
     Harness h(make_recording(spec), t);
     SessionDriver d(0, spec.client, 99);
     const uint64_t begin = h.now;
@@ -251,6 +252,33 @@ TEST_CASE("a lost tail segment is recovered by the retransmission timer", "[repl
     CHECK(h.counters.retransmissions == 1);
     // The RTO came from the handshake RTT sample (3 x 1 ms, floored at 200 ms), not 1 s.
     CHECK(h.now - begin < 500 * kMs);
+}
+
+TEST_CASE("the handshake's ACK rides on the first request when it is due at once",
+          "[replay][driver]") {
+    for (const uint64_t think : {uint64_t{0}, 5 * kMs}) {
+        SessionSpec spec;
+        spec.requests = {100};
+        spec.responses = {10};
+        spec.thinks = {think};
+        Harness h(make_recording(spec), target_for(spec));
+        SessionDriver d(0, spec.client, 7);
+        h.run(d);
+        INFO("think time " << think << " ns");
+        REQUIRE(d.outcome() == Outcome::Completed);
+        REQUIRE(h.sink.sent.size() >= 3);
+        CHECK(h.sink.sent[0].flags == net::tcp_flags::kSyn);
+        const auto& second = h.sink.sent[1];
+        CHECK((second.flags & net::tcp_flags::kAck) != 0);
+        CHECK(second.seq == 8u);  // ISN + 1
+        if (think == 0) {
+            CHECK(second.payload == 100);  // no pure ACK: one packet fewer
+        } else {
+            CHECK(second.payload == 0);  // the ACK cannot wait for the think time
+            CHECK(h.sink.sent[2].payload == 100);
+            CHECK(h.sink.sent[2].at - h.sink.sent[1].at >= 5 * kMs);
+        }
+    }
 }
 
 TEST_CASE("answers intercept did not report are acknowledged and counted unseen",
