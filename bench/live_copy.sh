@@ -128,9 +128,19 @@ hz=$(getconf CLK_TCK)
 REP=$(pid_of "$O" tcpreplay2)
 ICPT=$(pid_of "$A" intercept)
 NGX=$(pid_of "$O" nginx | tr '\n' ' ')
-if [ -n "${PROFILE:-}" ]; then  # PROFILE=perf.data: a CPU profile of tcpreplay2 (perf report -i)
-  perf record -q -g -o "$PROFILE" -p "$REP" >/dev/null 2>&1 &
+PERF=""
+if [ -n "${PROFILE:-}" ]; then  # PROFILE=perf.data: CPU profiles of tcpreplay2 and the online nginx
+  perf record -q -g -o "$PROFILE" -p "$(echo $REP $NGX | tr ' ' ',')" >/dev/null 2>&1 &
+  PERF=$!
 fi
+# Share of a process's samples spent processing received packets in softirq context (a frame
+# handle_softirqs in the call chain). On veths that is mostly the receiving host's work: the
+# target's TCP stack and intercept's capture run inside tcpreplay2's sends, wrk's receive path
+# inside nginx's; on separate machines it would run there.
+softirq_share() {  # comm
+  perf report -i "$PROFILE" --children --percentage relative --comm "$1" --sort sym -g none \
+    2>/dev/null | awk '$NF == "handle_softirqs" { print $1; exit }'
+}
 
 table="| series | wrk connections | online requests/s | online requests | copied | copy ratio | capture drops | tcpreplay2 CPU µs/copied request | intercept CPU µs/copied request | online nginx CPU µs/request | tcpreplay2 CPU % |
 |---|---|---|---|---|---|---|---|---|---|---|"
@@ -183,10 +193,17 @@ if [ -n "$REP" ]; then
   for _ in $(seq 1 100); do kill -0 "$REP" 2>/dev/null || break; sleep 0.1; done
 fi
 drops=$(grep -o '"kernel_drops": [0-9]*' "$OUT/report.json" 2>/dev/null | awk '{print $2}' || true)
+profile=""
+if [ -n "$PERF" ]; then
+  kill -INT "$PERF" 2>/dev/null || true
+  wait "$PERF" 2>/dev/null || true
+  profile="Profile ($PROFILE): share of CPU samples in softirq packet processing: tcpreplay2 $(softirq_share tcpreplay2), online nginx $(softirq_share nginx)."
+fi
 {
   echo "$table"
   echo
   echo "$headline"
   echo
   echo "Capture: kernel drops over the whole run: ${drops:-?}. ${DUR} s per step; $(nproc) cores${SPLIT:+ (SPLIT=1: online host on CPU 0, the others on CPU 1)}; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+  [ -z "$profile" ] || { echo; echo "$profile"; }
 } | tee "$OUT/live.md"

@@ -6,12 +6,14 @@ Each session: 3-way handshake, 1-4 keep-alive requests with HTML/JSON/binary res
 resemble real web traffic (~3-6x). Deterministic for a given --seed.
 
 usage: make_pcap.py OUT.pcap --mbytes 200 [--seed 1] [--rate 20000] [--seconds S] [--www DIR]
+       [--body N]
        make_pcap.py OUT.pcap --idle-sessions N --idle S --spread T [--delay D]
 
 --www DIR: request paths are /f/SIZE (body sizes rounded to 2 significant digits) and DIR/f/SIZE
 is written with SIZE bytes, so a web server rooted at DIR answers every request with at least
 the recorded number of bytes (the replay benchmark's target). --seconds S: stop after S seconds
-of capture time (instead of, or before, --mbytes).
+of capture time (instead of, or before, --mbytes). --body N: every answer body is N bytes
+(default: sizes of a web page's mix, log-normal around 5 kB).
 --idle-sessions N: instead, N sessions starting evenly over T seconds, each GET /small, then
 idle S seconds, GET /small again, then FIN (the replay benchmark's concurrency capture); with
 --delay D a lone SYN (a session without data) opens the capture D seconds before the others.
@@ -136,6 +138,7 @@ def main():
     ap.add_argument("--rate", type=float, default=20000, help="packets per second of capture time")
     ap.add_argument("--seconds", type=float, default=0, help="stop after this much capture time")
     ap.add_argument("--www", help="sized paths /f/SIZE, files written under this directory")
+    ap.add_argument("--body", type=int, default=0, help="every answer body this long (0: mixed)")
     ap.add_argument("--idle-sessions", type=int, default=0)
     ap.add_argument("--idle", type=float, default=60, help="idle seconds inside each idle session")
     ap.add_argument("--spread", type=float, default=10, help="idle sessions start over this time")
@@ -168,7 +171,7 @@ def main():
         for _ in range(rng.randrange(1, 5)):
             path = "/%s/%s?id=%d" % (rng.choice(WORDS), rng.choice(WORDS), rng.randrange(10**6))
             cookie = rng.getrandbits(128)
-            n = int(rng.lognormvariate(8.5, 1.2)) + 50
+            n = a.body if a.body > 0 else int(rng.lognormvariate(8.5, 1.2)) + 50
             if a.www:
                 n = round2(n)
                 path = "/f/%d" % n

@@ -20,9 +20,12 @@
 #   usage: bench/replay_bench.sh [THROUGHPUT_MB=100] [SESSIONS=100000] [TIMING_SECONDS=30] [LOOPS=6]
 #   env: BUILD=build-bench (build dir); PHASES="timing concurrency throughput";
 #        MAX_ACTIVE="100 300 1000" (tcpreplay2 --max-active values, one throughput row each);
-#        TP_LOOPS=10 (tcpreplay2 --loop), TR_LOOPS=20 (tcpreplay --loop): both loop the same
+#        TP_BODY=N: every answer in the throughput capture N bytes long (default: a mix around
+#        5 kB); TP_LOOPS=10 (tcpreplay2 --loop), TR_LOOPS=20 (tcpreplay --loop): both loop the same
 #        capture for runs of several seconds; TIMING_RT= (empty) skips the SCHED_FIFO timing run;
-#        PROFILE=1 records tcpreplay2's throughput runs with perf (bench/out/replay/tp.perf).
+#        PROFILE=1 records the throughput runs with perf (bench/out/replay/tp-*.perf) and adds
+#        each tool's share of CPU samples in softirq packet processing (bench/softirq_share.py:
+#        on a veth the receiving host's stack runs inside the sender's send calls).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -128,8 +131,8 @@ grep -q "worker_connections $worker_conns" "$P/nginx.conf" ||
 
 # Captures: regenerated every run (deterministic), kept in bench/out/replay; the files their
 # requests name are written to the target's root.
-tp_pcap=$OUT/throughput-${THROUGHPUT_MB}mb.pcap
-python3 bench/make_pcap.py "$tp_pcap" --mbytes "$THROUGHPUT_MB" --www "$P/www"
+tp_pcap=$OUT/throughput-${THROUGHPUT_MB}mb${TP_BODY:+-body$TP_BODY}.pcap
+python3 bench/make_pcap.py "$tp_pcap" --mbytes "$THROUGHPUT_MB" --www "$P/www" ${TP_BODY:+--body "$TP_BODY"}
 tm_pcap=$OUT/timing-${TIMING_SECONDS}s.pcap
 python3 bench/make_pcap.py "$tm_pcap" --mbytes 1000 --seconds "$TIMING_SECONDS" --rate 5000 \
     --seed 3 --www "$P/www"
@@ -306,8 +309,8 @@ run_throughput() {
     local notes=()
     local ma
     for ma in $MAX_ACTIVE; do
-        local prof=()  # PROFILE=1: where tcpreplay2's CPU goes (perf report -i bench/out/replay/tp.perf)
-        [ -z "${PROFILE:-}" ] || prof=(perf record -q -g -o "$OUT/tp.perf")
+        local prof=()  # PROFILE=1: where tcpreplay2's CPU goes (perf report -i bench/out/replay/tp-*.perf)
+        [ -z "${PROFILE:-}" ] || prof=(perf record -q -g -o "$OUT/tp-tcpreplay2-$ma.perf")
         local j=$OUT/tp-tcpreplay2-$ma.json
         tp_measure "tcpreplay2-$ma" "${prof[@]}" "${REPLAY[@]}" --in "$tp_pcap" --speed max \
             --max-active "$ma" --loop "$TP_LOOPS" --report json "$j"
@@ -317,6 +320,7 @@ run_throughput() {
         sent=$(report_field "$j" packets.sent)
         wall=$(awk -v w="$(report_field "$j" wall_ns)" 'BEGIN{printf "%.2f", w/1e9}')
         rows+=("tcpreplay2 --speed max --max-active $ma --loop $TP_LOOPS|$sent|$tx|$rx|$wall ($e)|$u|$s|$rq|$ncpu|$icpu|$((frames * TP_LOOPS))")
+        [ -z "${PROFILE:-}" ] || notes+=("--max-active $ma profile: $(python3 bench/softirq_share.py "$OUT/tp-tcpreplay2-$ma.perf" tcpreplay2) (process, samples, share in softirq)")
         notes+=("--max-active $ma: $(report_field "$j" sessions.completed) of $(report_field "$j" sessions.planned) sessions completed, $(report_field "$j" status_lines.match) of $(report_field "$j" requests.sent) status lines match, $(report_field "$j" packets.retransmissions) retransmissions")
     done
 
@@ -325,7 +329,10 @@ run_throughput() {
     tcprewrite --infile="$tp_pcap" --outfile="$tr_pcap" --dstipmap=10.200.0.2/32:10.77.1.2/32 \
         --enet-dmac="$tgv_mac" --enet-smac="$rpv_mac" --fixcsum
     sleep 2
-    tp_measure tcpreplay tcpreplay -q --topspeed --loop "$TR_LOOPS" -i rpv "$tr_pcap"
+    local trprof=()
+    [ -z "${PROFILE:-}" ] || trprof=(perf record -q -g -o "$OUT/tp-tcpreplay.perf")
+    tp_measure tcpreplay "${trprof[@]}" tcpreplay -q --topspeed --loop "$TR_LOOPS" -i rpv "$tr_pcap"
+    [ -z "${PROFILE:-}" ] || notes+=("tcpreplay profile: $(python3 bench/softirq_share.py "$OUT/tp-tcpreplay.perf" tcpreplay) (process, samples, share in softirq)")
     local tx rx rq ncpu icpu e u s
     IFS='|' read -r tx rx rq ncpu icpu e u s <<<"$ROW"
     local tr_sent tr_secs

@@ -108,6 +108,8 @@ void SessionDriver::emit(DriverEnv& env, uint8_t flags, uint32_t seq, uint32_t l
     }
     if (flags & kAck) {
         ack_pending_ = false;
+        ack_now_ = false;
+        rcv_acked_ = spec.ack;
     }
 }
 
@@ -453,6 +455,7 @@ void SessionDriver::on_report(DriverEnv& env, const wire::Report& r, uint64_t no
             // The handshake's ACK leaves at flush(): on the first request's first segment
             // when that is due now (one packet fewer per session), else alone.
             ack_pending_ = true;
+            ack_now_ = true;
             req_ = 0;
             if (rs(env).request_count == 0 && rs(env).open) {
                 phase_ = Phase::Think;  // live: the client has not sent its first request yet
@@ -478,6 +481,7 @@ void SessionDriver::on_report(DriverEnv& env, const wire::Report& r, uint64_t no
     }
     if (r.flags & kSyn) {
         ack_pending_ = true;  // SYN-ACK again: our handshake ACK was lost
+        ack_now_ = true;
         return;
     }
     if (r.flags & kAck) {
@@ -537,11 +541,14 @@ void SessionDriver::on_ack(DriverEnv& env, const wire::Report& r, uint64_t now) 
 void SessionDriver::on_data(DriverEnv& env, const wire::Report& r, uint64_t now) {
     const uint32_t end = r.seq + r.payload_len;
     if (r.payload_len > 0) {
-        if (seq_gt(end, rcv_nxt_)) {
+        if (!seq_gt(end, rcv_nxt_)) {
+            ack_now_ = true;  // a repeated segment: our ACK was lost or is late
+        } else {
             if (seq_gt(r.seq, rcv_nxt_)) {
                 // Intercept did not report the bytes before (capture drop) although the target
                 // sent them: they are acknowledged too, the target already moved on.
                 env.counters.response_bytes_unseen += r.seq - rcv_nxt_;
+                ack_now_ = true;
             }
             if (phase_ == Phase::Request && !status_checked_) {
                 check_status(env, r);
@@ -560,6 +567,7 @@ void SessionDriver::on_data(DriverEnv& env, const wire::Report& r, uint64_t now)
             last_progress_ = now;
         }
         ack_pending_ = true;
+        ack_now_ = true;
     }
 }
 
@@ -613,7 +621,29 @@ void SessionDriver::check_status(DriverEnv& env, const wire::Report& r) {
 
 void SessionDriver::flush(DriverEnv& env, uint64_t now) {
     pump(env, now);
-    if (ack_pending_ && state_ == State::Open) {
+    send_ack_if_due(env, now);
+}
+
+// A delayed ACK waits only once the answer looks whole (the recorded length, or what the
+// online server sent so far): the target may be waiting for it to send more (its congestion
+// window, Nagle). It waits at least the settle period, so the next request can carry it.
+uint64_t SessionDriver::ack_deadline(const DriverEnv& env) const {
+    if (phase_ == Phase::Request && !target_fin_) {
+        const uint32_t received = rcv_nxt_ - resp_start_;
+        if (received < request(env).response_len) {
+            return 0;
+        }
+        return last_data_at_ + std::max(env.config.delayed_ack_ns, settle_ns(env));
+    }
+    return last_data_at_ + env.config.delayed_ack_ns;
+}
+
+void SessionDriver::send_ack_if_due(DriverEnv& env, uint64_t now) {
+    if (!ack_pending_ || state_ != State::Open) {
+        return;
+    }
+    if (ack_now_ || env.config.delayed_ack_ns == 0 || rcv_nxt_ - rcv_acked_ >= 2u * mss_ ||
+        now >= ack_deadline(env)) {
         emit(env, kAck, iss_ + 1 + snd_nxt_ + (fin_out_ ? 1u : 0u), 0, false);
     }
 }
@@ -690,6 +720,7 @@ void SessionDriver::on_timer(DriverEnv& env, uint64_t now) {
         }
     }
     pump(env, now);
+    send_ack_if_due(env, now);
 }
 
 uint64_t SessionDriver::deadline_in(const DriverEnv& env) const {
@@ -702,6 +733,9 @@ uint64_t SessionDriver::deadline_in(const DriverEnv& env) const {
     }
     if (waiting_on_target()) {
         d = std::min(d, last_progress_ + env.config.timeout_ns);
+    }
+    if (state_ == State::Open && ack_pending_) {
+        d = std::min(d, ack_now_ ? 0 : ack_deadline(env));
     }
     if (state_ == State::Open) {
         const bool awaiting_client =  // live: no timer until the client's next request

@@ -50,11 +50,18 @@ struct DriverConfig {
     uint64_t rto_initial_ns = 1'000'000'000;  // RFC 6298 initial RTO
     uint64_t rto_min_ns = 200'000'000;
     uint64_t rto_max_ns = 10'000'000'000;
-    uint8_t max_retries = 8;               // RTO expiries in a row before giving up
-    uint16_t max_segment = 1460;           // our cap on payload per packet (path MTU - 40)
-    uint16_t syn_mss = 1460;               // MSS option we send when none was recorded
-    uint8_t window_scale = 7;              // window scale option we send
-    uint16_t window = 65535;               // window field we send (we keep no data)
+    uint8_t max_retries = 8;      // RTO expiries in a row before giving up
+    uint16_t max_segment = 1460;  // our cap on payload per packet (path MTU - 40)
+    uint16_t syn_mss = 1460;      // MSS option we send when none was recorded
+    uint8_t window_scale = 7;     // window scale option we send
+    uint16_t window = 65535;      // window field we send (we keep no data)
+    // Delayed ACK (RFC 9293 3.8.6.3): once an answer looks whole (its recorded length; live:
+    // what the online server sent so far) its ACK rides on our next segment (the next
+    // request, our FIN) or leaves after max(this delay, the settle period). Acknowledged at
+    // once: an answer still short of its length (the target may wait for the ACK), 2 full
+    // segments unacknowledged, a SYN-ACK, a FIN, out-of-order or repeated data.
+    // 0 = acknowledge every batch of reports at once.
+    uint64_t delayed_ack_ns = 2'000'000;
     uint32_t initial_cwnd_segments = 10;   // RFC 6928
     uint64_t fin_wait_ns = 5'000'000'000;  // our FIN acknowledged, no FIN from the target
 };
@@ -118,6 +125,8 @@ class SessionDriver {
     void check_status(DriverEnv& env, const wire::Report& r);
     void send_fin(DriverEnv& env, uint64_t now);
     void pump(DriverEnv& env, uint64_t now);
+    void send_ack_if_due(DriverEnv& env, uint64_t now);
+    uint64_t ack_deadline(const DriverEnv& env) const;
     void on_ack(DriverEnv& env, const wire::Report& r, uint64_t now);
     void on_data(DriverEnv& env, const wire::Report& r, uint64_t now);
     void on_rto(DriverEnv& env, uint64_t now);
@@ -150,6 +159,7 @@ class SessionDriver {
     uint32_t srtt_us_ = 0;    // RFC 6298 estimates, measured in this replay (send -> report
     uint32_t rttvar_us_ = 0;  //   of the ACK: it includes intercept's reporting delay)
     uint32_t probe_end_ = 0;  // RTT probe: a new segment ending here, sent at probe_at_
+    uint32_t rcv_acked_ = 0;  // the last acknowledgment number we sent
     uint64_t probe_at_ = 0;
     uint64_t rto_at_ = 0;    // retransmission deadline, 0 = not armed
     uint64_t phase_at_ = 0;  // think / close-think / fin-wait deadline
@@ -163,14 +173,15 @@ class SessionDriver {
     State state_ = State::Idle;
     Phase phase_ = Phase::Think;
     Outcome outcome_ = Outcome::Running;
-    bool ack_pending_ = false;
-    bool fin_sent_ = false;  // our FIN is queued after the last byte
-    bool fin_out_ = false;   // ... and was transmitted
-    bool fin_acked_ = false;
-    bool target_fin_ = false;
-    bool status_checked_ = false;
-    bool probing_ = false;
-    bool live_idle_ = false;  // live: the target answered all the online server has so far
+    bool ack_pending_ : 1 = false;  // target data or FIN not acknowledged yet
+    bool ack_now_ : 1 = false;      // ... and the ACK must not be delayed
+    bool fin_sent_ : 1 = false;     // our FIN is queued after the last byte
+    bool fin_out_ : 1 = false;      // ... and was transmitted
+    bool fin_acked_ : 1 = false;
+    bool target_fin_ : 1 = false;
+    bool status_checked_ : 1 = false;
+    bool probing_ : 1 = false;
+    bool live_idle_ : 1 = false;  // live: the target answered all the online server has so far
 };
 
 }  // namespace tcpr::replay

@@ -176,6 +176,11 @@ uint64_t SocketTransport::quiet_ns(const Slot& s) const {
                       opt_.quiet_max_ns);
 }
 
+uint64_t SocketTransport::settle_ns(const Slot& s) const {
+    const uint64_t rtt = s.rtt_ns != 0 ? s.rtt_ns : opt_.default_rtt_ns;
+    return std::min(std::max(opt_.settle_min_ns, 2 * rtt), quiet_ns(s));
+}
+
 void SocketTransport::release_request(uint32_t id, uint64_t now) {
     check_response(id);  // the previous answer, with any bytes that came late
     Slot& s = slots_[id];
@@ -445,7 +450,16 @@ void SocketTransport::pump(uint32_t id, uint64_t now) {
                     s.idle = s.received >= r.response_len;
                     return;
                 }
-                if (r.response_len == 0 || s.received >= r.response_len || s.eof) {
+                s.idle = false;  // live: the online session ended, this answer is the last
+                if (r.response_len == 0 || s.eof) {
+                    response_done(id, now, false);
+                    continue;
+                }
+                if (s.received >= r.response_len) {
+                    // Its tail may still come: done after a short pause.
+                    if (now < s.last_data_at + settle_ns(s)) {
+                        return;
+                    }
                     response_done(id, now, false);
                     continue;
                 }
@@ -668,6 +682,10 @@ uint64_t SocketTransport::deadline(const Slot& s) const {
             const RecordedRequest r = request(s);
             if (s.written >= r.length && s.received > 0 && s.received < r.response_len) {
                 return std::min(timeout, s.last_data_at + quiet_ns(s));
+            }
+            if (s.written >= r.length && r.response_len > 0 && s.received >= r.response_len &&
+                answer_final(s)) {
+                return std::min(timeout, s.last_data_at + settle_ns(s));
             }
             return timeout;
         }

@@ -48,6 +48,10 @@ struct SocketTransportOptions {
     uint64_t quiet_min_ns = 50'000'000;
     uint64_t quiet_max_ns = 2'000'000'000;
     uint64_t default_rtt_ns = 1'000'000;
+    // An answer that reached the recorded length ends after a pause of min(max(settle_min,
+    // 2 x connect time), quiet period) without new data, so a longer answer's tail (a server
+    // writing in parts) is not read as the next answer's start (as in the raw driver).
+    uint64_t settle_min_ns = 1'000'000;
     uint64_t fin_wait_ns = 5'000'000'000;  // after our FIN, the target's close; then RST
     size_t max_read_per_event = 256u << 10;
     // Live passthrough: sessions that grow while replayed (session_feed.h); see wake(). A
@@ -132,6 +136,7 @@ class SocketTransport final : public Transport {
     bool answer_final(const Slot& s) const;
     uint64_t tag_of(uint32_t id) const;
     uint64_t quiet_ns(const Slot& s) const;
+    uint64_t settle_ns(const Slot& s) const;
     uint64_t deadline(const Slot& s) const;
     void schedule(uint32_t id);
     void watch(uint32_t id, uint32_t interest);

@@ -25,8 +25,13 @@ struct LineServer::Conn {
     size_t id = 0;
     std::string in;  // bytes not yet cut into lines
     size_t lines = 0, answered = 0;
-    std::deque<std::pair<Clock::time_point, std::string>> pending;  // answers not yet due
-    std::string out;                                                // due, not yet written
+    struct Pending {
+        Clock::time_point at;
+        std::string text;
+        bool answer = true;  // false: an answer's tail
+    };
+    std::deque<Pending> pending;  // answers not yet due
+    std::string out;              // due, not yet written
     bool write_closed = false;
     bool done = false;
 };
@@ -83,15 +88,15 @@ void LineServer::run() {
         // Due answers go out.
         const auto now = Clock::now();
         for (auto& c : conns) {
-            while (!c->done && !c->pending.empty() && c->pending.front().first <= now) {
-                c->out += c->pending.front().second;
-                {
+            while (!c->done && !c->pending.empty() && c->pending.front().at <= now) {
+                const Conn::Pending& p = c->pending.front();
+                c->out += p.text;
+                if (p.answer) {
                     std::lock_guard<std::mutex> lock(mu_);
-                    events_.push_back(
-                        {c->id, c->answered, true, c->pending.front().second, Clock::now()});
+                    events_.push_back({c->id, c->answered, true, p.text, Clock::now()});
+                    ++c->answered;
                 }
                 c->pending.pop_front();
-                ++c->answered;
             }
             while (!c->done && !c->out.empty()) {
                 const ssize_t n = ::send(c->fd, c->out.data(), c->out.size(), MSG_NOSIGNAL);
@@ -160,8 +165,11 @@ void LineServer::run() {
                     break;
                 }
                 if (!cfg_.never_answer && !c.write_closed) {
-                    c.pending.emplace_back(Clock::now() + cfg_.answer_delay,
-                                           cfg_.answer(c.id, index, line));
+                    const auto due = Clock::now() + cfg_.answer_delay;
+                    c.pending.push_back({due, cfg_.answer(c.id, index, line)});
+                    if (!cfg_.tail.empty()) {
+                        c.pending.push_back({due + cfg_.tail_delay, cfg_.tail, false});
+                    }
                 }
             }
         }

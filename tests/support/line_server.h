@@ -26,6 +26,10 @@ struct LineServerConfig {
     std::function<std::string(size_t conn, size_t index, const std::string& line)> answer =
         [](size_t, size_t, const std::string& line) { return "OK " + line + "\n"; };
     std::chrono::milliseconds answer_delay{0};
+    // Written after every answer, tail_delay later, as a separate write (an answer sent in two
+    // parts); not an answer of its own.
+    std::string tail;
+    std::chrono::milliseconds tail_delay{0};
     std::optional<size_t> close_after;  // FIN after this many answers
     std::optional<size_t> reset_after;  // RST (instead of answering) at this request
     bool never_answer = false;          // read everything, answer nothing

@@ -27,8 +27,8 @@ void TimerFd::arm_at(uint64_t at_ns) {
     if (at_ns == 0) {
         at_ns = 1;  // 0 would disarm
     }
-    if (at_ns == armed_) {
-        return;
+    if (armed_ != 0 && armed_ <= at_ns) {
+        return;  // it fires earlier anyway (the loop then asks again): no system call
     }
     itimerspec spec{};
     spec.it_value.tv_sec = static_cast<time_t>(at_ns / 1'000'000'000ull);

@@ -16,7 +16,9 @@ class TimerFd {
     // Nonblocking, close-on-exec. Throws Error(Io) if the kernel refuses.
     static TimerFd create();
     int fd() const { return fd_.get(); }
-    // Fires (becomes readable) at monotonic time `at_ns`; a time in the past fires at once.
+    // Fires (becomes readable) at monotonic time `at_ns` at the latest; a time in the past fires
+    // at once. A timer already armed for an earlier time is left as it is (a run loop that asks
+    // every turn makes one system call per wake-up, not one per turn).
     void arm_at(uint64_t at_ns);
     void disarm();
     // Consumes the expiration count so the fd is no longer readable.

@@ -47,16 +47,21 @@ struct LiveSocketHarness {
         c.copies = copies;
         return c;
     }
-    static SocketTransportOptions options(const net::Endpoint& target, LiveSessions& live) {
+    static SocketTransportOptions options(const net::Endpoint& target, LiveSessions& live,
+                                          uint64_t settle_min_ns) {
         SocketTransportOptions o;
         o.target = target;
         o.timeout_ns = 3'000 * kMs;
         o.feed = &live;
+        o.settle_min_ns = settle_min_ns;
         return o;
     }
 
-    LiveSocketHarness(const net::Endpoint& target, uint32_t n)
-        : live(live_config(n)), transport(live.recording(), options(target, live)), copies(n) {
+    LiveSocketHarness(const net::Endpoint& target, uint32_t n,
+                      uint64_t settle_min_ns = SocketTransportOptions{}.settle_min_ns)
+        : live(live_config(n)),
+          transport(live.recording(), options(target, live, settle_min_ns)),
+          copies(n) {
         transport.attach(epoll);
     }
 
@@ -239,6 +244,27 @@ TEST_CASE("a live socket copy whose target answers before the online server wait
     CHECK(c.status_match + h.live.stats().status_match == 1);
     CHECK(c.status_mismatch + h.live.stats().status_mismatch == 1);
     CHECK(c.length_equal == 2);
+}
+
+TEST_CASE("a live socket copy ends when the online connection closes right after its answer",
+          "[replay][live][socket]") {
+    // The close comes within the settle period (300 ms here) of the last answer: the copy
+    // waits out the settle period, then closes; it must not wait on the live client forever.
+    test::LineServer server;
+    LiveSocketHarness h(server.address(), 1, 300 * kMs);
+    h.handshake();
+    h.client_data("a\n");
+    h.server_data("OK a\n");
+    REQUIRE(
+        h.run_until([&] { return server.received() == std::vector<std::string>{"a\n"}; }, 3000ms));
+    REQUIRE(h.run_until([&] { return h.transport.counters().response_bytes == 5; }, 3000ms));
+    h.client_fin();
+    h.server_fin();
+    REQUIRE(h.run_until([&] { return h.transport.active() == 0; }, 2000ms));
+    const ReplayCounters& c = h.transport.counters();
+    CHECK(c.sessions_completed == 1);
+    CHECK(c.responses_complete == 1);
+    CHECK(c.status_match + h.live.stats().status_match == 1);
 }
 
 }  // namespace tcpr::replay

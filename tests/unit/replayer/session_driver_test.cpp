@@ -281,6 +281,75 @@ TEST_CASE("the handshake's ACK rides on the first request when it is due at once
     }
 }
 
+TEST_CASE("a small answer's ACK is delayed: it rides on the next request or leaves alone",
+          "[replay][driver]") {
+    for (const uint64_t think : {uint64_t{0}, 50 * kMs}) {
+        SessionSpec spec;
+        spec.requests = {100, 100};
+        spec.responses = {300, 300};
+        spec.thinks = {0, think};
+        Harness h(make_recording(spec), target_for(spec));
+        SessionDriver d(0, spec.client, 1000);
+        h.run(d);
+        INFO("think time before the second request " << think << " ns");
+        REQUIRE(d.outcome() == Outcome::Completed);
+        // Packets between the first request and the second.
+        const auto& sent = h.sink.sent;
+        size_t first = sent.size(), second = sent.size();
+        for (size_t i = 0; i < sent.size(); ++i) {
+            if (sent[i].payload > 0) {
+                (first == sent.size() ? first : second) = i;
+            }
+        }
+        REQUIRE(second < sent.size());
+        if (think == 0) {
+            // The second request carries the ACK of the first answer: nothing in between.
+            CHECK(second == first + 1);
+            CHECK(sent[second].ack == 5000u + 1 + 300);  // the target's ISN + 1 + the answer
+        } else {
+            // Acknowledged alone, after the delay, well before the think time ends.
+            REQUIRE(second == first + 2);
+            const auto& ack = sent[first + 1];
+            CHECK(ack.payload == 0);
+            CHECK(ack.at - sent[first].at >= h.cfg.delayed_ack_ns);
+            CHECK(ack.at - sent[first].at < 20 * kMs);
+            CHECK(sent[second].ack == ack.ack);  // nothing new to acknowledge since
+        }
+    }
+}
+
+TEST_CASE("an answer still short of its recorded length is acknowledged at once",
+          "[replay][driver]") {
+    // The answer comes in 1460-byte pieces 5 ms apart: each is acknowledged as it is reported,
+    // not after the delay (a target may wait for that ACK to send more).
+    SessionSpec spec;
+    spec.requests = {100};
+    spec.responses = {10 * 1460};
+    auto t = target_for(spec);
+    t.answer_segment = 1460;
+    t.answer_gap_ns = 5 * kMs;
+    Harness h(make_recording(spec), t);
+    SessionDriver d(0, spec.client, 77);
+    h.run(d);
+    REQUIRE(d.outcome() == Outcome::Completed);
+    CHECK(h.counters.responses_complete == 1);
+    std::vector<uint64_t> ack_times;
+    uint64_t request_at = 0;
+    for (const auto& p : h.sink.sent) {
+        if (p.payload > 0) {
+            request_at = p.at;
+        } else if (p.flags == net::tcp_flags::kAck && request_at != 0) {
+            ack_times.push_back(p.at);
+        }
+    }
+    REQUIRE(ack_times.size() >= 9);
+    // The first piece: one round trip (2 x 0.5 ms) after the request, no delay added.
+    CHECK(ack_times[0] - request_at < h.cfg.delayed_ack_ns);
+    for (size_t i = 1; i + 1 < ack_times.size(); ++i) {
+        CHECK(ack_times[i] - ack_times[i - 1] == 5 * kMs);
+    }
+}
+
 TEST_CASE("answers intercept did not report are acknowledged and counted unseen",
           "[replay][driver]") {
     SessionSpec spec;

@@ -99,6 +99,7 @@ struct RunOptions {
     uint32_t speed_milli = 1000;
     uint64_t timeout_ns = 3'000'000'000;
     DiffWriter* diff = nullptr;
+    uint64_t settle_min_ns = SocketTransportOptions{}.settle_min_ns;
 };
 
 struct Run {
@@ -114,6 +115,7 @@ Run replay(const Recording& rec, const net::Endpoint& target, const RunOptions& 
     so.target = target;
     so.speed_milli = ro.speed_milli;
     so.timeout_ns = ro.timeout_ns;
+    so.settle_min_ns = ro.settle_min_ns;
     SocketTransport transport(rec, so, ro.diff);
     std::vector<uint64_t> offsets;
     for (const auto& s : rec.sessions) {
@@ -285,6 +287,31 @@ TEST_CASE("responses that differ from the recording are counted and written to t
     CHECK(text.find("differs: length 8 recorded, 26 replayed (+18)\n") != std::string::npos);
     CHECK(text.find("=== session 0 request 1/3") == std::string::npos);
     CHECK(text.find("# 2 responses differ from the recording\n") != std::string::npos);
+}
+
+TEST_CASE("socket transport: a longer answer is read to its tail before the next request",
+          "[replay][socket]") {
+    // Each answer leaves in two writes: the recorded 8 bytes, then 5 more 20 ms later. The
+    // settle period (100 ms here) keeps the next request back until the tail came, so the tail
+    // is not taken for the next answer's first line.
+    test::LineServerConfig cfg;
+    cfg.tail = "more\n";
+    cfg.tail_delay = 20ms;
+    test::LineServer server(cfg);
+    const Recording rec = make_recording({three_requests()});
+    const Run r = replay(rec, server.address(), {.speed_milli = 0, .settle_min_ns = 100 * kMs});
+    const ReplayCounters& c = r.counters;
+    CHECK(c.sessions_completed == 1);
+    CHECK(c.responses_complete == 3);
+    CHECK(c.status_match == 3);
+    CHECK(c.status_mismatch == 0);
+    CHECK(c.length_longer == 3);  // 13 bytes where 8 were recorded
+    CHECK(c.response_bytes == 3 * 13);
+    const auto t = times_by_connection(server.events());
+    REQUIRE(t.size() == 1);
+    REQUIRE(t.at(0).request.size() == 3);
+    CHECK(ms_between(t.at(0).answer.at(0), t.at(0).request.at(1)) >= 20.0);
+    CHECK(ms_between(t.at(0).answer.at(1), t.at(0).request.at(2)) >= 20.0);
 }
 
 TEST_CASE("an answer shorter than recorded is done after a quiet period", "[replay][socket]") {
