@@ -133,14 +133,6 @@ if [ -n "${PROFILE:-}" ]; then  # PROFILE=perf.data: CPU profiles of tcpreplay2 
   perf record -q -g -o "$PROFILE" -p "$(echo $REP $NGX | tr ' ' ',')" >/dev/null 2>&1 &
   PERF=$!
 fi
-# Share of a process's samples spent processing received packets in softirq context (a frame
-# handle_softirqs in the call chain). On veths that is mostly the receiving host's work: the
-# target's TCP stack and intercept's capture run inside tcpreplay2's sends, wrk's receive path
-# inside nginx's; on separate machines it would run there.
-softirq_share() {  # comm
-  perf report -i "$PROFILE" --children --percentage relative --comm "$1" --sort sym -g none \
-    2>/dev/null | awk '$NF == "handle_softirqs" { print $1; exit }'
-}
 
 table="| series | wrk connections | online requests/s | online requests | copied | copy ratio | capture drops | tcpreplay2 CPU µs/copied request | intercept CPU µs/copied request | online nginx CPU µs/request | tcpreplay2 CPU % |
 |---|---|---|---|---|---|---|---|---|---|---|"
@@ -197,7 +189,10 @@ profile=""
 if [ -n "$PERF" ]; then
   kill -INT "$PERF" 2>/dev/null || true
   wait "$PERF" 2>/dev/null || true
-  profile="Profile ($PROFILE): share of CPU samples in softirq packet processing: tcpreplay2 $(softirq_share tcpreplay2), online nginx $(softirq_share nginx)."
+  # Each process's samples and the share spent processing received packets in softirq: on a
+  # veth mostly the receiving host's work (the target's stack and intercept's capture inside
+  # tcpreplay2's sends, wrk's receive path inside nginx's), which separate machines run there.
+  profile="Profile ($PROFILE; process, samples, share in softirq): $(python3 bench/softirq_share.py "$PROFILE" tcpreplay2 nginx | paste -sd ';' | sed 's/;/; /g')"
 fi
 {
   echo "$table"

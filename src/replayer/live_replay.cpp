@@ -14,6 +14,7 @@
 #include "common/base/stats.h"
 #include "common/cli/run_main.h"
 #include "common/net/link_type.h"
+#include "common/os/clock.h"
 #include "common/os/daemon.h"
 #include "common/os/epoll.h"
 #include "common/os/files.h"
@@ -22,7 +23,6 @@
 #include "common/os/raw_socket.h"
 #include "common/os/status_line.h"
 #include "common/os/stop_signal.h"
-#include "common/os/timer_fd.h"
 #include "replayer/intercept_client.h"
 #include "replayer/raw_transport.h"
 #include "replayer/replay.h"
@@ -31,7 +31,6 @@
 namespace tcpr::replay {
 namespace {
 
-constexpr uint64_t kTimerTag = 1;
 constexpr uint64_t kCaptureTag = 2;
 constexpr uint64_t kWakeNs = 250'000'000;       // at least this often: progress, signals
 constexpr uint64_t kStartRetryNs = 10'000'000;  // no free endpoint: try again in 10 ms
@@ -315,8 +314,7 @@ int run_live(const ReplayOptions& o) {
               rec.writer ? (", recording to " + lv.record).c_str() : "");
 
     os::Epoll epoll = os::Epoll::create();
-    os::TimerFd timer = os::TimerFd::create();
-    epoll.add(timer.fd(), os::Epoll::kReadable, kTimerTag);
+    os::use_precise_timers();
     source->set_nonblocking(true);
     const int capture_fd = source->selectable_fd();
     epoll.add(capture_fd, os::Epoll::kReadable, kCaptureTag);
@@ -448,16 +446,10 @@ int run_live(const ReplayOptions& o) {
         if (!capturing) {
             next = std::min(next, drain_until);
         }
-        if (next > now) {
-            timer.arm_at(next);
-            epoll.wait(events, static_cast<int>(kWakeNs / 1'000'000) + 1);
-        } else {
-            epoll.wait(events, 0);
-        }
+        const uint64_t before_sleep = os::monotonic_ns();
+        epoll.wait_ns(events, next > before_sleep ? next - before_sleep : 0);
         for (const auto& e : events) {
-            if (e.tag == kTimerTag) {
-                timer.acknowledge();
-            } else if (e.tag != kCaptureTag) {
+            if (e.tag != kCaptureTag) {
                 transport->on_event(e, os::monotonic_ns());
             }
         }

@@ -2,7 +2,8 @@
 // every new connection to the target as it happens, through the same session engine as archive
 // replay (RawTransport + SessionDriver: rewriting, copies, intercept tracking, report), and
 // optionally records the captured traffic to an archive at the same time. One thread: epoll
-// over the capture, the intercept connection and a timerfd. Runs until SIGINT/SIGTERM (or
+// over the capture and the intercept connection, waiting to the next deadline. Runs until
+// SIGINT/SIGTERM (or
 // --duration), then lets the copies finish (at most LiveOptions::drain_ns) and prints the
 // summary. docs/replay.md, "Live passthrough".
 #pragma once

@@ -11,13 +11,13 @@
 #include "common/base/parse.h"
 #include "common/base/stats.h"
 #include "common/cli/run_main.h"
+#include "common/os/clock.h"
 #include "common/os/epoll.h"
 #include "common/os/files.h"
 #include "common/os/pcap_injector.h"
 #include "common/os/raw_socket.h"
 #include "common/os/status_line.h"
 #include "common/os/stop_signal.h"
-#include "common/os/timer_fd.h"
 #include "replayer/intercept_client.h"
 #include "replayer/load.h"
 #include "replayer/raw_transport.h"
@@ -27,7 +27,6 @@ namespace tcpr::replay {
 namespace {
 
 constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
-constexpr uint64_t kTimerTag = 1;
 constexpr uint64_t kWakeNs = 250'000'000;       // at least this often: progress, signals
 constexpr uint64_t kStartRetryNs = 10'000'000;  // no free endpoint: try again in 10 ms
 
@@ -135,8 +134,7 @@ std::string format_plan(const Recording& rec, size_t max_sessions) {
 RunResult run_loop(const Recording& recording, Scheduler& sched, Transport& transport,
                    const RunLoopOptions& opt) {
     os::Epoll epoll = os::Epoll::create();
-    os::TimerFd timer = os::TimerFd::create();
-    epoll.add(timer.fd(), os::Epoll::kReadable, kTimerTag);
+    os::use_precise_timers();
     transport.attach(epoll);
     os::StatusLine status(opt.progress);
     std::vector<os::Epoll::Event> events;
@@ -194,7 +192,7 @@ RunResult run_loop(const Recording& recording, Scheduler& sched, Transport& tran
                                       now > t0 ? now - t0 : 0, transport.health()),
                         steady);
         }
-        // Sleep until the next deadline (a timerfd wakes us with microsecond precision).
+        // Sleep until the next deadline (epoll_pwait2: nanosecond timeout, 1 ns timer slack).
         uint64_t next = std::min(transport.next_deadline(), now + kWakeNs);
         if (retry_at != 0) {
             next = std::min(next, retry_at);
@@ -204,18 +202,10 @@ RunResult run_loop(const Recording& recording, Scheduler& sched, Transport& tran
                 next = std::min(next, due > lead ? due - lead : 0);
             }
         }
-        if (next > now) {
-            timer.arm_at(next);
-            epoll.wait(events, static_cast<int>(kWakeNs / 1'000'000) + 1);
-        } else {
-            epoll.wait(events, 0);
-        }
+        const uint64_t before_sleep = os::monotonic_ns();
+        epoll.wait_ns(events, next > before_sleep ? next - before_sleep : 0);
         for (const auto& e : events) {
-            if (e.tag == kTimerTag) {
-                timer.acknowledge();
-            } else {
-                transport.on_event(e, os::monotonic_ns());
-            }
+            transport.on_event(e, os::monotonic_ns());
         }
     }
     transport.flush(os::monotonic_ns());

@@ -1,7 +1,7 @@
 // The replay run: input -> recording -> transport -> run loop -> report. The run loop is one
-// thread: an epoll instance over the transport's descriptors (the intercept connection) and a
-// timerfd armed at the next deadline (a session start, a retransmission, a think time), so
-// thousands of sessions run without threads and start times do not drift.
+// thread: an epoll instance over the transport's descriptors (the intercept connection), waiting
+// with a nanosecond timeout until the next deadline (a session start, a retransmission, a think
+// time), so thousands of sessions run without threads and start times do not drift.
 #pragma once
 
 #include <cstdint>

@@ -51,15 +51,24 @@ void Epoll::remove(int fd) noexcept {
 }
 
 void Epoll::wait(std::vector<Event>& out, int timeout_ms, size_t max_events) {
+    wait_ns(out, timeout_ms < 0 ? UINT64_MAX : static_cast<uint64_t>(timeout_ms) * 1'000'000ull,
+            max_events);
+}
+
+void Epoll::wait_ns(std::vector<Event>& out, uint64_t timeout_ns, size_t max_events) {
     out.clear();
     epoll_event evs[256];
     const int cap = static_cast<int>(max_events < 256 ? max_events : 256);
-    const int n = epoll_wait(fd_.get(), evs, cap, timeout_ms);
+    timespec ts{};
+    ts.tv_sec = static_cast<time_t>(timeout_ns / 1'000'000'000ull);
+    ts.tv_nsec = static_cast<long>(timeout_ns % 1'000'000'000ull);
+    const int n =
+        epoll_pwait2(fd_.get(), evs, cap, timeout_ns == UINT64_MAX ? nullptr : &ts, nullptr);
     if (n < 0) {
         if (errno == EINTR) {
             return;
         }
-        throw_errno("epoll_wait failed", errno);
+        throw_errno("epoll_pwait2 failed", errno);
     }
     for (int i = 0; i < n; ++i) {
         Event e;

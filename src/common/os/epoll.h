@@ -33,6 +33,11 @@ class Epoll {
     // Waits at most timeout_ms (-1 = forever, 0 = poll) and fills `out` (cleared first).
     // A signal (EINTR) returns with no events, so callers can check their stop flag.
     void wait(std::vector<Event>& out, int timeout_ms, size_t max_events = 64);
+    // The same with a nanosecond timeout (epoll_pwait2; UINT64_MAX = forever). A run loop sleeps
+    // to its next deadline this way: the kernel programs a timer only when it really sleeps,
+    // where a timerfd re-armed at every turn costs a system call (and, in a virtual machine,
+    // a timer reprogramming) each time.
+    void wait_ns(std::vector<Event>& out, uint64_t timeout_ns, size_t max_events = 64);
 
     int fd() const { return fd_.get(); }
 

@@ -12,8 +12,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/os/clock.h"
 #include "common/os/epoll.h"
-#include "common/os/timer_fd.h"
 #include "replayer/live_sessions.h"
 #include "replayer/socket_transport.h"
 #include "support/line_server.h"

@@ -13,8 +13,8 @@
 #include <catch2/catch.hpp>
 
 #include "common/base/error.h"
+#include "common/os/clock.h"
 #include "common/os/tcp_socket.h"
-#include "common/os/timer_fd.h"
 #include "replayer/replay.h"
 #include "support/fake_target.h"
 
