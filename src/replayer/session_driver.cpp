@@ -624,13 +624,15 @@ void SessionDriver::flush(DriverEnv& env, uint64_t now) {
     send_ack_if_due(env, now);
 }
 
-// A delayed ACK waits only once the answer looks whole (the recorded length, or what the
-// online server sent so far): the target may be waiting for it to send more (its congestion
-// window, Nagle). It waits at least the settle period, so the next request can carry it.
+// A delayed ACK waits only while the answer is exactly as long as recorded (or as what the
+// online server sent so far): shorter, the target may be waiting for the ACK to send more (its
+// congestion window, Nagle); longer, it may hold back a tail the same way, which must arrive
+// within the settle period, not after the next request. It waits at least the settle period,
+// so the next request can carry it.
 uint64_t SessionDriver::ack_deadline(const DriverEnv& env) const {
     if (phase_ == Phase::Request && !target_fin_) {
         const uint32_t received = rcv_nxt_ - resp_start_;
-        if (received < request(env).response_len) {
+        if (received != request(env).response_len) {
             return 0;
         }
         return last_data_at_ + std::max(env.config.delayed_ack_ns, settle_ns(env));

@@ -55,10 +55,10 @@ struct DriverConfig {
     uint16_t syn_mss = 1460;      // MSS option we send when none was recorded
     uint8_t window_scale = 7;     // window scale option we send
     uint16_t window = 65535;      // window field we send (we keep no data)
-    // Delayed ACK (RFC 9293 3.8.6.3): once an answer looks whole (its recorded length; live:
-    // what the online server sent so far) its ACK rides on our next segment (the next
-    // request, our FIN) or leaves after max(this delay, the settle period). Acknowledged at
-    // once: an answer still short of its length (the target may wait for the ACK), 2 full
+    // Delayed ACK (RFC 9293 3.8.6.3): an answer exactly as long as recorded (live: as what the
+    // online server sent so far) has its ACK ride on our next segment (the next request, our
+    // FIN) or leave after max(this delay, the settle period). Acknowledged at once: an answer
+    // shorter or longer than that (the target may wait for the ACK to send the rest), 2 full
     // segments unacknowledged, a SYN-ACK, a FIN, out-of-order or repeated data.
     // 0 = acknowledge every batch of reports at once.
     uint64_t delayed_ack_ns = 2'000'000;
