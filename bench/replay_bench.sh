@@ -20,6 +20,8 @@
 #   usage: bench/replay_bench.sh [THROUGHPUT_MB=100] [SESSIONS=100000] [TIMING_SECONDS=30] [LOOPS=6]
 #   env: BUILD=build-bench (build dir); PHASES="timing concurrency throughput";
 #        MAX_ACTIVE="100 300 1000" (tcpreplay2 --max-active values, one throughput row each);
+#        INJECT="raw pcap": tcpreplay2's sender(s) for those rows (raw IP socket, or frames on
+#        the replayer's veth with --inject pcap);
 #        TP_BODY=N: every answer in the throughput capture N bytes long (default: a mix around
 #        5 kB); TP_LOOPS=10 (tcpreplay2 --loop), TR_LOOPS=20 (tcpreplay --loop): both loop the same
 #        capture for runs of several seconds; TIMING_RT= (empty) skips the SCHED_FIFO timing run;
@@ -36,6 +38,7 @@ LOOPS=${4:-6}
 BUILD=${BUILD:-build-bench}
 PHASES=${PHASES:-timing concurrency throughput}
 MAX_ACTIVE=${MAX_ACTIVE:-100 300 1000}
+INJECT=${INJECT:-raw}
 TP_LOOPS=${TP_LOOPS:-10}
 TR_LOOPS=${TR_LOOPS:-20}
 B=$ROOT/$BUILD/src
@@ -307,21 +310,24 @@ run_throughput() {
     local frames; frames=$(tcpdump -nr "$tp_pcap" 2>/dev/null | wc -l)
     local rows=() load0 psi0 ts0; load0=$(load_now); psi0=$(psi_cpu); ts0=$(date +%s%N)
     local notes=()
-    local ma
-    for ma in $MAX_ACTIVE; do
+    local ma inject run
+    for run in $(for inject in $INJECT; do for ma in $MAX_ACTIVE; do echo "$inject:$ma"; done; done); do
+        inject=${run%%:*}; ma=${run#*:}
+        local how=(--inject raw) tag=$ma
+        if [ "$inject" = pcap ]; then how=(--inject pcap -i rpv --next-hop-mac "$tgv_mac"); tag=pcap-$ma; fi
         local prof=()  # PROFILE=1: where tcpreplay2's CPU goes (perf report -i bench/out/replay/tp-*.perf)
-        [ -z "${PROFILE:-}" ] || prof=(perf record -q -g -o "$OUT/tp-tcpreplay2-$ma.perf")
-        local j=$OUT/tp-tcpreplay2-$ma.json
-        tp_measure "tcpreplay2-$ma" "${prof[@]}" "${REPLAY[@]}" --in "$tp_pcap" --speed max \
-            --max-active "$ma" --loop "$TP_LOOPS" --report json "$j"
+        [ -z "${PROFILE:-}" ] || prof=(perf record -q -g -o "$OUT/tp-tcpreplay2-$tag.perf")
+        local j=$OUT/tp-tcpreplay2-$tag.json
+        tp_measure "tcpreplay2-$tag" "${prof[@]}" "${REPLAY[@]}" "${how[@]}" --in "$tp_pcap" \
+            --speed max --max-active "$ma" --loop "$TP_LOOPS" --report json "$j"
         local tx rx rq ncpu icpu e u s
         IFS='|' read -r tx rx rq ncpu icpu e u s <<<"$ROW"
         local sent wall
         sent=$(report_field "$j" packets.sent)
         wall=$(awk -v w="$(report_field "$j" wall_ns)" 'BEGIN{printf "%.2f", w/1e9}')
-        rows+=("tcpreplay2 --speed max --max-active $ma --loop $TP_LOOPS|$sent|$tx|$rx|$wall ($e)|$u|$s|$rq|$ncpu|$icpu|$((frames * TP_LOOPS))")
-        [ -z "${PROFILE:-}" ] || notes+=("--max-active $ma profile: $(python3 bench/softirq_share.py "$OUT/tp-tcpreplay2-$ma.perf" tcpreplay2) (process, samples, share in softirq)")
-        notes+=("--max-active $ma: $(report_field "$j" sessions.completed) of $(report_field "$j" sessions.planned) sessions completed, $(report_field "$j" status_lines.match) of $(report_field "$j" requests.sent) status lines match, $(report_field "$j" packets.retransmissions) retransmissions")
+        rows+=("tcpreplay2 --speed max --inject $inject --max-active $ma --loop $TP_LOOPS|$sent|$tx|$rx|$wall ($e)|$u|$s|$rq|$ncpu|$icpu|$((frames * TP_LOOPS))")
+        [ -z "${PROFILE:-}" ] || notes+=("--inject $inject --max-active $ma profile: $(python3 bench/softirq_share.py "$OUT/tp-tcpreplay2-$tag.perf" tcpreplay2) (process, samples, share in softirq)")
+        notes+=("--inject $inject --max-active $ma: $(report_field "$j" sessions.completed) of $(report_field "$j" sessions.planned) sessions completed, $(report_field "$j" status_lines.match) of $(report_field "$j" requests.sent) status lines match, $(report_field "$j" packets.retransmissions) retransmissions")
     done
 
     # tcpreplay --topspeed: the same capture, destination rewritten to the target.

@@ -19,6 +19,13 @@ struct SinkLosses {
     uint64_t would_block = 0;  // the kernel queue was full: dropped (TCP retransmits)
     uint64_t failed = 0;       // another error
     uint64_t bytes = 0;        // their size
+
+    SinkLosses& operator+=(const SinkLosses& o) {
+        would_block += o.would_block;
+        failed += o.failed;
+        bytes += o.bytes;
+        return *this;
+    }
 };
 
 class PacketSink {

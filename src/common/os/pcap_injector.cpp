@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include <pcap/pcap.h>
 
@@ -80,6 +81,14 @@ PcapInjector PcapInjector::open(const std::string& interface, const net::Endpoin
     if (pcap_setnonblock(h.get(), 1, err) != 0) {
         throw Error(ErrorKind::Io, what + ": " + err);
     }
+    // The handle only sends: its capture takes nothing (no copy of the interface's traffic
+    // into a ring nobody reads).
+    bpf_insn reject_all[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+    bpf_program nothing{1, reject_all};
+    if (pcap_setfilter(h.get(), &nothing) != 0) {
+        throw Error(ErrorKind::Io, what + ": " + pcap_geterr(h.get()));
+    }
+
     PcapInjector inj(std::move(h), permitted);
     inj.link_ = pcap_datalink(inj.h_.get());
     if (inj.link_ == DLT_EN10MB) {
@@ -116,29 +125,33 @@ net::SendStatus PcapInjector::send(std::span<const uint8_t> ip_packet) {
         ++refused_;
         return net::SendStatus::Refused;
     }
-    frame_.clear();
+    uint8_t header[14];
+    size_t header_len = 0;
     const bool v6 = (ip_packet[0] >> 4) == 6;
     if (link_ == DLT_EN10MB) {
-        frame_.insert(frame_.end(), dst_mac_.begin(), dst_mac_.end());
-        frame_.insert(frame_.end(), src_mac_.begin(), src_mac_.end());
-        frame_.push_back(v6 ? 0x86 : 0x08);
-        frame_.push_back(v6 ? 0xdd : 0x00);
+        std::memcpy(header, dst_mac_.data(), 6);
+        std::memcpy(header + 6, src_mac_.data(), 6);
+        header[12] = v6 ? 0x86 : 0x08;
+        header[13] = v6 ? 0xdd : 0x00;
+        header_len = 14;
     } else if (link_ == DLT_NULL) {
         const uint32_t family = v6 ? 10u : 2u;  // AF_INET6 / AF_INET in host order (Linux)
-        uint8_t b[4];
-        std::memcpy(b, &family, sizeof b);
-        for (uint8_t x : b) {
-            frame_.push_back(x);
-        }
+        std::memcpy(header, &family, sizeof family);
+        header_len = sizeof family;
     }
-    frame_.insert(frame_.end(), ip_packet.begin(), ip_packet.end());
-    if (pcap_inject(h_.get(), frame_.data(), frame_.size()) == static_cast<int>(frame_.size())) {
-        return net::SendStatus::Sent;
+    if (batch_.full()) {
+        losses_ += batch_.send(pcap_fileno(h_.get()), nullptr, 0, last_errno_);
     }
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
-        return net::SendStatus::WouldBlock;
+    batch_.add(std::span<const uint8_t>(header, header_len), ip_packet);
+    return net::SendStatus::Sent;
+}
+
+net::SinkLosses PcapInjector::flush() {
+    net::SinkLosses lost = std::exchange(losses_, {});
+    if (!batch_.empty()) {
+        lost += batch_.send(pcap_fileno(h_.get()), nullptr, 0, last_errno_);
     }
-    return net::SendStatus::Failed;
+    return lost;
 }
 
 }  // namespace tcpr::os

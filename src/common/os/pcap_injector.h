@@ -1,6 +1,9 @@
-// Link-layer injection with pcap_inject (--inject pcap -i IFACE): for hosts where a raw IP
+// Link-layer injection on a pcap handle (--inject pcap -i IFACE): for hosts where a raw IP
 // socket is not wanted (it routes by the host's table) or the frames must leave one interface.
-// Like RawSocket it refuses every packet not addressed to the permitted target.
+// Like RawSocket it refuses every packet not addressed to the permitted target. The handle's
+// capture takes nothing (a filter that rejects every packet); frames are queued by send() and
+// leave together at flush() (sendmmsg on the handle's packet socket), at once when 64 wait.
+// (Not PACKET_QDISC_BYPASS: it would hide them from captures on the interface.)
 #pragma once
 
 #include <array>
@@ -13,6 +16,7 @@
 #include "common/net/packet_sink.h"
 #include "common/os/pcap_source.h"
 #include "common/os/raw_socket.h"
+#include "common/os/send_batch.h"
 
 namespace tcpr::os {
 
@@ -33,6 +37,7 @@ class PcapInjector final : public net::PacketSink {
 
     PcapInjector(PcapInjector&&) noexcept = default;
     net::SendStatus send(std::span<const uint8_t> ip_packet) override;
+    net::SinkLosses flush() override;
     uint64_t refused() const { return refused_; }
 
   private:
@@ -42,7 +47,9 @@ class PcapInjector final : public net::PacketSink {
     TargetGuard guard_;
     int link_ = 0;  // DLT_* value
     std::array<uint8_t, 6> src_mac_{}, dst_mac_{};
-    std::vector<uint8_t> frame_;
+    SendBatch batch_;
+    net::SinkLosses losses_;  // from batches sent early (the batch was full)
+    int last_errno_ = 0;
     uint64_t refused_ = 0;
 };
 

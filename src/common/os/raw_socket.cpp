@@ -1,11 +1,9 @@
 #include "common/os/raw_socket.h"
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <utility>
 
 #include "common/base/error.h"
@@ -81,61 +79,20 @@ net::SendStatus RawSocket::send(std::span<const uint8_t> ip_packet) {
         ++refused_;
         return net::SendStatus::Refused;
     }
-    if (lengths_.size() >= kBatch) {
-        const net::SinkLosses l = flush();
-        losses_.would_block += l.would_block;
-        losses_.failed += l.failed;
-        losses_.bytes += l.bytes;
+    if (batch_.full()) {
+        losses_ +=
+            batch_.send(fd_.get(), reinterpret_cast<const sockaddr*>(&dst_), dst_len_, last_errno_);
     }
-    queued_.insert(queued_.end(), ip_packet.begin(), ip_packet.end());
-    lengths_.push_back(static_cast<uint32_t>(ip_packet.size()));
+    batch_.add({}, ip_packet);
     return net::SendStatus::Sent;
 }
 
 net::SinkLosses RawSocket::flush() {
     net::SinkLosses lost = std::exchange(losses_, {});
-    const size_t n = lengths_.size();
-    if (n == 0) {
-        return lost;
+    if (!batch_.empty()) {
+        lost +=
+            batch_.send(fd_.get(), reinterpret_cast<const sockaddr*>(&dst_), dst_len_, last_errno_);
     }
-    std::array<iovec, kBatch> iov{};
-    std::array<mmsghdr, kBatch> msgs{};
-    size_t off = 0;
-    for (size_t i = 0; i < n; ++i) {
-        iov[i].iov_base = queued_.data() + off;
-        iov[i].iov_len = lengths_[i];
-        off += lengths_[i];
-        msghdr& h = msgs[i].msg_hdr;
-        h.msg_name = &dst_;
-        h.msg_namelen = dst_len_;
-        h.msg_iov = &iov[i];
-        h.msg_iovlen = 1;
-    }
-    size_t done = 0;
-    int interrupted = 0;
-    while (done < n) {
-        const int r = ::sendmmsg(fd_.get(), msgs.data() + done, static_cast<unsigned>(n - done),
-                                 MSG_DONTWAIT);
-        if (r > 0) {
-            done += static_cast<size_t>(r);
-            continue;
-        }
-        const int err = r < 0 ? errno : EIO;
-        if (err == EINTR && ++interrupted < 3) {
-            continue;
-        }
-        // This packet cannot leave; the ones after it may (a RST after a full queue).
-        last_errno_ = err;
-        if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
-            ++lost.would_block;
-        } else {
-            ++lost.failed;
-        }
-        lost.bytes += lengths_[done];
-        ++done;
-    }
-    queued_.clear();
-    lengths_.clear();
     return lost;
 }
 

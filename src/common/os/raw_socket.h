@@ -7,10 +7,10 @@
 #include <span>
 #include <string>
 #include <sys/socket.h>
-#include <vector>
 
 #include "common/net/flow_key.h"
 #include "common/net/packet_sink.h"
+#include "common/os/send_batch.h"
 #include "common/os/unique_fd.h"
 
 namespace tcpr::os {
@@ -36,7 +36,7 @@ class RawSocket final : public net::PacketSink {
     // or CAP_NET_RAW)", Error(Io) otherwise.
     static RawSocket open(const net::Endpoint& permitted, int send_buffer_bytes = 4 << 20);
 
-    static constexpr size_t kBatch = 64;
+    static constexpr size_t kBatch = SendBatch::kMax;
 
     RawSocket(RawSocket&&) noexcept = default;
     net::SendStatus send(std::span<const uint8_t> ip_packet) override;
@@ -54,9 +54,8 @@ class RawSocket final : public net::PacketSink {
     socklen_t dst_len_ = 0;
     uint64_t refused_ = 0;
     int last_errno_ = 0;
-    std::vector<uint8_t> queued_;    // the queued packets, back to back
-    std::vector<uint32_t> lengths_;  // their sizes
-    net::SinkLosses losses_;         // from batches sent early (queue full)
+    SendBatch batch_;
+    net::SinkLosses losses_;  // from batches sent early (the batch was full)
 };
 
 }  // namespace tcpr::os
