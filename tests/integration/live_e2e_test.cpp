@@ -22,6 +22,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/e2e_helpers.h"
 #include "support/json_lite.h"
 #include "support/netns_lab.h"
 
@@ -34,25 +35,6 @@ using std::chrono::milliseconds;
 
 constexpr uint16_t kInterceptPort = 36524;
 constexpr uint64_t kCopies = 2;
-
-std::string binary(const std::string& name) {
-    const fs::path p = fs::path(TCPR_BINARY_DIR) / "src" / name;
-    INFO("the " << name << " binary is not built at " << p);
-    REQUIRE(fs::exists(p));
-    return p.string();
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (!line.empty()) {
-            out.push_back(line);
-        }
-    }
-    return out;
-}
 
 // `10.99.0.1:50001 "GET /small HTTP/1.1" 200 ...` (samples/nginx.conf.in) -> "GET /small".
 std::string request_of(const std::string& line) {
@@ -136,15 +118,7 @@ void start_intercept(NetnsLab& lab, LiveLab& r) {
                            {binary("intercept"), "-i", r.intercept_if, "-F", "tcp and src port 80",
                             "-b", r.intercept_addr, "-q"},
                            "intercept");
-    const bool up = wait_until(
-        [&] {
-            return !p.running() || NetnsLab::listening(p.pid(), r.intercept_addr, kInterceptPort);
-        },
-        10s);
-    INFO("intercept did not start listening within 10 s: " << p.command()
-                                                           << "\nstderr: " << p.stderr_text());
-    REQUIRE(up);
-    REQUIRE(p.running());
+    require_intercept_listening(p, r.intercept_addr, kInterceptPort);
     r.intercept = &p;
 }
 
@@ -196,7 +170,7 @@ uint64_t client_load(NetnsLab& lab, const LiveLab& r, int rounds) {
     const CommandResult c = lab.sh("client", script.str(), 120s);
     INFO(c.describe());
     REQUIRE(c.ok());
-    const auto codes = lines_of(c.out);
+    const auto codes = split_lines(c.out);
     const uint64_t expected = static_cast<uint64_t>(rounds) * 4 + static_cast<uint64_t>(rounds / 5);
     CHECK(codes.size() == expected);
     for (const auto& code : codes) {
@@ -229,7 +203,7 @@ std::vector<std::vector<std::string>> keepalive_load(NetnsLab& lab, const LiveLa
     const CommandResult c = lab.sh("client", script.str(), 120s);
     INFO(c.describe());
     REQUIRE(c.ok());
-    const auto results = lines_of(c.out);
+    const auto results = split_lines(c.out);
     REQUIRE(results.size() == connections * per_connection);
     for (size_t i = 0; i < results.size(); ++i) {
         CAPTURE(i);
@@ -522,7 +496,7 @@ TEST_CASE_METHOD(NetnsLab, "live passthrough as a daemon: pid file, log file of 
     check_copies(online, target, 1, "live as a daemon");
     // Not a terminal: periodic stats lines, then the summary.
     size_t stats_lines = 0;
-    for (const auto& line : lines_of(log)) {
+    for (const auto& line : split_lines(log)) {
         stats_lines += line.find("info: live ") != std::string::npos &&
                                line.find(" | connections ") != std::string::npos
                            ? 1

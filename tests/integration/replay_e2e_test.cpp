@@ -20,6 +20,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/e2e_helpers.h"
 #include "support/json_lite.h"
 #include "support/netns_lab.h"
 
@@ -32,25 +33,6 @@ using std::chrono::milliseconds;
 
 constexpr uint16_t kInterceptPort = 36524;  // intercept's default (docs/intercept-protocol.md)
 
-std::string binary(const std::string& name) {
-    const fs::path p = fs::path(TCPR_BINARY_DIR) / "src" / name;
-    INFO("the " << name << " binary is not built at " << p);
-    REQUIRE(fs::exists(p));
-    return p.string();
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-    std::vector<std::string> lines;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (!line.empty()) {
-            lines.push_back(line);
-        }
-    }
-    return lines;
-}
-
 std::vector<std::string> split_words(const std::string& line) {
     std::vector<std::string> words;
     std::istringstream in(line);
@@ -59,53 +41,6 @@ std::vector<std::string> split_words(const std::string& line) {
         words.push_back(w);
     }
     return words;
-}
-
-// One line of the access log format of samples/nginx.conf.in:
-// `10.99.0.1:50001 "GET / HTTP/1.1" 200 73 252 1 1` -> endpoint and "GET /".
-struct LogEntry {
-    std::string endpoint;  // client address:port
-    std::string request;   // method and path
-    int status = 0;
-};
-
-LogEntry parse_log_line(const std::string& line) {
-    INFO("access log line: " << line);
-    const auto space = line.find(' ');
-    const auto q1 = line.find('"');
-    const auto q2 = line.find('"', q1 + 1);
-    REQUIRE(space != std::string::npos);
-    REQUIRE(q1 == space + 1);
-    REQUIRE(q2 != std::string::npos);
-    LogEntry e;
-    e.endpoint = line.substr(0, space);
-    const std::string request_line = line.substr(q1 + 1, q2 - q1 - 1);  // GET / HTTP/1.1
-    const auto proto = request_line.rfind(' ');
-    REQUIRE(proto != std::string::npos);
-    e.request = request_line.substr(0, proto);
-    e.status = std::atoi(line.c_str() + q2 + 1);
-    return e;
-}
-
-// The requests of each client connection, in order, keyed by client endpoint.
-using Conversations = std::map<std::string, std::vector<std::string>>;
-
-Conversations conversations(const std::vector<std::string>& log_lines) {
-    Conversations c;
-    for (const auto& line : log_lines) {
-        const LogEntry e = parse_log_line(line);
-        c[e.endpoint].push_back(e.request);
-    }
-    return c;
-}
-
-// How many connections made each sequence of requests.
-std::map<std::vector<std::string>, size_t> sequence_counts(const Conversations& c) {
-    std::map<std::vector<std::string>, size_t> counts;
-    for (const auto& [endpoint, requests] : c) {
-        ++counts[requests];
-    }
-    return counts;
 }
 
 std::string host_of(const std::string& endpoint) { return endpoint.substr(0, endpoint.rfind(':')); }
@@ -226,15 +161,7 @@ void start_intercept(NetnsLab& lab, ReplayLab& r) {
         {binary("intercept"), "-i", r.intercept_if, "-F",
          "tcp and src port " + std::to_string(r.sample.server_port), "-b", r.intercept_addr, "-q"},
         "intercept");
-    const bool up = wait_until(
-        [&] {
-            return !p.running() || NetnsLab::listening(p.pid(), r.intercept_addr, kInterceptPort);
-        },
-        10s);
-    INFO("intercept did not start listening within 10 s: " << p.command()
-                                                           << "\nstderr: " << p.stderr_text());
-    REQUIRE(up);
-    REQUIRE(p.running());
+    require_intercept_listening(p, r.intercept_addr, kInterceptPort);
     r.intercept = &p;
 }
 

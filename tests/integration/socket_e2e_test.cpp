@@ -16,6 +16,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/e2e_helpers.h"
 #include "support/json_lite.h"
 #include "support/netns_lab.h"
 
@@ -24,52 +25,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-std::string binary(const std::string& name) {
-    const fs::path p = fs::path(TCPR_BINARY_DIR) / "src" / name;
-    INFO("the " << name << " binary is not built at " << p);
-    REQUIRE(fs::exists(p));
-    return p.string();
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-    std::vector<std::string> lines;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (!line.empty()) {
-            lines.push_back(line);
-        }
-    }
-    return lines;
-}
-
-// `10.99.0.1:50001 "GET / HTTP/1.1" 200 73 252 1 1` (samples/nginx.conf.in's log format)
-// -> {"10.99.0.1:50001", "GET /"}.
-std::pair<std::string, std::string> endpoint_and_request(const std::string& line) {
-    INFO("access log line: " << line);
-    const auto space = line.find(' ');
-    const auto q1 = line.find('"');
-    const auto q2 = line.find('"', q1 + 1);
-    REQUIRE(space != std::string::npos);
-    REQUIRE(q1 == space + 1);
-    REQUIRE(q2 != std::string::npos);
-    const std::string request_line = line.substr(q1 + 1, q2 - q1 - 1);
-    const auto proto = request_line.rfind(' ');
-    REQUIRE(proto != std::string::npos);
-    return {line.substr(0, space), request_line.substr(0, proto)};
-}
-
-// Per connection (client endpoint): its requests in order.
-std::map<std::string, std::vector<std::string>> conversations(
-    const std::vector<std::string>& lines) {
-    std::map<std::string, std::vector<std::string>> c;
-    for (const auto& line : lines) {
-        const auto [endpoint, request] = endpoint_and_request(line);
-        c[endpoint].push_back(request);
-    }
-    return c;
-}
 
 // A directory an unprivileged user can read and write (the lab's own dir is 0700): the
 // replayer runs as `nobody` to show that socket replay needs no privileges.
@@ -211,25 +166,20 @@ TEST_CASE_METHOD(NetnsLab,
     CHECK(replayed_lines.size() == 3 * recorded_lines.size());
     std::map<std::string, size_t> recorded_requests, replayed_requests;
     for (const auto& line : recorded_lines) {
-        ++recorded_requests[endpoint_and_request(line).second];
+        ++recorded_requests[parse_log_line(line).request];
     }
     for (const auto& line : replayed_lines) {
-        const auto [endpoint, request] = endpoint_and_request(line);
-        CHECK(endpoint.rfind(l.addr_a + ":", 0) == 0);
-        ++replayed_requests[request];
+        const LogEntry e = parse_log_line(line);
+        CHECK(e.endpoint.rfind(l.addr_a + ":", 0) == 0);
+        ++replayed_requests[e.request];
     }
     for (const auto& [request, n] : recorded_requests) {
         INFO("request " << request);
         CHECK(replayed_requests[request] == 3 * n);
     }
     CHECK(replayed_requests.size() == recorded_requests.size());
-    std::map<std::vector<std::string>, size_t> recorded_sequences, replayed_sequences;
-    for (const auto& [endpoint, requests] : conversations(recorded_lines)) {
-        ++recorded_sequences[requests];
-    }
-    for (const auto& [endpoint, requests] : conversations(replayed_lines)) {
-        ++replayed_sequences[requests];
-    }
+    auto recorded_sequences = sequence_counts(conversations(recorded_lines));
+    const auto replayed_sequences = sequence_counts(conversations(replayed_lines));
     for (auto& [sequence, n] : recorded_sequences) {
         n *= 3;
     }

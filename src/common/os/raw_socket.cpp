@@ -8,6 +8,7 @@
 
 #include "common/base/error.h"
 #include "common/net/packet_builder.h"
+#include "common/os/sockaddr.h"
 
 #ifndef IPV6_HDRINCL
 #define IPV6_HDRINCL 36  // Linux >= 4.5
@@ -26,18 +27,9 @@ bool TargetGuard::permits(std::span<const uint8_t> ip_packet) const {
 
 RawSocket::RawSocket(UniqueFd fd, const net::Endpoint& permitted)
     : fd_(std::move(fd)), guard_(permitted) {
-    if (permitted.addr.version == 6) {
-        auto* sa = reinterpret_cast<sockaddr_in6*>(&dst_);
-        sa->sin6_family = AF_INET6;
-        std::memcpy(&sa->sin6_addr, permitted.addr.bytes.data(), 16);
-        sa->sin6_port = 0;  // raw IPv6: the port field names the protocol; 0 = the socket's
-        dst_len_ = sizeof(sockaddr_in6);
-    } else {
-        auto* sa = reinterpret_cast<sockaddr_in*>(&dst_);
-        sa->sin_family = AF_INET;
-        std::memcpy(&sa->sin_addr, permitted.addr.bytes.data(), 4);
-        dst_len_ = sizeof(sockaddr_in);
-    }
+    // Port 0: raw IPv6 sockets read the port field as the protocol, and 0 means the socket's own;
+    // raw IPv4 sockets ignore it.
+    dst_len_ = to_sockaddr(net::Endpoint{permitted.addr, 0}, dst_);
 }
 
 RawSocket RawSocket::open(const net::Endpoint& permitted, int send_buffer_bytes) {

@@ -1,6 +1,5 @@
 #include "common/os/tcp_socket.h"
 
-#include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -12,40 +11,16 @@
 
 #include "common/base/error.h"
 #include "common/net/address_parse.h"
+#include "common/os/sockaddr.h"
 
 namespace tcpr::os {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-socklen_t to_sockaddr(const net::Endpoint& e, sockaddr_storage& ss) {
-    std::memset(&ss, 0, sizeof ss);
-    if (e.addr.version == 6) {
-        auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons(e.port);
-        std::memcpy(&s6->sin6_addr, e.addr.bytes.data(), 16);
-        return sizeof(sockaddr_in6);
-    }
-    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
-    s4->sin_family = AF_INET;
-    s4->sin_port = htons(e.port);
-    std::memcpy(&s4->sin_addr, e.addr.bytes.data(), 4);
-    return sizeof(sockaddr_in);
-}
-
-net::Endpoint from_sockaddr(const sockaddr_storage& ss) {
-    net::Endpoint e;
-    if (ss.ss_family == AF_INET6) {
-        const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&ss);
-        e.addr = net::unmap_v4(
-            net::IpAddress::v6_bytes(reinterpret_cast<const uint8_t*>(&s6->sin6_addr)));
-        e.port = ntohs(s6->sin6_port);
-    } else {
-        const auto* s4 = reinterpret_cast<const sockaddr_in*>(&ss);
-        e.addr = net::IpAddress::v4_bytes(reinterpret_cast<const uint8_t*>(&s4->sin_addr));
-        e.port = ntohs(s4->sin_port);
-    }
+// A peer or local address with IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) given as IPv4.
+net::Endpoint unmapped(net::Endpoint e) {
+    e.addr = net::unmap_v4(e.addr);
     return e;
 }
 
@@ -101,12 +76,8 @@ TcpConnection TcpConnection::adopt(UniqueFd fd, const net::Endpoint& peer) {
 }
 
 net::Endpoint TcpConnection::local_endpoint() const {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    if (getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-        return {};
-    }
-    return from_sockaddr(ss);
+    const std::optional<net::Endpoint> e = local_endpoint_of(fd_.get());
+    return e ? unmapped(*e) : net::Endpoint{};
 }
 
 IoStatus TcpConnection::fail(const std::string& why) {
@@ -292,12 +263,11 @@ TcpListener TcpListener::listen(const net::Endpoint& at, int backlog) {
     if (::listen(fd.get(), backlog) != 0) {
         throw_errno(what, errno, ErrorKind::Network);
     }
-    sockaddr_storage bound{};
-    socklen_t blen = sizeof bound;
-    if (getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &blen) != 0) {
+    const std::optional<net::Endpoint> bound = local_endpoint_of(fd.get());
+    if (!bound) {
         throw_errno(what, errno, ErrorKind::Network);
     }
-    return TcpListener(std::move(fd), from_sockaddr(bound));
+    return TcpListener(std::move(fd), unmapped(*bound));
 }
 
 TcpListener::Accepted TcpListener::accept() {
@@ -318,7 +288,7 @@ TcpListener::Accepted TcpListener::accept() {
     }
     UniqueFd owned = UniqueFd::adopt(fd);
     set_nodelay(fd);
-    a.connection.emplace(TcpConnection::adopt(std::move(owned), from_sockaddr(ss)));
+    a.connection.emplace(TcpConnection::adopt(std::move(owned), unmapped(from_sockaddr(ss))));
     return a;
 }
 

@@ -1,0 +1,81 @@
+#include "support/e2e_helpers.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+
+#include "support/netns_lab.h"
+#include "support/subprocess.h"
+
+namespace tcpr::test {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string binary(const std::string& name) {
+    const fs::path p = fs::path(TCPR_BINARY_DIR) / "src" / name;
+    INFO("the " << name << " binary is not built at " << p);
+    REQUIRE(fs::exists(p));
+    return p.string();
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (!line.empty()) {
+            lines.push_back(line);
+        }
+    }
+    return lines;
+}
+
+LogEntry parse_log_line(const std::string& line) {
+    INFO("access log line: " << line);
+    const auto space = line.find(' ');
+    const auto q1 = line.find('"');
+    const auto q2 = line.find('"', q1 + 1);
+    REQUIRE(space != std::string::npos);
+    REQUIRE(q1 == space + 1);
+    REQUIRE(q2 != std::string::npos);
+    LogEntry e;
+    e.endpoint = line.substr(0, space);
+    const std::string request_line = line.substr(q1 + 1, q2 - q1 - 1);  // GET / HTTP/1.1
+    const auto proto = request_line.rfind(' ');
+    REQUIRE(proto != std::string::npos);
+    e.request = request_line.substr(0, proto);
+    e.status = std::atoi(line.c_str() + q2 + 1);
+    return e;
+}
+
+Conversations conversations(const std::vector<std::string>& log_lines) {
+    Conversations c;
+    for (const auto& line : log_lines) {
+        const LogEntry e = parse_log_line(line);
+        c[e.endpoint].push_back(e.request);
+    }
+    return c;
+}
+
+std::map<std::vector<std::string>, size_t> sequence_counts(const Conversations& c) {
+    std::map<std::vector<std::string>, size_t> counts;
+    for (const auto& [endpoint, requests] : c) {
+        ++counts[requests];
+    }
+    return counts;
+}
+
+void require_intercept_listening(Process& p, const std::string& address, uint16_t port) {
+    const bool up = wait_until(
+        [&] { return !p.running() || NetnsLab::listening(p.pid(), address, port); }, 10s);
+    INFO("intercept did not start listening within 10 s: " << p.command()
+                                                           << "\nstderr: " << p.stderr_text());
+    REQUIRE(up);
+    REQUIRE(p.running());
+}
+
+}  // namespace tcpr::test

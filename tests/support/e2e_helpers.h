@@ -1,0 +1,47 @@
+// Small helpers shared by the end-to-end tests (tests/integration): the built binaries, text
+// lines, nginx access-log lines (samples/nginx.conf.in's format) and waiting for intercept.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace tcpr::test {
+
+class Process;
+
+// The path of the built program `name` (tcprec, tcpreplay2, intercept) under
+// TCPR_BINARY_DIR/src. REQUIREs that it exists (Catch2 assertion, so only inside a test).
+std::string binary(const std::string& name);
+
+// The non-empty lines of `text`, in order, without their '\n'.
+std::vector<std::string> split_lines(const std::string& text);
+
+// One line of the access log format of samples/nginx.conf.in:
+// `10.99.0.1:50001 "GET / HTTP/1.1" 200 73 252 1 1` -> endpoint and "GET /".
+struct LogEntry {
+    std::string endpoint;  // client address:port
+    std::string request;   // method and path
+    int status = 0;
+};
+
+// REQUIREs the line to have that shape (an endpoint, one space, a quoted request line with a
+// protocol); status is 0 where no number follows the request line.
+LogEntry parse_log_line(const std::string& line);
+
+// The requests of each client connection, in order, keyed by client endpoint.
+using Conversations = std::map<std::string, std::vector<std::string>>;
+
+// The conversations of access-log lines (each parsed with parse_log_line).
+Conversations conversations(const std::vector<std::string>& log_lines);
+
+// How many connections made each sequence of requests.
+std::map<std::vector<std::string>, size_t> sequence_counts(const Conversations& c);
+
+// Waits up to 10 s until the intercept process `p` listens on address:port in its namespace;
+// REQUIREs that it does and is still running (with its command line and stderr on failure).
+void require_intercept_listening(Process& p, const std::string& address, uint16_t port);
+
+}  // namespace tcpr::test
