@@ -5,7 +5,6 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <utility>
 
 #include <pcap/pcap.h>
 
@@ -139,19 +138,11 @@ net::SendStatus PcapInjector::send(std::span<const uint8_t> ip_packet) {
         std::memcpy(header, &family, sizeof family);
         header_len = sizeof family;
     }
-    if (batch_.full()) {
-        losses_ += batch_.send(pcap_fileno(h_.get()), nullptr, 0, last_errno_);
-    }
-    batch_.add(std::span<const uint8_t>(header, header_len), ip_packet);
+    batch_.add(pcap_fileno(h_.get()), nullptr, 0, std::span<const uint8_t>(header, header_len),
+               ip_packet);
     return net::SendStatus::Sent;
 }
 
-net::SinkLosses PcapInjector::flush() {
-    net::SinkLosses lost = std::exchange(losses_, {});
-    if (!batch_.empty()) {
-        lost += batch_.send(pcap_fileno(h_.get()), nullptr, 0, last_errno_);
-    }
-    return lost;
-}
+net::SinkLosses PcapInjector::flush() { return batch_.flush(pcap_fileno(h_.get()), nullptr, 0); }
 
 }  // namespace tcpr::os

@@ -48,8 +48,6 @@ class PcapInjector final : public net::PacketSink {
     int link_ = 0;  // DLT_* value
     std::array<uint8_t, 6> src_mac_{}, dst_mac_{};
     SendBatch batch_;
-    net::SinkLosses losses_;  // from batches sent early (the batch was full)
-    int last_errno_ = 0;
     uint64_t refused_ = 0;
 };
 

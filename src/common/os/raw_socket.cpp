@@ -4,7 +4,6 @@
 #include <cstring>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <utility>
 
 #include "common/base/error.h"
 #include "common/net/packet_builder.h"
@@ -71,21 +70,12 @@ net::SendStatus RawSocket::send(std::span<const uint8_t> ip_packet) {
         ++refused_;
         return net::SendStatus::Refused;
     }
-    if (batch_.full()) {
-        losses_ +=
-            batch_.send(fd_.get(), reinterpret_cast<const sockaddr*>(&dst_), dst_len_, last_errno_);
-    }
-    batch_.add({}, ip_packet);
+    batch_.add(fd_.get(), reinterpret_cast<const sockaddr*>(&dst_), dst_len_, {}, ip_packet);
     return net::SendStatus::Sent;
 }
 
 net::SinkLosses RawSocket::flush() {
-    net::SinkLosses lost = std::exchange(losses_, {});
-    if (!batch_.empty()) {
-        lost +=
-            batch_.send(fd_.get(), reinterpret_cast<const sockaddr*>(&dst_), dst_len_, last_errno_);
-    }
-    return lost;
+    return batch_.flush(fd_.get(), reinterpret_cast<const sockaddr*>(&dst_), dst_len_);
 }
 
 }  // namespace tcpr::os

@@ -29,14 +29,12 @@ class TargetGuard {
 
 // An IPPROTO_RAW socket (IP_HDRINCL: we write the IP header) of the target's family,
 // nonblocking. Needs root or CAP_NET_RAW. Packets are queued by send() and leave together at
-// flush() (sendmmsg: one system call per batch), or at once when kBatch are queued.
+// flush() (sendmmsg: one system call per batch), or at once when SendBatch::kMax are queued.
 class RawSocket final : public net::PacketSink {
   public:
     // Throws Error(Permission) "cannot open a raw socket: Operation not permitted (needs root
     // or CAP_NET_RAW)", Error(Io) otherwise.
     static RawSocket open(const net::Endpoint& permitted, int send_buffer_bytes = 4 << 20);
-
-    static constexpr size_t kBatch = SendBatch::kMax;
 
     RawSocket(RawSocket&&) noexcept = default;
     net::SendStatus send(std::span<const uint8_t> ip_packet) override;
@@ -44,7 +42,7 @@ class RawSocket final : public net::PacketSink {
 
     uint64_t refused() const { return refused_; }
     // The last errno of a failed send (0 if none), for one diagnostic line.
-    int last_error() const { return last_errno_; }
+    int last_error() const { return batch_.last_errno(); }
 
   private:
     RawSocket(UniqueFd fd, const net::Endpoint& permitted);
@@ -53,9 +51,7 @@ class RawSocket final : public net::PacketSink {
     sockaddr_storage dst_{};
     socklen_t dst_len_ = 0;
     uint64_t refused_ = 0;
-    int last_errno_ = 0;
     SendBatch batch_;
-    net::SinkLosses losses_;  // from batches sent early (the batch was full)
 };
 
 }  // namespace tcpr::os

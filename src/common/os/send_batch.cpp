@@ -3,17 +3,28 @@
 #include <array>
 #include <cerrno>
 #include <sys/uio.h>
+#include <utility>
 
 namespace tcpr::os {
 
-void SendBatch::add(std::span<const uint8_t> prefix, std::span<const uint8_t> packet) {
+void SendBatch::add(int fd, const sockaddr* dst, socklen_t dst_len, std::span<const uint8_t> prefix,
+                    std::span<const uint8_t> packet) {
+    if (lengths_.size() >= kMax) {
+        send(fd, dst, dst_len);
+    }
     bytes_.insert(bytes_.end(), prefix.begin(), prefix.end());
     bytes_.insert(bytes_.end(), packet.begin(), packet.end());
     lengths_.push_back(static_cast<uint32_t>(prefix.size() + packet.size()));
 }
 
-net::SinkLosses SendBatch::send(int fd, const sockaddr* dst, socklen_t dst_len, int& last_errno) {
-    net::SinkLosses lost;
+net::SinkLosses SendBatch::flush(int fd, const sockaddr* dst, socklen_t dst_len) {
+    if (!lengths_.empty()) {
+        send(fd, dst, dst_len);
+    }
+    return std::exchange(losses_, {});
+}
+
+void SendBatch::send(int fd, const sockaddr* dst, socklen_t dst_len) {
     const size_t n = lengths_.size();
     std::array<iovec, kMax> iov{};
     std::array<mmsghdr, kMax> msgs{};
@@ -42,18 +53,17 @@ net::SinkLosses SendBatch::send(int fd, const sockaddr* dst, socklen_t dst_len, 
             continue;
         }
         // This datagram cannot leave; the ones after it may (a RST after a full queue).
-        last_errno = err;
+        last_errno_ = err;
         if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
-            ++lost.would_block;
+            ++losses_.would_block;
         } else {
-            ++lost.failed;
+            ++losses_.failed;
         }
-        lost.bytes += lengths_[done];
+        losses_.bytes += lengths_[done];
         ++done;
     }
     bytes_.clear();
     lengths_.clear();
-    return lost;
 }
 
 }  // namespace tcpr::os
