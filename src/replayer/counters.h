@@ -49,6 +49,10 @@ struct ReplayCounters {
     uint64_t payload_bytes_sent = 0;  // TCP payload bytes, retransmissions included
     uint64_t retransmissions = 0;     // data/FIN segments sent again (timeout or dup ACKs)
     uint64_t syn_retransmissions = 0;
+    // Sessions whose SYN was answered with an ACK of an older connection on the same tuple
+    // (the target's TIME_WAIT after an earlier run, or a connection a killed run left open):
+    // reset at the acknowledged sequence number and the SYN sent again (RFC 9293 3.10.7.3).
+    uint64_t syn_tuple_in_use = 0;
     uint64_t send_would_block = 0;  // dropped: kernel queue full
     uint64_t send_refused = 0;      // refused by the target guard (a bug if ever > 0)
     uint64_t send_failed = 0;

@@ -507,7 +507,8 @@ int run_live(const ReplayOptions& o) {
     b.skipped = l.skipped;
     b.connections = l.connections + l.mid_session;
     b.not_selected = l.not_selected + l.dropped_cap + l.dropped_buffer;
-    b.without_data = l.mid_session_never;
+    b.mid_session_no_boundary = l.mid_session_never;
+    b.mid_session_skipped_bytes = l.mid_session_skipped_bytes;
     b.sessions = l.sessions;
     b.mid_session = l.mid_session;
     b.requests = l.requests;

@@ -441,7 +441,12 @@ void LiveSessions::boundary_packet(uint32_t id, Conn& c, const net::PacketView& 
         const bool after_answer = c.srv_spoke && v.ack_flag() && net::seq_ge(v.ack, c.srv_end_seq);
         const bool after_pause =
             cfg_.policy.pause_ns > 0 && ts >= c.last_client_payload_ts + cfg_.policy.pause_ns;
-        if (after_answer || after_pause) {
+        const bool looks_like_start =
+            cfg_.policy.recognize_starts &&
+            looks_like_request_start(frame.subspan(
+                v.payload_offset,
+                std::min<size_t>(v.captured_payload, frame.size() - v.payload_offset)));
+        if (after_answer || after_pause || looks_like_start) {
             if (!admit(c)) {
                 --stats_.mid_session_waiting;
                 return;

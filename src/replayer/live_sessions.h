@@ -8,7 +8,8 @@
 //  - a client SYN starts a session at once (its copies send their SYN while the online
 //    handshake is still going); a connection already open when the capture started is copied
 //    with a built SYN from its first request boundary (the client spoke after reading an
-//    answer, or after a pause of the request policy); the bytes before are skipped and counted;
+//    answer, or after a pause of the request policy, or its bytes begin like a request:
+//    RequestPolicy::recognize_starts); the bytes before are skipped and counted;
 //  - the client's bytes are reassembled by sequence number and published as they become
 //    contiguous (a hole the online server acknowledged was lost by the capture: zeros, counted);
 //  - requests are cut by the same RequestPolicy as archive replay; a request appears when its

@@ -1,9 +1,11 @@
 #include "replayer/raw_transport.h"
 
 #include <algorithm>
+#include <ctime>
 #include <limits>
 
 #include "common/base/log.h"
+#include "replayer/session_builder.h"
 
 namespace tcpr::replay {
 namespace {
@@ -20,18 +22,27 @@ RawTransport::RawTransport(const Recording& recording, RawTransportOptions optio
       intercept_(std::move(intercept)),
       env_{rec_, opt_.driver, *sink_, counters_, {}, 1},
       endpoints_(opt_.endpoints) {
-    if (opt_.isn_seed == 0) {
-        std::random_device rd;
-        opt_.isn_seed = (uint64_t{rd()} << 32) | rd();
-    }
-    rng_.seed(opt_.isn_seed);
     env_.scratch.reserve(65536 + 128);
     env_.feed = opt_.feed;
 }
 
 RawTransport::~RawTransport() { send_queued(); }
 
-uint32_t RawTransport::next_isn() { return static_cast<uint32_t>(rng_()); }
+// RFC 6528: a clock that advances every 4 us plus a hash of the tuple. The hash's key is fixed
+// (not secret: a test tool), so a later run's ISN on the same tuple is ahead of an earlier
+// run's by the time between them; a target that still holds the earlier connection in
+// TIME_WAIT accepts a SYN beyond that connection's last sequence number (RFC 6191), as it
+// does for a kernel client reusing its port. Where it still refuses (the earlier connection
+// sent more than 250 kB per second since), the driver resets the old connection and retries.
+uint32_t RawTransport::next_isn(const net::Endpoint& client) const {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    const uint64_t ticks =
+        (static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec)) /
+        4000u;
+    const uint64_t key = net::FlowKeyHash{}(net::FlowKey::of(client, opt_.driver.target));
+    return static_cast<uint32_t>(ticks + mix64(key ^ opt_.isn_seed));
+}
 
 wire::Tuple RawTransport::tuple_of(const Slot& s) const {
     return wire::Tuple{s.driver.client(), opt_.driver.target};
@@ -62,7 +73,7 @@ bool RawTransport::start(const StartEvent& e, uint64_t due_ns, uint64_t now_ns) 
         slots_.emplace_back();
     }
     Slot& s = slots_[id];
-    s.driver = SessionDriver(e.session, *client, next_isn());
+    s.driver = SessionDriver(e.session, *client, next_isn(*client));
     s.start_at = due_ns;
     s.give_up_at = std::max(due_ns, now_ns) + opt_.driver.timeout_ns;
     s.last_report = now_ns;

@@ -10,7 +10,6 @@
 #include <deque>
 #include <memory>
 #include <queue>
-#include <random>
 #include <unordered_map>
 #include <vector>
 
@@ -30,7 +29,7 @@ struct RawTransportOptions {
     uint64_t register_lead_ns = 50'000'000;  // register this long before the SYN is due
     uint64_t refresh_period_ns = 1'000'000'000;
     uint64_t keepalive_ns = 10'000'000'000;  // Ping an otherwise idle intercept connection
-    uint64_t isn_seed = 0;                   // 0 = random
+    uint64_t isn_seed = 0;                   // key of the ISN hash (next_isn)
     // Live passthrough: sessions that grow while replayed (session_feed.h); see wake().
     SessionFeed* feed = nullptr;
 };
@@ -92,7 +91,7 @@ class RawTransport final : public Transport {
     void lost_intercept(uint64_t now_ns);
     void reconnected(uint64_t now_ns);
     void refresh(uint64_t now_ns);
-    uint32_t next_isn();
+    uint32_t next_isn(const net::Endpoint& client) const;
     wire::Tuple tuple_of(const Slot& s) const;
     bool intercept_trouble(uint64_t now_ns) const;
 
@@ -123,7 +122,6 @@ class RawTransport final : public Transport {
     uint64_t down_since_ = 0, up_since_ = 0;
     std::vector<uint32_t> touched_;
     std::vector<wire::Message> inbox_;
-    std::mt19937_64 rng_;
 };
 
 }  // namespace tcpr::replay

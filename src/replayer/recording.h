@@ -55,8 +55,14 @@ struct BuildStats {
     uint64_t other_port = 0;    // connections not to the selected server port
     uint64_t not_selected = 0;  // left out by --sessions / --sample
     uint64_t without_data = 0;  // mid-session connections with no client payload
-    uint64_t sessions = 0;      // replayable sessions built
-    uint64_t mid_session = 0;   // of which without a captured SYN (SYN built)
+    // Connections captured without their handshake: client bytes before their first request
+    // boundary (the tail of a request) and answers to requests the capture lacks, skipped;
+    // connections that ended before any boundary (not replayed).
+    uint64_t mid_session_skipped_bytes = 0;
+    uint64_t mid_session_skipped_answers = 0;
+    uint64_t mid_session_no_boundary = 0;
+    uint64_t sessions = 0;     // replayable sessions built
+    uint64_t mid_session = 0;  // of which without a captured SYN (SYN built)
     uint64_t requests = 0;
     uint64_t client_bytes = 0;
     uint64_t missing_bytes = 0;       // client payload absent from the capture (zeros sent)

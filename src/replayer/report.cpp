@@ -121,6 +121,10 @@ std::string format_summary(const RunSummary& s) {
         o += "  packets: " + num(c.packets_sent) + " sent (" + human_bytes(c.bytes_sent) + "), " +
              num(c.retransmissions) + " retransmitted, " + num(c.syn_retransmissions) +
              " SYN retries";
+        if (c.syn_tuple_in_use > 0) {
+            o += " (" + num(c.syn_tuple_in_use) +
+                 " SYNs met an older connection on their tuple at the target: reset, retried)";
+        }
         if (c.send_would_block + c.send_failed + c.send_refused > 0) {
             o += ", " + num(c.send_would_block) + " dropped (queue full), " + num(c.send_failed) +
                  " failed, " + num(c.send_refused) + " refused (not to the target)";
@@ -151,6 +155,13 @@ std::string format_summary(const RunSummary& s) {
         }
     }
     o += "\n";
+    if (b.mid_session + b.mid_session_no_boundary > 0) {
+        o += "  captured mid-connection: " + num(b.mid_session) +
+             " sessions replayed from their first whole request (" +
+             human_bytes(b.mid_session_skipped_bytes) + " of client data before it and " +
+             num(b.mid_session_skipped_answers) + " answers to uncaptured requests skipped), " +
+             num(b.mid_session_no_boundary) + " ended before any whole request\n";
+    }
     if (b.skipped.total() > 0) {
         o += "  skipped frames: " + num(b.skipped.total()) + ": " + b.skipped.breakdown() + "\n";
     }
@@ -219,6 +230,7 @@ std::string format_json(const RunSummary& s) {
          ", \"payload_bytes\": " + num(c.payload_bytes_sent) +
          ", \"retransmissions\": " + num(c.retransmissions) +
          ", \"syn_retransmissions\": " + num(c.syn_retransmissions) +
+         ", \"syn_tuple_in_use\": " + num(c.syn_tuple_in_use) +
          ", \"dropped_queue_full\": " + num(c.send_would_block) +
          ", \"failed\": " + num(c.send_failed) + ", \"refused\": " + num(c.send_refused) + "},\n";
     o += "  \"intercept_link\": {\"reports\": " + num(c.reports) +
@@ -241,6 +253,9 @@ std::string format_json(const RunSummary& s) {
          ", \"mid_session\": " + num(b.mid_session) + ", \"requests\": " + num(b.requests) +
          ", \"other_port\": " + num(b.other_port) + ", \"not_selected\": " + num(b.not_selected) +
          ", \"without_data\": " + num(b.without_data) +
+         ", \"mid_session_no_boundary\": " + num(b.mid_session_no_boundary) +
+         ", \"mid_session_skipped_bytes\": " + num(b.mid_session_skipped_bytes) +
+         ", \"mid_session_skipped_answers\": " + num(b.mid_session_skipped_answers) +
          ", \"other_ip_version\": " + num(s.sessions_skipped_family) +
          ", \"missing_client_bytes\": " + num(b.missing_bytes) +
          ", \"damaged_frames\": " + num(s.frames_damaged) + "},\n";

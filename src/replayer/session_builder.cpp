@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 #include <unordered_map>
 
 #include "common/net/flow_key.h"
@@ -93,12 +94,28 @@ struct Connection {
     std::vector<Head> heads;
     std::vector<uint8_t> head_bytes;
 
+    // A connection captured without its handshake: its first client bytes may be the tail of a
+    // request, and the server's may answer a request the capture lacks. Until the first
+    // request boundary (request_boundary()) both are skipped and counted.
+    bool awaiting_boundary = false;
+    bool pre_client_data = false;   // client bytes were skipped
+    bool pre_server_spoke = false;  // server data since the client's last skipped bytes
+    uint32_t pre_server_end = 0;    // sequence number after that server data
+    uint64_t pre_client_ts = 0;     // last skipped client payload (capture start at first)
+
     CloseKind close = CloseKind::None;
     uint64_t close_ts = 0;
     bool server_fin = false, server_rst = false, server_closed_first = false;
 
     bool closed() const { return close != CloseKind::None || server_rst; }
-    uint64_t last_activity() const { return std::max(last_client_data_ts, last_server_data_ts); }
+    // The last payload either way; before any, the end of the handshake (or the stream's start).
+    uint64_t last_activity() const {
+        const uint64_t last_data = std::max(last_client_data_ts, last_server_data_ts);
+        if (last_data != 0) {
+            return last_data;
+        }
+        return handshake_done ? handshake_ts : first_ts;
+    }
 };
 
 }  // namespace
@@ -191,6 +208,8 @@ struct SessionBuilder::Impl {
             Connection c;
             orient(c, v);
             c.first_ts = ts;
+            c.awaiting_boundary = !v.syn();
+            c.pre_client_ts = rec.first_ns;
             ++rec.stats.connections;
             c.selected = select(c, ts);
             it = open.emplace(key, std::move(c)).first;
@@ -223,8 +242,15 @@ struct SessionBuilder::Impl {
             }
             return;
         }
+        if (c.awaiting_boundary) {
+            if (v.payload_len == 0 || !at_boundary(c, v, frame, ts)) {
+                skip_before_boundary(c, v, ts);
+                return;
+            }
+            begin_at_boundary(c, v, ts);
+        }
         if (!c.client_base_set) {
-            c.client_base = v.seq;  // mid-session: the stream starts at the first seq seen
+            c.client_base = v.seq;
             c.client_base_set = true;
         }
         if (v.ack_flag() && !c.server_base_set) {
@@ -270,7 +296,7 @@ struct SessionBuilder::Impl {
                 const int32_t d = net::seq_diff(v.ack, c.server_base);
                 ack_rel = d > 0 ? static_cast<uint32_t>(d) : 0;
             }
-            const uint64_t since = std::max(c.last_client_data_ts, c.last_server_data_ts);
+            const uint64_t since = c.last_activity();
             if (!c.any_client_data) {
                 const uint64_t from = c.handshake_done ? c.handshake_ts : c.first_ts;
                 if (ack_rel > 0 && opt.policy.split_on_ack) {
@@ -317,6 +343,21 @@ struct SessionBuilder::Impl {
             }
             return;
         }
+        if (c.awaiting_boundary) {
+            // An answer to a request the capture does not hold (or not whole).
+            if (v.payload_len > 0) {
+                const uint32_t end = v.seq + v.payload_len;
+                if (!c.pre_server_spoke) {
+                    ++rec.stats.mid_session_skipped_answers;
+                }
+                if (!c.pre_server_spoke || net::seq_gt(end, c.pre_server_end)) {
+                    c.pre_server_end = end;
+                }
+                c.pre_server_spoke = true;
+            }
+            server_close_flags(c, v);
+            return;
+        }
         if (!c.server_base_set) {
             c.server_base = v.seq;
             c.server_base_set = true;
@@ -344,12 +385,59 @@ struct SessionBuilder::Impl {
                 }
             }
         }
+        server_close_flags(c, v);
+    }
+
+    static void server_close_flags(Connection& c, const net::PacketView& v) {
         if (v.fin() && !c.server_fin) {
             c.server_fin = true;
         }
         if (v.rst()) {
             c.server_rst = true;
         }
+    }
+
+    // A connection captured without its handshake replays from its first request boundary: a
+    // client segment with new bytes sent after reading an answer (it acknowledges all the
+    // server data seen since its previous bytes), or after a pause of the policy's length
+    // (since the capture began or since its previous bytes), or whose bytes look like the
+    // start of a request (RequestPolicy::recognize_starts).
+    bool at_boundary(const Connection& c, const net::PacketView& v, std::span<const uint8_t> frame,
+                     uint64_t ts) const {
+        const RequestPolicy& p = opt.policy;
+        const bool after_answer =
+            c.pre_server_spoke && v.ack_flag() && net::seq_ge(v.ack, c.pre_server_end);
+        const bool after_pause = p.pause_ns > 0 && ts >= c.pre_client_ts + p.pause_ns;
+        const bool looks_like_start =
+            p.recognize_starts &&
+            looks_like_request_start(frame.subspan(
+                v.payload_offset,
+                std::min<size_t>(v.captured_payload, frame.size() - v.payload_offset)));
+        return after_answer || after_pause || looks_like_start;
+    }
+
+    void skip_before_boundary(Connection& c, const net::PacketView& v, uint64_t ts) {
+        if (v.payload_len > 0) {
+            rec.stats.mid_session_skipped_bytes += v.payload_len;
+            c.pre_client_data = true;
+            c.pre_client_ts = ts;
+            c.pre_server_spoke = false;
+        }
+        if (c.close == CloseKind::None && (v.fin() || v.rst())) {
+            c.close = v.fin() ? CloseKind::Fin : CloseKind::Rst;
+            c.close_ts = ts;
+        }
+    }
+
+    // The session starts here: its client stream at this segment, its server stream at what
+    // this segment acknowledges.
+    void begin_at_boundary(Connection& c, const net::PacketView& v, uint64_t ts) {
+        c.awaiting_boundary = false;
+        c.first_ts = ts;
+        c.client_base = v.seq;
+        c.client_base_set = true;
+        c.server_base = v.ack;
+        c.server_base_set = v.ack_flag();
     }
 
     void sweep(uint64_t now) {
@@ -388,6 +476,11 @@ struct SessionBuilder::Impl {
 
     void complete(Connection& c) {
         if (!c.selected) {
+            return;
+        }
+        if (c.awaiting_boundary) {
+            // Captured without its handshake and never reached a whole request.
+            ++(c.pre_client_data ? rec.stats.mid_session_no_boundary : rec.stats.without_data);
             return;
         }
         if (!c.syn_seen && !c.any_client_data) {
@@ -514,6 +607,28 @@ void parse_syn_options(const net::PacketView& v, std::span<const uint8_t> frame,
     if (o.window_scale != 0xff) {
         wscale = o.window_scale;
     }
+}
+
+bool looks_like_request_start(std::span<const uint8_t> bytes) {
+    const std::string_view text(reinterpret_cast<const char*>(bytes.data()),
+                                std::min<size_t>(bytes.size(), 16));
+    // RESP (Redis): an array of bulk strings, "*<count>\r\n$".
+    if (text.size() >= 4 && text[0] == '*' && text[1] >= '1' && text[1] <= '9') {
+        const size_t eol = text.find("\r\n");
+        return eol != std::string_view::npos && eol + 2 < text.size() && text[eol + 2] == '$' &&
+               text.find_first_not_of("0123456789", 1) == eol;
+    }
+    // HTTP/1.x: a request line "METHOD /..." (or "METHOD *", "CONNECT host:port", "METHOD http:").
+    static constexpr std::string_view kMethods[] = {"GET",     "POST",  "PUT",     "HEAD", "DELETE",
+                                                    "OPTIONS", "PATCH", "CONNECT", "TRACE"};
+    for (const std::string_view m : kMethods) {
+        if (text.size() > m.size() + 1 && text.substr(0, m.size()) == m && text[m.size()] == ' ') {
+            const char c = text[m.size() + 1];
+            return c == '/' || c == '*' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                   (c >= '0' && c <= '9');
+        }
+    }
+    return false;
 }
 
 uint64_t mix64(uint64_t x) {

@@ -27,10 +27,22 @@ namespace tcpr::replay {
 // request i and the start of request i+1 (for the last one: all further server data).
 // If the client's first payload acknowledges server data (the server spoke first: SMTP, MySQL),
 // a request of length 0 comes first: replay waits for the target's greeting before sending.
+//
+// A connection captured without its handshake (the capture began while it was open) replays
+// from its first request boundary: a client segment sent after reading an answer, or after
+// pause_ns since the capture began or since its previous bytes, or, with recognize_starts,
+// one whose bytes begin like a request of a protocol we know (an HTTP/1.x request line, a
+// Redis RESP command: looks_like_request_start). What comes before is skipped and counted.
 struct RequestPolicy {
     bool split_on_ack = true;
     uint64_t pause_ns = 1'000'000'000;  // 1 s; 0 disables
+    bool recognize_starts = true;
 };
+
+// Do these client bytes begin an HTTP/1.x request line ("GET /", "POST /x", ...) or a Redis
+// command in RESP ("*3\r\n$3...")? Used only to find the first whole request of a connection
+// captured without its handshake.
+bool looks_like_request_start(std::span<const uint8_t> bytes);
 
 // A client network for --sessions and --client-pool ("10.1.0.0/16", "fd00::/8").
 using Cidr = net::Cidr;

@@ -435,6 +435,24 @@ void SessionDriver::on_report(DriverEnv& env, const wire::Report& r, uint64_t no
             finish(env, now, Outcome::ResetByTarget);  // port closed / refused
             return;
         }
+        if ((r.flags & kAck) && !(r.flags & kRst) && !acks_syn) {
+            // The target still holds this tuple (TIME_WAIT, or a connection a killed run left
+            // open) and answers our SYN with an ACK of that old connection. As a client stack
+            // does (RFC 9293 3.10.7.3), reset it at the sequence number it acknowledges, which
+            // is exactly what it expects, so it drops the old connection; then our SYN again.
+            emit(env, kRst, r.ack, 0, false);
+            if (!tuple_reset_) {
+                tuple_reset_ = true;
+                ++env.counters.syn_tuple_in_use;
+            }
+            if (retries_ < 2) {  // at once, twice at most; after that the SYN timer retries
+                ++retries_;
+                send_syn(env);
+                ++env.counters.syn_retransmissions;
+                probing_ = false;
+            }
+            return;
+        }
         if ((r.flags & kSyn) && acks_syn) {
             irs_ = r.seq;
             rcv_nxt_ = irs_ + 1;

@@ -181,7 +181,8 @@ class SessionDriver {
     bool target_fin_ : 1 = false;
     bool status_checked_ : 1 = false;
     bool probing_ : 1 = false;
-    bool live_idle_ : 1 = false;  // live: the target answered all the online server has so far
+    bool live_idle_ : 1 = false;    // live: the target answered all the online server has so far
+    bool tuple_reset_ : 1 = false;  // our SYN met an old connection on the tuple: we reset it
 };
 
 }  // namespace tcpr::replay

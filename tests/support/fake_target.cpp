@@ -46,7 +46,8 @@ void syn_options(std::span<const uint8_t> p, const net::PacketView& v, uint16_t&
 
 }  // namespace
 
-FakeTarget::FakeTarget(FakeTargetConfig config) : cfg_(std::move(config)) {}
+FakeTarget::FakeTarget(FakeTargetConfig config)
+    : cfg_(std::move(config)), time_wait_(cfg_.time_wait_rcv_nxt) {}
 
 const FakeTarget::Connection* FakeTarget::connection(const net::Endpoint& client) const {
     auto it = conns_.find(client);
@@ -142,6 +143,24 @@ net::SendStatus FakeTarget::send(std::span<const uint8_t> packet) {
     const auto payload = packet.subspan(v.payload_offset, v.payload_len);
     auto it = conns_.find(client);
 
+    if (time_wait_ && it == conns_.end()) {
+        if (v.rst() && v.seq == *time_wait_) {
+            time_wait_.reset();  // the old connection is gone
+            ++time_wait_resets_;
+            return net::SendStatus::Sent;
+        }
+        if (v.syn() && !v.ack_flag() && !net::seq_gt(v.seq, *time_wait_)) {
+            Connection old;
+            old.client = client;
+            old.rcv_nxt = *time_wait_;
+            reply(old, kAck, cfg_.isn + 12345, {});
+            ++time_wait_acks_;
+            return net::SendStatus::Sent;
+        }
+        if (v.syn() && !v.ack_flag()) {
+            time_wait_.reset();  // beyond the old connection: a new one (RFC 6191)
+        }
+    }
     if (v.syn() && !v.ack_flag()) {
         if (cfg_.refuse) {
             Connection tmp;

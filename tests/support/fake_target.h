@@ -33,7 +33,12 @@ struct FakeTargetConfig {
     std::vector<uint32_t> request_lengths;
     std::vector<uint32_t> response_lengths;
     std::vector<std::string> status_lines;
-    bool refuse = false;                         // RST|ACK to every SYN
+    bool refuse = false;  // RST|ACK to every SYN
+    // The target still holds the client's tuple from an older connection (TIME_WAIT, as Linux
+    // without timestamps, RFC 6191): a SYN whose sequence number is not beyond this old
+    // rcv_nxt is answered with a bare ACK of the old connection; a RST at exactly that
+    // sequence number ends the old connection (counted in time_wait_resets).
+    std::optional<uint32_t> time_wait_rcv_nxt;
     std::optional<size_t> reset_after_request;   // RST instead of answering request i
     std::optional<size_t> silent_after_request;  // from request i on: no packet at all
     bool close_after_last = false;               // FIN right after the last configured answer
@@ -92,6 +97,9 @@ class FakeTarget final : public net::PacketSink {
     // Protocol violations seen (bad checksum, data beyond the window, ...): tests expect none.
     const std::vector<std::string>& errors() const { return errors_; }
     uint64_t packets_received() const { return packets_; }
+    // SYNs answered with the old connection's ACK, and RSTs that ended the old connection.
+    uint64_t time_wait_acks() const { return time_wait_acks_; }
+    uint64_t time_wait_resets() const { return time_wait_resets_; }
     uint64_t reports_made() const { return reports_made_; }
 
   private:
@@ -111,6 +119,8 @@ class FakeTarget final : public net::PacketSink {
     std::vector<std::string> errors_;
     uint64_t now_ = 0;
     uint64_t packets_ = 0;
+    uint64_t time_wait_acks_ = 0, time_wait_resets_ = 0;
+    std::optional<uint32_t> time_wait_;  // rcv_nxt of the old connection still held
     uint64_t reports_made_ = 0;
 };
 

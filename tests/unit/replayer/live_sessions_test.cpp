@@ -486,13 +486,37 @@ TEST_CASE("a connection quiet since the capture began starts with a whole reques
     REQUIRE(fresh.size() == 1);
     CHECK_FALSE(live.recording().sessions.at(fresh[0]).has_syn);
     CHECK(live.stats().mid_session_skipped_bytes == 0);
-    // Without that knowledge (the capture began with this packet) it would be skipped.
+    // Without that knowledge (the capture began with this packet) bytes that do not begin
+    // like a request are skipped: they may be the tail of one.
     LiveSessions blind(config());
     Wire b{blind};
     b.cseq = 77;
     b.sseq = 88;
-    b.client_data(text("GET /first-after-start HTTP/1.1\r\n\r\n"));
+    b.client_data(text("tail of a request body\r\n"));
     CHECK(take_new(blind).empty());
+    CHECK(blind.stats().mid_session_skipped_bytes == 24);
+}
+
+TEST_CASE("a connection open at start whose first bytes begin a request starts there",
+          "[replay][live]") {
+    LiveSessions live(config());  // the capture began with this packet: no pause, no answer
+    Wire w{live};
+    w.cseq = 77;
+    w.sseq = 88;
+    w.client_data(text("GET /whole HTTP/1.1\r\n\r\n"));
+    const auto fresh = take_new(live);
+    REQUIRE(fresh.size() == 1);
+    CHECK_FALSE(live.recording().sessions.at(fresh[0]).has_syn);
+    CHECK(live.stats().mid_session_skipped_bytes == 0);
+    // Unless the policy says not to guess.
+    LiveConfig strict = config();
+    strict.policy.recognize_starts = false;
+    LiveSessions off(strict);
+    Wire o{off};
+    o.cseq = 77;
+    o.sseq = 88;
+    o.client_data(text("GET /whole HTTP/1.1\r\n\r\n"));
+    CHECK(take_new(off).empty());
 }
 
 TEST_CASE("a connection open at start that closes before any boundary is counted",

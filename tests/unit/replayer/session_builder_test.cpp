@@ -152,6 +152,129 @@ TEST_CASE("a session captured without its SYN is replayable and counted mid-sess
     CHECK(rec.stats.mid_session == 1);
 }
 
+TEST_CASE("a capture that begins inside an answer replays from the next whole request",
+          "[replay][builder]") {
+    // The capture begins with the tail of an answer to a request it does not hold: no empty
+    // "greeting" request may come of it (replay would wait for a greeting forever).
+    ConversationSpec spec;
+    spec.handshake = false;
+    const Bytes r2 = test::http_request("/second"), r3 = test::http_request("/third");
+    spec.exchanges = {{{}, test::http_response(3000), 0},
+                      {r2, test::http_response(10), 0},
+                      {r3, test::http_response(20), 0}};
+    const Recording rec = build(test::make_conversation(spec));
+    REQUIRE(rec.sessions.size() == 1);
+    const RecordedSession& s = rec.sessions[0];
+    CHECK_FALSE(s.has_syn);
+    CHECK(stream_of(rec, 0) == concat({r2, r3}));
+    const auto reqs = rec.requests_of(s);
+    REQUIRE(reqs.size() == 2);
+    CHECK(reqs[0].length == r2.size());
+    CHECK(reqs[0].think_ns == 0);
+    CHECK(reqs[0].response_len == test::http_response(10).size());
+    CHECK(rec.status_line(reqs[0]) == "HTTP/1.1 200 OK");
+    CHECK(reqs[1].response_len == test::http_response(20).size());
+    CHECK(rec.stats.mid_session_skipped_answers == 1);
+    CHECK(rec.stats.mid_session_skipped_bytes == 0);
+}
+
+TEST_CASE("a capture that begins inside a request skips its tail and its answer",
+          "[replay][builder]") {
+    // The first captured client bytes are the end of a POST body (they begin like no request):
+    // they and the answer to that POST are skipped and counted; the session starts with the
+    // request the client sent after reading that answer.
+    ConversationSpec spec;
+    spec.handshake = false;
+    const Bytes tail = test::pattern_bytes(700, 3);
+    const Bytes r2 = test::http_request("/next");
+    spec.exchanges = {{tail, test::http_response(50), 0}, {r2, test::http_response(60), 0}};
+    const Recording rec = build(test::make_conversation(spec));
+    REQUIRE(rec.sessions.size() == 1);
+    CHECK(stream_of(rec, 0) == r2);
+    const auto reqs = rec.requests_of(rec.sessions[0]);
+    REQUIRE(reqs.size() == 1);
+    CHECK(reqs[0].response_len == test::http_response(60).size());
+    CHECK(rec.stats.mid_session_skipped_bytes == tail.size());
+    CHECK(rec.stats.mid_session_skipped_answers == 1);
+    CHECK(rec.stats.mid_session == 1);
+
+    // Only the tail, then the close: nothing whole to replay, counted.
+    spec.exchanges = {{tail, test::http_response(50), 0}};
+    const Recording none = build(test::make_conversation(spec));
+    CHECK(none.sessions.empty());
+    CHECK(none.stats.mid_session_no_boundary == 1);
+    CHECK(none.stats.sessions == 0);
+}
+
+TEST_CASE("a mid-session request start is recognised, paused for, or left to the ack rule",
+          "[replay][builder]") {
+    ConversationSpec spec;
+    spec.handshake = false;
+    const Bytes odd = test::to_bytes("PING-like opaque bytes\r\n");
+    const Bytes r2 = test::to_bytes("*1\r\n$4\r\nPING\r\n");  // RESP: a whole command
+    spec.exchanges = {{odd, test::to_bytes("+PONG\r\n"), 0}, {r2, test::to_bytes("+PONG\r\n"), 0}};
+    // The opaque first bytes are skipped; the RESP command after the answer starts the session.
+    Recording rec = build(test::make_conversation(spec));
+    REQUIRE(rec.sessions.size() == 1);
+    CHECK(stream_of(rec, 0) == r2);
+    // After a pause of the policy's length since the capture began, the first bytes are taken
+    // as a request start whatever they look like.
+    BuilderOptions o;
+    o.policy.pause_ns = 1'000'000'000;
+    auto records = test::make_conversation(spec);
+    // An unrelated packet 2 s earlier marks the capture's start.
+    ConversationSpec other;
+    other.client_port = 41000;
+    other.start_ns = spec.start_ns - 2'000'000'000;
+    other.exchanges = {{test::http_request("/"), test::http_response(1), 0}};
+    auto early = test::make_conversation(other);
+    records.insert(records.begin(), early.begin(), early.end());
+    rec = build(records, o);
+    REQUIRE(rec.sessions.size() == 2);
+    CHECK(stream_of(rec, 1) == concat({odd, r2}));
+    // recognize_starts off: an HTTP request line is not trusted without an ack or a pause.
+    spec.exchanges = {{test::http_request("/a"), test::http_response(5), 0},
+                      {test::http_request("/b"), test::http_response(6), 0}};
+    BuilderOptions strict;
+    strict.policy.recognize_starts = false;
+    rec = build(test::make_conversation(spec), strict);
+    REQUIRE(rec.sessions.size() == 1);
+    CHECK(stream_of(rec, 0) == test::http_request("/b"));
+}
+
+TEST_CASE("looks_like_request_start knows HTTP request lines and RESP commands",
+          "[replay][builder]") {
+    auto looks = [](std::string_view t) { return looks_like_request_start(test::to_bytes(t)); };
+    CHECK(looks("GET / HTTP/1.1\r\n"));
+    CHECK(looks("POST /upload HTTP/1.1\r\n"));
+    CHECK(looks("OPTIONS * HTTP/1.1\r\n"));
+    CHECK(looks("CONNECT host:443 HTTP/1.1\r\n"));
+    CHECK(looks("*3\r\n$3\r\nSET\r\n"));
+    CHECK(looks("*12\r\n$4\r\n"));
+    CHECK_FALSE(looks("GET"));
+    CHECK_FALSE(looks("GETX / HTTP/1.1"));
+    CHECK_FALSE(looks("get / HTTP/1.1"));
+    CHECK_FALSE(looks("GET  /"));
+    CHECK_FALSE(looks("*x\r\n$3"));
+    CHECK_FALSE(looks("*3\r\n:1\r\n"));
+    CHECK_FALSE(looks("HTTP/1.1 200 OK\r\n"));
+    CHECK_FALSE(looks(""));
+}
+
+TEST_CASE("a connection closed without any request waits only its recorded pause",
+          "[replay][builder]") {
+    // ab leaves such connections: SYN, handshake, then the client's FIN 30 ms later. The
+    // pause before the close is measured from the handshake, never from time zero.
+    ConversationSpec spec;
+    spec.exchanges = {{{}, {}, 30'000'000}};
+    const Recording rec = build(test::make_conversation(spec));
+    REQUIRE(rec.sessions.size() == 1);
+    const RecordedSession& s = rec.sessions[0];
+    CHECK(s.request_count == 0);
+    CHECK(s.close == CloseKind::Fin);
+    CHECK(s.close_think_ns < 100'000'000);
+}
+
 TEST_CASE(
     "mid-session orientation without --port uses the default server port or the lower "
     "port",

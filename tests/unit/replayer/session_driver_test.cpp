@@ -431,6 +431,41 @@ TEST_CASE("a target that never answers the SYN times out after SYN retransmissio
     CHECK(h.target.connections() == 0);
 }
 
+TEST_CASE("a SYN met by an old connection's ACK resets it and retries at once",
+          "[replay][driver]") {
+    // A second replay right after the first: the target still holds the tuple in TIME_WAIT
+    // and our ISN is not beyond the old connection's, so it answers the SYN with a bare ACK.
+    // As a kernel client does, we reset at the acknowledged sequence number and send the SYN
+    // again at once (not after the 1 s SYN timer).
+    SessionSpec spec = keep_alive();
+    auto t = target_for(spec);
+    t.time_wait_rcv_nxt = 500'000;
+    Harness h(make_recording(spec), t);
+    SessionDriver d(0, spec.client, 1000);  // ISN 1000: not beyond 500000
+    const uint64_t begin = h.now;
+    h.run(d);
+    CHECK(d.outcome() == Outcome::Completed);
+    CHECK(h.target.time_wait_acks() == 1);
+    CHECK(h.target.time_wait_resets() == 1);
+    CHECK(h.counters.syn_tuple_in_use == 1);
+    CHECK(h.counters.syn_retransmissions == 1);
+    CHECK(h.now - begin < 100 * kMs);
+    CHECK(h.conn(spec.client).received == h.stream());
+    // The RST carried exactly the sequence number the old connection's ACK named.
+    const auto rst = std::find_if(h.sink.sent.begin(), h.sink.sent.end(),
+                                  [](const auto& p) { return (p.flags & net::tcp_flags::kRst); });
+    REQUIRE(rst != h.sink.sent.end());
+    CHECK(rst->seq == 500'000);
+
+    // An ISN beyond the old connection's is simply accepted (RFC 6191), as for a kernel client.
+    Harness fresh(make_recording(spec), t);
+    SessionDriver d2(0, spec.client, 900'000);
+    fresh.run(d2);
+    CHECK(d2.outcome() == Outcome::Completed);
+    CHECK(fresh.target.time_wait_acks() == 0);
+    CHECK(fresh.counters.syn_tuple_in_use == 0);
+}
+
 TEST_CASE("the target closing first after the last answer completes the session",
           "[replay][driver]") {
     SessionSpec spec = keep_alive();
