@@ -48,6 +48,10 @@ struct ReplayCounters {
     uint64_t bytes_sent = 0;          // IP bytes
     uint64_t payload_bytes_sent = 0;  // TCP payload bytes, retransmissions included
     uint64_t retransmissions = 0;     // data/FIN segments sent again (timeout or dup ACKs)
+    // Of the timeout retransmissions: acknowledged sooner than half a round trip after they
+    // left, so the target had the originals (our timer was early). The others were dropped by
+    // the target (e.g. its accept queue overflowing) or the network.
+    uint64_t retransmissions_spurious = 0;
     uint64_t syn_retransmissions = 0;
     // Sessions whose SYN was answered with an ACK of an older connection on the same tuple
     // (the target's TIME_WAIT after an earlier run, or a connection a killed run left open):

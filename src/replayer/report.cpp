@@ -119,7 +119,11 @@ std::string format_summary(const RunSummary& s) {
              " of client data (packets are the kernel's)\n";
     } else {
         o += "  packets: " + num(c.packets_sent) + " sent (" + human_bytes(c.bytes_sent) + "), " +
-             num(c.retransmissions) + " retransmitted, " + num(c.syn_retransmissions) +
+             num(c.retransmissions) + " retransmitted (" +
+             num(c.retransmissions - c.retransmissions_spurious) +
+             " lost at the target or on the way, e.g. its accept queue full; " +
+             num(c.retransmissions_spurious) +
+             " spurious: intercept's report came after our timer), " + num(c.syn_retransmissions) +
              " SYN retries";
         if (c.syn_tuple_in_use > 0) {
             o += " (" + num(c.syn_tuple_in_use) +
@@ -229,6 +233,7 @@ std::string format_json(const RunSummary& s) {
     o += "  \"packets\": {\"sent\": " + num(c.packets_sent) + ", \"bytes\": " + num(c.bytes_sent) +
          ", \"payload_bytes\": " + num(c.payload_bytes_sent) +
          ", \"retransmissions\": " + num(c.retransmissions) +
+         ", \"retransmissions_spurious\": " + num(c.retransmissions_spurious) +
          ", \"syn_retransmissions\": " + num(c.syn_retransmissions) +
          ", \"syn_tuple_in_use\": " + num(c.syn_tuple_in_use) +
          ", \"dropped_queue_full\": " + num(c.send_would_block) +

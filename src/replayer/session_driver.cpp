@@ -134,6 +134,9 @@ void SessionDriver::send_data(DriverEnv& env, uint64_t now, bool probe) {
         }
         if (snd_nxt_ < snd_max_) {
             ++env.counters.retransmissions;
+            if (rexmit_pending_) {
+                rexmits_ = static_cast<uint8_t>(std::min(rexmits_ + 1, 255));
+            }
         } else if (!probing_) {
             probing_ = true;  // time this new segment until its ACK is reported
             probe_end_ = snd_nxt_ + len;
@@ -531,6 +534,13 @@ void SessionDriver::on_ack(DriverEnv& env, const wire::Report& r, uint64_t now) 
             rtt_sample(env.config, now - probe_at_);
         }
         cwnd_ = std::min(kMaxCwnd, cwnd_ + std::min<uint32_t>(acked, mss_));
+        if (rexmit_check_) {
+            rexmit_check_ = false;  // no duplicate ACK came: they were needed
+            rexmits_ = 0;
+        }
+        if (rexmit_pending_) {
+            classify_retransmission();
+        }
         retries_ = 0;
         dupacks_ = 0;
         last_progress_ = now;
@@ -539,6 +549,13 @@ void SessionDriver::on_ack(DriverEnv& env, const wire::Report& r, uint64_t now) 
         if (phase_ == Phase::Request && snd_una_ >= send_limit_) {
             last_data_at_ = std::max(last_data_at_, now);  // quiet counts from the full ack
         }
+    } else if (rexmit_check_ && r.ack == una_seq && r.payload_len == 0 && !(r.flags & kFin) &&
+               wnd == snd_wnd_) {
+        // The target acknowledged our retransmitted bytes twice: once for the originals,
+        // again (a duplicate ACK, sent at once for a repeated segment) for our copies.
+        env.counters.retransmissions_spurious += rexmits_;
+        rexmit_check_ = false;
+        rexmits_ = 0;
     } else if (r.ack == una_seq && r.payload_len == 0 && !(r.flags & kFin) && snd_una_ < snd_max_ &&
                wnd == snd_wnd_) {
         if (++dupacks_ == 3) {
@@ -697,16 +714,30 @@ void SessionDriver::on_rto(DriverEnv& env, uint64_t now) {
         return;
     }
     cwnd_ = 2u * mss_;
+    rexmit_pending_ = true;
     if (snd_una_ < snd_max_ || snd_nxt_ < send_limit_) {
         snd_nxt_ = snd_una_;  // go back: resend from the first unacknowledged byte
         send_data(env, now, true);
     } else if (fin_out_ && !fin_acked_) {
         emit(env, kFin | kAck, fin_seq(), 0, false);
         ++env.counters.retransmissions;
+        rexmits_ = static_cast<uint8_t>(std::min(rexmits_ + 1, 255));
     }
     if (rto_at_ == 0 && (snd_una_ < snd_max_ || (fin_out_ && !fin_acked_))) {
         rto_at_ = now + ms_to_ns(rto_ms_);
     }
+}
+
+// The first new ACK after timeout retransmissions: were they needed? Spurious (the target had
+// the originals: our timer fired before intercept's report of its ACK arrived) when a duplicate
+// ACK follows (the target acknowledging our repeated bytes once more: on_ack), as DSACK tells a
+// SACK sender (RFC 3708). Else the target or the network had dropped the originals; under a
+// burst of new connections that is the target's accept queue overflowing (ListenOverflows).
+// (Timing alone cannot tell: an ACK soon after the retransmission may answer it when the
+// target's queue just drained.)
+void SessionDriver::classify_retransmission() {
+    rexmit_pending_ = false;
+    rexmit_check_ = true;  // rexmits_ kept until a duplicate ACK or the next new ACK
 }
 
 void SessionDriver::rtt_sample(const DriverConfig& c, uint64_t rtt_ns) {

@@ -131,6 +131,7 @@ class SessionDriver {
     void on_data(DriverEnv& env, const wire::Report& r, uint64_t now);
     void on_rto(DriverEnv& env, uint64_t now);
     void rtt_sample(const DriverConfig& config, uint64_t rtt_ns);
+    void classify_retransmission();
     void finish(DriverEnv& env, uint64_t now, Outcome outcome);
     void reset(DriverEnv& env);
     uint64_t quiet_ns(const DriverEnv& env) const;
@@ -170,6 +171,7 @@ class SessionDriver {
     uint8_t snd_shift_ = 0;  // target's window scale (0 if not negotiated)
     uint8_t retries_ = 0;
     uint8_t dupacks_ = 0;
+    uint8_t rexmits_ = 0;  // segments retransmitted by timeout since the last new ACK
     State state_ = State::Idle;
     Phase phase_ = Phase::Think;
     Outcome outcome_ = Outcome::Running;
@@ -181,8 +183,11 @@ class SessionDriver {
     bool target_fin_ : 1 = false;
     bool status_checked_ : 1 = false;
     bool probing_ : 1 = false;
-    bool live_idle_ : 1 = false;    // live: the target answered all the online server has so far
-    bool tuple_reset_ : 1 = false;  // our SYN met an old connection on the tuple: we reset it
+    bool live_idle_ : 1 = false;       // live: the target answered all the online server has so far
+    bool tuple_reset_ : 1 = false;     // our SYN met an old connection on the tuple: we reset it
+    bool rexmit_pending_ : 1 = false;  // timeout retransmissions not yet acknowledged
+    bool rexmit_check_ : 1 = false;    // timeout retransmissions acknowledged: a duplicate ACK
+                                       //   next means the target had the originals
 };
 
 }  // namespace tcpr::replay

@@ -76,10 +76,14 @@ void FakeTarget::reply(Connection& c, uint8_t flags, uint32_t seq, std::span<con
     const size_t head = std::min(payload.size(), wire::kMaxPayloadHead);
     r.payload_head.assign(payload.begin(), payload.begin() + static_cast<long>(head));
     const uint64_t index = reports_made_++;
+    // Intercept delivers reports in capture order; one held up holds up those behind it.
+    const uint64_t late = cfg_.late_reports.count(index) != 0 ? cfg_.late_by_ns : 0;
+    const uint64_t deliver = std::max(due + late, c.last_delivery);
+    c.last_delivery = deliver;
     if (cfg_.drop_reports.count(index) == 0) {
-        auto at = std::upper_bound(outbox_.begin(), outbox_.end(), due,
+        auto at = std::upper_bound(outbox_.begin(), outbox_.end(), deliver,
                                    [](uint64_t t, const Pending& p) { return t < p.due; });
-        outbox_.insert(at, {due, std::move(r)});
+        outbox_.insert(at, {deliver, std::move(r)});
     }
 }
 

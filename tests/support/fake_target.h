@@ -44,6 +44,8 @@ struct FakeTargetConfig {
     bool close_after_last = false;               // FIN right after the last configured answer
     std::set<uint64_t> drop_client_packets;      // indexes (0-based, all packets received) lost
     std::set<uint64_t> drop_reports;             // indexes of reports intercept never delivers
+    std::set<uint64_t> late_reports;             // indexes of reports intercept delivers late
+    uint64_t late_by_ns = 0;                     //   by this much
     uint64_t one_way_delay_ns = 500'000;         // client->target and target->report each way
     uint64_t rto_ns = 200'000'000;               // the target's own retransmission timeout
     // Answers in pieces: at most answer_segment bytes per segment (0 = the client's MSS), each
@@ -73,7 +75,8 @@ class FakeTarget final : public net::PacketSink {
         uint64_t data_packets = 0, duplicates = 0, out_of_order = 0;
         uint64_t unacked_since = 0;     // when snd_una last moved (retransmit timer)
         uint32_t max_segment_seen = 0;  // largest payload received
-        uint64_t last_due = 0;          // when this connection's last report is due
+        uint64_t last_due = 0;          // when this connection's last packet reaches intercept
+        uint64_t last_delivery = 0;     // when its last report reaches the replayer
         bool silent = false;
     };
 

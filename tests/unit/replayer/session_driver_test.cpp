@@ -237,6 +237,40 @@ TEST_CASE("a lost client segment is retransmitted", "[replay][driver]") {
     CHECK(h.counters.responses_complete == 1);
 }
 
+TEST_CASE("retransmissions are told apart: the target's drops vs our early timer",
+          "[replay][driver]") {
+    SessionSpec spec;
+    spec.requests = {100, 100};
+    spec.responses = {50, 50};
+    // The target dropped the first request (its accept queue was full): the retransmission
+    // was needed.
+    {
+        auto t = target_for(spec);
+        t.drop_client_packets = {1};  // #0 SYN, #1 handshake ACK + request 1 together
+        Harness h(make_recording(spec), t);
+        SessionDriver d(0, spec.client, 1);
+        h.run(d);
+        CHECK(d.outcome() == Outcome::Completed);
+        CHECK(h.counters.retransmissions == 1);
+        CHECK(h.counters.retransmissions_spurious == 0);
+    }
+    // Intercept held up the report of the target's ACK beyond our timer: the target had the
+    // request, answers our copy with a duplicate ACK, and the retransmission is ours.
+    {
+        auto t = target_for(spec);
+        t.late_reports = {1};  // the answer (and ACK) of request 1; report 0 is the SYN-ACK
+        t.late_by_ns = 400 * kMs;
+        Harness h(make_recording(spec), t);
+        SessionDriver d(0, spec.client, 1);
+        h.run(d);
+        CHECK(d.outcome() == Outcome::Completed);
+        CHECK(h.counters.retransmissions >= 1);
+        CHECK(h.counters.retransmissions_spurious == h.counters.retransmissions);
+        CHECK(h.conn(spec.client).duplicates >= 1);
+        CHECK(h.conn(spec.client).received == h.stream());
+    }
+}
+
 TEST_CASE("a lost tail segment is recovered by the retransmission timer", "[replay][driver]") {
     SessionSpec spec;
     spec.requests = {2000};
