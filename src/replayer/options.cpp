@@ -186,6 +186,9 @@ CommandLine::CommandLine(CLI::App& app) {
                    "A client pause this long starts a new request (default 1s, 0 = never)");
     app.add_flag("--no-ack-split", no_ack_split_,
                  "Do not start a new request where the recorded client's ack moved");
+    app.add_flag("--no-request-start-guess", no_start_guess_,
+                 "A connection captured without its handshake starts only after an answer or "
+                 "a pause, not at bytes that look like an HTTP or Redis request");
     app.add_option("--linger", linger_text_,
                    "Keep a used client tuple reserved this long (default 60s)");
     app.add_flag("--dry-run", o_.dry_run,
@@ -249,6 +252,7 @@ ReplayOptions CommandLine::options() {
             static_cast<uint64_t>(parse_duration(request_gap_text_, "--request-gap", true).count());
     }
     o.builder.policy.split_on_ack = !no_ack_split_;
+    o.builder.policy.recognize_starts = !no_start_guess_;
     if (!linger_text_.empty()) {
         o.linger_ns = static_cast<uint64_t>(parse_duration(linger_text_, "--linger", true).count());
     }

@@ -69,6 +69,7 @@ class CommandLine {
     std::string request_gap_text_, linger_text_;
     std::vector<std::string> report_args_;
     bool no_ack_split_ = false;
+    bool no_start_guess_ = false;
     LiveCommandLine live_cli_;
 };
 

@@ -152,4 +152,16 @@ TEST_CASE("the socket transport and its --diff file", "[replay][options]") {
     CHECK(o.copies == 2);
 }
 
+TEST_CASE("the request-boundary policy from the command line", "[replay][options]") {
+    const ReplayOptions d = parse({"--in", "x.pcap", "--target", "10.0.0.2:80"});
+    CHECK(d.builder.policy.split_on_ack);
+    CHECK(d.builder.policy.recognize_starts);
+    CHECK(d.builder.policy.pause_ns == 1 * kSec);
+    const ReplayOptions o = parse({"--in", "x.pcap", "--target", "10.0.0.2:80", "--no-ack-split",
+                                   "--no-request-start-guess", "--request-gap", "250ms"});
+    CHECK_FALSE(o.builder.policy.split_on_ack);
+    CHECK_FALSE(o.builder.policy.recognize_starts);
+    CHECK(o.builder.policy.pause_ns == kSec / 4);
+}
+
 }  // namespace tcpr::replay
