@@ -26,14 +26,19 @@ struct ReplayCounters {
     uint64_t sessions_timed_out = 0;        // no progress within --timeout: we sent RST
     uint64_t sessions_aborted = 0;          // cut by the end of the run (--duration, Ctrl-C)
     uint64_t timed_out_intercept_down = 0;  // of the timed out: while intercept was unreachable
-    uint64_t closed_early = 0;              // target closed before every request was sent
-    uint64_t closed_with_reset = 0;         // target never sent its FIN: we reset after fin-wait
-    uint64_t endpoint_waits = 0;            // starts delayed: no free client endpoint
+    uint64_t closed_early = 0;  // target closed before every request was sent or answered
+    // Of the completed: the target closed without answering a request it answered in the
+    // recording (counted as failed).
+    uint64_t sessions_unanswered = 0;
+    uint64_t closed_with_reset = 0;  // target never sent its FIN: we reset after fin-wait
+    uint64_t endpoint_waits = 0;     // starts delayed: no free client endpoint
 
     // Requests and responses.
     uint64_t requests_sent = 0;          // requests whose bytes were released (sent)
     uint64_t requests_unsent = 0;        // requests left when a session ended early
     uint64_t responses_seen = 0;         // requests the target answered with >= 1 byte
+    uint64_t requests_unanswered = 0;    // sent, answered in the recording, but the target
+                                         //   closed the connection without answering
     uint64_t responses_complete = 0;     // answered with at least the recorded length
     uint64_t responses_quiet = 0;        // done by the quiet period with fewer bytes
     uint64_t response_bytes = 0;         // target payload bytes (by sequence space)

@@ -178,8 +178,10 @@ CommandLine::CommandLine(CLI::App& app) {
                    "Exit 3 when more sessions than this failed (default 1%)");
     app.add_option("--client-pool", pool_text_,
                    "Client addresses for copies from this network (default: port shift)");
-    app.add_option("--max-active", o_.max_active, "At most this many concurrent sessions")
-        ->check(CLI::Range(uint64_t{1}, uint64_t{10'000'000}));
+    max_active_opt_ = app.add_option("--max-active", o_.max_active,
+                                     "At most this many concurrent sessions (default 100000; "
+                                     "with --speed max, 256)")
+                          ->check(CLI::Range(uint64_t{1}, uint64_t{10'000'000}));
     app.add_option("--mtu", o_.mtu, "Path MTU toward the target (default 1500)")
         ->check(CLI::Range(576, 65535));
     app.add_option("--request-gap", request_gap_text_,
@@ -219,6 +221,12 @@ ReplayOptions CommandLine::options() {
         o.intercept = os::resolve_endpoint(intercept_text_, wire::kDefaultPort, "--intercept");
     }
     o.speed_milli = parse_speed(speed_text_, "--speed");
+    if (o.speed_milli == 0 && max_active_opt_->count() == 0) {
+        // Without recorded timing, nothing else bounds how many sessions are open at once: a
+        // burst of thousands overflows a target's accept queue (nginx's backlog is 511) and
+        // connection table (worker_connections), and it drops or closes what it cannot take.
+        o.max_active = kMaxSpeedActive;
+    }
     if (!port_text_.empty()) {
         o.builder.selection.server_port = parse_port(port_text_, "--port");
     }

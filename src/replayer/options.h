@@ -13,9 +13,13 @@
 
 namespace CLI {
 class App;
-}
+class Option;
+}  // namespace CLI
 
 namespace tcpr::replay {
+
+// --max-active's default at --speed max (docs/replay.md, "Options").
+constexpr uint64_t kMaxSpeedActive = 256;
 
 struct ReplayOptions {
     std::string input;                       // --in
@@ -35,7 +39,7 @@ struct ReplayOptions {
     uint64_t timeout_ns = 30'000'000'000;    // --timeout
     double max_failed_percent = 1.0;         // --max-failed
     std::optional<Cidr> client_pool;         // --client-pool
-    uint64_t max_active = 100'000;           // --max-active
+    uint64_t max_active = 100'000;           // --max-active (kMaxSpeedActive at --speed max)
     uint16_t mtu = 1500;                     // --mtu: segments are cut to fit it
     uint64_t linger_ns = 60'000'000'000;     // --linger: a used client tuple stays reserved
     bool dry_run = false;                    // --dry-run: print the sessions, send nothing
@@ -70,6 +74,7 @@ class CommandLine {
     std::vector<std::string> report_args_;
     bool no_ack_split_ = false;
     bool no_start_guess_ = false;
+    CLI::Option* max_active_opt_ = nullptr;
     LiveCommandLine live_cli_;
 };
 

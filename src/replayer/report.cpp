@@ -44,7 +44,8 @@ double failed_percent(const ReplayCounters& c) {
         return 0.0;
     }
     return 100.0 *
-           static_cast<double>(c.sessions_reset + c.sessions_timed_out + c.sessions_conn_error) /
+           static_cast<double>(c.sessions_reset + c.sessions_timed_out + c.sessions_conn_error +
+                               c.sessions_unanswered) /
            static_cast<double>(done);
 }
 
@@ -79,6 +80,9 @@ std::string format_summary(const RunSummary& s) {
     if (c.sessions_conn_error > 0) {
         o += ", " + num(c.sessions_conn_error) + " connection errors";
     }
+    if (c.sessions_unanswered > 0) {
+        o += ", " + num(c.sessions_unanswered) + " closed by the target with a request unanswered";
+    }
     o += ", " + num(c.sessions_aborted) + " aborted at the end\n";
     if (c.connect_refused + c.connect_timed_out + c.sessions_conn_error > 0) {
         o += "  connections: " + num(c.connect_refused) + " refused, " + num(c.connect_timed_out) +
@@ -93,7 +97,12 @@ std::string format_summary(const RunSummary& s) {
     o += "  requests: " + num(c.requests_sent) + " sent, " + num(c.requests_unsent) +
          " not sent (session ended first); responses: " + num(c.responses_seen) + " seen, " +
          num(c.responses_complete) + " at least as long as recorded, " + num(c.responses_quiet) +
-         " shorter (ended by silence), " + human_bytes(c.response_bytes) + "\n";
+         " shorter (ended by silence), " + human_bytes(c.response_bytes);
+    if (c.requests_unanswered > 0) {
+        o += "; " + num(c.requests_unanswered) +
+             " requests unanswered (the target closed the connection first)";
+    }
+    o += "\n";
     const uint64_t compared = c.status_match + c.status_mismatch;
     o += "  status lines: " + num(c.status_match) + " of " + num(compared) + " match the recording";
     if (c.status_unknown > 0) {
@@ -210,10 +219,12 @@ std::string format_json(const RunSummary& s) {
          ", \"timed_out_intercept_down\": " + num(c.timed_out_intercept_down) +
          ", \"aborted\": " + num(c.sessions_aborted) +
          ", \"closed_early\": " + num(c.closed_early) +
+         ", \"closed_unanswered\": " + num(c.sessions_unanswered) +
          ", \"closed_with_reset\": " + num(c.closed_with_reset) +
          ", \"endpoint_waits\": " + num(c.endpoint_waits) + "},\n";
     o += "  \"requests\": {\"sent\": " + num(c.requests_sent) +
-         ", \"not_sent\": " + num(c.requests_unsent) + "},\n";
+         ", \"not_sent\": " + num(c.requests_unsent) +
+         ", \"unanswered\": " + num(c.requests_unanswered) + "},\n";
     o += "  \"responses\": {\"seen\": " + num(c.responses_seen) +
          ", \"complete\": " + num(c.responses_complete) +
          ", \"ended_by_silence\": " + num(c.responses_quiet) +

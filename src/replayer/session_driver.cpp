@@ -282,9 +282,14 @@ void SessionDriver::response_done(DriverEnv& env, uint64_t now, bool by_quiet) {
     } else if (by_quiet) {
         ++env.counters.responses_quiet;
     }
+    const bool unanswered = r.length > 0 && r.response_len > 0 && received == 0 && target_fin_;
+    if (unanswered) {
+        ++env.counters.requests_unanswered;  // the target closed without answering it
+        ++env.counters.sessions_unanswered;  // once: the session ends here
+    }
     ++req_;
     const uint32_t count = rs(env).request_count;
-    if (req_ < count && target_fin_) {
+    if ((req_ < count || unanswered) && target_fin_) {
         // The target closed its side before the recording's client was done.
         ++env.counters.closed_early;
         env.counters.requests_unsent += count - req_;

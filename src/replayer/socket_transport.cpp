@@ -276,13 +276,18 @@ void SocketTransport::response_done(uint32_t id, uint64_t now, bool by_quiet) {
     } else if (by_quiet) {
         ++counters_.responses_quiet;
     }
+    const bool unanswered = r.length > 0 && r.response_len > 0 && s.received == 0 && s.eof;
+    if (unanswered) {
+        ++counters_.requests_unanswered;  // the target closed without answering it
+        ++counters_.sessions_unanswered;  // once: the session ends here
+    }
     s.unchecked = true;
     s.answered = s.req;
     s.keep_from = r.begin;
     s.idle = false;
     ++s.req;
     const uint32_t count = rs(s).request_count;
-    if (s.req < count && s.eof) {
+    if ((s.req < count || unanswered) && s.eof) {
         // The target closed before the recording's client was done.
         ++counters_.closed_early;
         counters_.requests_unsent += count - s.req;

@@ -530,6 +530,28 @@ TEST_CASE("the target closing before every request was sent ends the session ear
     CHECK(h.counters.requests_sent == 1);
     CHECK(h.counters.requests_unsent == 2);
     CHECK(h.conn(spec.client).state == test::FakeTarget::State::Closed);
+    CHECK(h.counters.requests_unanswered == 0);  // nothing it was asked went unanswered
+    CHECK(h.counters.sessions_unanswered == 0);
+}
+
+TEST_CASE("a target that closes with a request unanswered fails the session", "[replay][driver]") {
+    // An overloaded nginx out of worker_connections closes connections whose request it has
+    // not read: the request was sent, the recording has its answer, the target sent a FIN.
+    SessionSpec spec;
+    spec.requests = {100};
+    spec.responses = {500};
+    auto t = target_for(spec);
+    t.response_lengths = {0};  // no answer
+    t.close_after_last = true;
+    Harness h(make_recording(spec), t);
+    SessionDriver d(0, spec.client, 7);
+    h.run(d);
+    CHECK(d.outcome() == Outcome::Completed);
+    CHECK(h.counters.requests_sent == 1);
+    CHECK(h.counters.responses_seen == 0);
+    CHECK(h.counters.requests_unanswered == 1);
+    CHECK(h.counters.sessions_unanswered == 1);
+    CHECK(h.counters.closed_early == 1);
 }
 
 TEST_CASE("the target closing during a think time ends the session without sending more",
