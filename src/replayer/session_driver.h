@@ -37,9 +37,12 @@ struct DriverConfig {
     // rttvar)), min, max): recorded rtt = the recorded handshake RTT or default_rtt_ns; srtt and
     // rttvar are measured in this replay from our packets to the reports of their ACKs, so they
     // include intercept's reporting delay (during which a target waiting for our ACKs looks
-    // quiet).
+    // quiet). The minimum is above the target's smallest retransmission timeout (200 ms on
+    // Linux): a segment of the answer lost on the way (or a target starved of CPU for tens of
+    // milliseconds, as on a loaded 2-core test host) must not end the answer, or its tail is
+    // read as the next answer's first line (seen in the fidelity suite at 50 ms).
     uint32_t quiet_rtt_factor = 4;
-    uint64_t quiet_min_ns = 50'000'000;
+    uint64_t quiet_min_ns = 250'000'000;
     uint64_t quiet_max_ns = 2'000'000'000;
     uint64_t default_rtt_ns = 10'000'000;
     // Response done by length: once the target sent at least the recorded length, the answer

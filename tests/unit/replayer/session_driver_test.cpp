@@ -616,7 +616,7 @@ TEST_CASE("think times are scaled by the speed; max drops them", "[replay][drive
     REQUIRE(data_at.size() == 2);
     // Request 1 leaves think(0)/speed after the handshake ACK (at kStart + 1 ms RTT);
     // request 2 leaves think(1)/speed after the first answer arrived (1 ms later) and the
-    // settle period after it (at least settle_min, far below the 50 ms quiet period).
+    // settle period after it (at least settle_min, far below the 250 ms quiet period).
     const uint64_t handshake = kStart + 1 * kMs;
     CHECK(data_at[0] == handshake + scale_time(200 * kMs, speed));
     const uint64_t answered = data_at[0] + 1 * kMs + scale_time(400 * kMs, speed);
@@ -628,7 +628,7 @@ TEST_CASE("an answer shorter than recorded ends after the quiet period", "[repla
     SessionSpec spec;
     spec.requests = {10, 10};
     spec.responses = {5000, 10};
-    spec.rtt_ns = 30 * kMs;  // quiet = clamp(4 x 30 ms, 50 ms, 2 s) = 120 ms
+    spec.rtt_ns = 100 * kMs;  // quiet = clamp(4 x 100 ms, 250 ms, 2 s) = 400 ms
     auto t = target_for(spec);
     t.response_lengths = {3000, 10};
     Harness h(make_recording(spec), t);
@@ -645,14 +645,14 @@ TEST_CASE("an answer shorter than recorded ends after the quiet period", "[repla
         }
     }
     REQUIRE(data_at.size() == 2);
-    CHECK(data_at[1] - data_at[0] >= 120 * kMs);
-    CHECK(data_at[1] - data_at[0] < 125 * kMs);
+    CHECK(data_at[1] - data_at[0] >= 400 * kMs);
+    CHECK(data_at[1] - data_at[0] < 405 * kMs);
 }
 
 TEST_CASE("an answer longer than recorded is read to its tail before the next request",
           "[replay][driver]") {
     // Recorded answers of 1000 bytes; the target sends 3000 in six 500-byte segments, 0.5 ms
-    // apart (far below the 50 ms quiet period). Each answer has its own status line, so a
+    // apart (far below the 250 ms quiet period). Each answer has its own status line, so a
     // tail taken for the next answer's start would be counted a mismatch.
     SessionSpec spec;
     spec.requests = {100, 100, 100};
