@@ -23,6 +23,7 @@
 #include "support/e2e_helpers.h"
 #include "support/json_lite.h"
 #include "support/netns_lab.h"
+#include "support/replay_lab.h"
 
 namespace tcpr::test {
 namespace {
@@ -30,18 +31,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
-
-constexpr uint16_t kInterceptPort = 36524;  // intercept's default (docs/intercept-protocol.md)
-
-std::vector<std::string> split_words(const std::string& line) {
-    std::vector<std::string> words;
-    std::istringstream in(line);
-    std::string w;
-    while (in >> w) {
-        words.push_back(w);
-    }
-    return words;
-}
 
 std::string host_of(const std::string& endpoint) { return endpoint.substr(0, endpoint.rfind(':')); }
 
@@ -92,202 +81,31 @@ Sample import_sample(NetnsLab& lab) {
     return s;
 }
 
-enum class Deployment {
-    AssistantHost,  // intercept on its own host; the target routes the clients to it
-    SingleHost,     // intercept on the target; the clients are routed into a dummy interface
-};
-
-// replayer -- target (nginx), and intercept where the deployment puts it. The target routes
-// every recorded client address to where intercept captures; nothing forwards the responses
-// any further.
-struct ReplayLab {
+// The replay lab (tests/support/replay_lab.h) with the sample it replays.
+struct SampleLab : ReplayLab {
     Sample sample;
-    const Nginx* nginx = nullptr;
-    std::string target;          // nginx's address:port, for --target
-    std::string replayer_addr;   // its address on the link toward intercept
-    std::string intercept_host;  // role of the host intercept runs on
-    std::string intercept_if;    // where intercept captures
-    std::string intercept_addr;  // where intercept listens (-b) and the replayer connects
-    std::string dummy_kind;      // SingleHost: "dummy" or "ifb"
-    Process* intercept = nullptr;
 };
 
-// `links`: wire-sized segments (as on a real network) or the veth's default segmentation
-// offload, where nginx's responses reach intercept as 64 kB super-segments.
-ReplayLab make_replay_lab(NetnsLab& lab, Deployment d, LinkOptions links = LinkOptions()) {
-    ReplayLab r;
+// The sample imported first, then the lab routing its recorded clients to intercept.
+SampleLab make_sample_lab(NetnsLab& lab, Deployment d, LinkOptions links = LinkOptions()) {
+    SampleLab r;
     r.sample = import_sample(lab);
-    lab.add_host("replayer");
-    lab.add_host("target");
-    const Link& rt = lab.link("replayer", "target", links);
-    for (const std::string host : {"replayer", "target"}) {
-        lab.set_sysctl(host, "net.ipv4.conf.all.rp_filter", "0");
-        lab.set_sysctl(host, "net.ipv4.conf.default.rp_filter", "0");
-    }
-    // The forged client sources arrive here but are routed out elsewhere: no reverse-path drop.
-    lab.set_sysctl("target", "net.ipv4.conf." + rt.if_b + ".rp_filter", "0");
-    if (d == Deployment::AssistantHost) {
-        lab.add_host("assistant");
-        const Link& ta = lab.link("target", "assistant", links);
-        const Link& ra = lab.link("replayer", "assistant", links);
-        lab.set_sysctl("assistant", "net.ipv4.ip_forward", "0");  // responses die here
-        lab.set_sysctl("target", "net.ipv4.conf." + ta.if_a + ".rp_filter", "0");
-        for (const auto& client : r.sample.client_addresses) {
-            lab.add_route("target", client + "/32", ta.addr_b);
-        }
-        r.replayer_addr = ra.addr_a;
-        r.intercept_host = "assistant";
-        r.intercept_if = ta.if_b;
-        r.intercept_addr = ra.addr_b;
-    } else {
-        r.dummy_kind = lab.add_dummy("target", "tcpr0", lab.fresh_subnet() + ".1/24");
-        for (const auto& client : r.sample.client_addresses) {
-            lab.add_route_dev("target", client + "/32", "tcpr0");
-        }
-        r.replayer_addr = rt.addr_a;
-        r.intercept_host = "target";
-        r.intercept_if = "tcpr0";
-        r.intercept_addr = rt.addr_b;
-    }
-    r.nginx = &lab.start_nginx("target", rt.addr_b, r.sample.server_port);
-    r.target = rt.addr_b + ":" + std::to_string(r.sample.server_port);
+    static_cast<ReplayLab&>(r) =
+        make_replay_lab(lab, d, r.sample.client_addresses, r.sample.server_port, links);
     return r;
 }
 
-// Starts intercept and waits until it listens (its capture is open before it listens).
-void start_intercept(NetnsLab& lab, ReplayLab& r) {
-    Process& p = lab.spawn(
-        r.intercept_host,
-        {binary("intercept"), "-i", r.intercept_if, "-F",
-         "tcp and src port " + std::to_string(r.sample.server_port), "-b", r.intercept_addr, "-q"},
-        "intercept");
-    require_intercept_listening(p, r.intercept_addr, kInterceptPort);
-    r.intercept = &p;
-}
-
-// One tcpreplay2 run in the replayer namespace.
-struct ReplayRun {
-    std::string command;
-    std::optional<int> exit_code;  // nullopt: still running after the deadline (then killed)
-    std::string out, err;
-    milliseconds elapsed{0};
-    fs::path report;
-    std::optional<Json> json;  // the --report file, if written
-
-    std::string describe() const {
-        std::ostringstream o;
-        o << command << "\nexit code: " << (exit_code ? std::to_string(*exit_code) : "none")
-          << " after " << elapsed.count() << " ms\n--- stdout ---\n"
-          << out << "--- stderr ---\n"
-          << err;
-        return o.str();
-    }
-};
-
-// Runs tcpreplay2 --in ARCHIVE --target T --intercept I --report json FILE -q ARGS; `during`
-// (if any) runs after `during_after` while the replay is in flight. The replay is killed after
-// `deadline` (its exit_code is then nullopt).
-ReplayRun replay(NetnsLab& lab, const ReplayLab& r, const std::vector<std::string>& args,
+// Runs tcpreplay2 on the sample (see replay() in tests/support/replay_lab.h).
+ReplayRun replay(NetnsLab& lab, const SampleLab& r, const std::vector<std::string>& args,
                  milliseconds deadline, const std::function<void()>& during = {},
                  milliseconds during_after = 0ms) {
-    static int runs = 0;
-    ReplayRun run;
-    run.report = lab.path("report-" + std::to_string(runs++) + ".json");
-    std::vector<std::string> argv{binary("tcpreplay2"), "--in",     r.sample.archive.string(),
-                                  "--target",           r.target,   "--intercept",
-                                  r.intercept_addr,     "--report", "json",
-                                  run.report.string(),  "-q"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const auto start = std::chrono::steady_clock::now();
-    Process& p = lab.spawn("replayer", argv, "tcpreplay2");
-    run.command = p.command();
-    if (during) {
-        std::this_thread::sleep_for(during_after);
-        {
-            INFO("tcpreplay2 ended before the fault was injected:\n"
-                 << p.stdout_text() << p.stderr_text());
-            REQUIRE(p.running());
-        }
-        during();
-    }
-    const auto left = deadline - std::chrono::duration_cast<milliseconds>(
-                                     std::chrono::steady_clock::now() - start);
-    run.exit_code = p.wait(std::max(left, milliseconds(0)));
-    run.elapsed =
-        std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start);
-    if (!run.exit_code) {
-        p.kill();
-    }
-    run.out = p.stdout_text();
-    run.err = p.stderr_text();
-    if (fs::exists(run.report)) {
-        try {
-            run.json = Json::parse(read_text(run.report));
-        } catch (const std::exception& e) {
-            FAIL("the --report file is not valid JSON: " << e.what() << "\n"
-                                                         << read_text(run.report));
-        }
-    }
-    return run;
-}
-
-// Connections on the target's port `port` in any state other than LISTEN and TIME-WAIT
-// (ESTABLISHED, SYN-RECV, CLOSE-WAIT, LAST-ACK, FIN-WAIT-*...): `ss -tan` lines.
-std::vector<std::string> open_connections(NetnsLab& lab, const std::string& host, uint16_t port) {
-    const CommandResult r = lab.run(host, {"ss", "-tanH"}, 10s);
-    INFO(r.describe());
-    REQUIRE(r.ok());
-    std::vector<std::string> open;
-    const std::string suffix = ":" + std::to_string(port);
-    for (const auto& line : split_lines(r.out)) {
-        const auto w = split_words(line);
-        REQUIRE(w.size() >= 5);
-        const std::string& state = w[0];
-        const std::string& local = w[3];
-        const bool on_port =
-            local.size() > suffix.size() &&
-            local.compare(local.size() - suffix.size(), suffix.size(), suffix) == 0;
-        if (on_port && state != "LISTEN" && state != "TIME-WAIT") {
-            open.push_back(line);
-        }
-    }
-    return open;
-}
-
-// No connection of the replay is left half-open on the target. The last ACK of a close may
-// still be in flight when tcpreplay2 exits: allow it a second.
-void check_nothing_half_open(NetnsLab& lab, const ReplayLab& r) {
-    std::vector<std::string> open;
-    wait_until(
-        [&] {
-            open = open_connections(lab, "target", r.sample.server_port);
-            return open.empty();
-        },
-        1s);
-    std::string listing;
-    for (const auto& l : open) {
-        listing += l + "\n";
-    }
-    INFO("connections left on the target:\n" << listing);
-    CHECK(open.empty());
-}
-
-// The access log, once it has `expected` lines (or after 2 s).
-std::vector<std::string> access_log(NetnsLab& lab, const Nginx& nginx, size_t expected) {
-    std::vector<std::string> lines;
-    wait_until(
-        [&] {
-            lines = lab.access_log_lines(nginx);
-            return lines.size() >= expected;
-        },
-        2s);
-    return lines;
+    return tcpr::test::replay(lab, r, r.sample.archive, args, deadline, during, during_after);
 }
 
 constexpr uint64_t kCopies = 3;
 
 // The run of the issue (`--copies 3 --speed 2x`) and every check of a complete replay.
-void replay_sample_and_check(NetnsLab& lab, ReplayLab& r) {
+void replay_sample_and_check(NetnsLab& lab, SampleLab& r) {
     start_intercept(lab, r);
     const ReplayRun run =
         replay(lab, r, {"--copies", "3", "--speed", "2x", "--timeout", "10s"}, 60s);
@@ -400,7 +218,7 @@ TEST_CASE_METHOD(NetnsLab, "replay of the sample through intercept on an assista
     LinkOptions links;
     links.wire_sized_segments = GENERATE(true, false);
     CAPTURE(links.wire_sized_segments);
-    ReplayLab r = make_replay_lab(*this, Deployment::AssistantHost, links);
+    SampleLab r = make_sample_lab(*this, Deployment::AssistantHost, links);
     replay_sample_and_check(*this, r);
 }
 
@@ -409,14 +227,14 @@ TEST_CASE_METHOD(NetnsLab, "replay of the sample with intercept on the target (d
     LinkOptions links;
     links.wire_sized_segments = GENERATE(true, false);
     CAPTURE(links.wire_sized_segments);
-    ReplayLab r = make_replay_lab(*this, Deployment::SingleHost, links);
+    SampleLab r = make_sample_lab(*this, Deployment::SingleHost, links);
     CAPTURE(r.dummy_kind);
     replay_sample_and_check(*this, r);
 }
 
 TEST_CASE_METHOD(NetnsLab, "intercept killed mid-run: sessions in flight time out, exit 3",
                  "[e2e][replay]") {
-    ReplayLab r = make_replay_lab(*this, Deployment::AssistantHost);
+    SampleLab r = make_sample_lab(*this, Deployment::AssistantHost);
     start_intercept(*this, r);
     // At 0.5x the sample lasts 3.3 s: its first five sessions end by 0.85 s, session 50002
     // runs from 1.23 s to 2.03 s, the last three start after 2.46 s. Intercept dies at 1.6 s.
@@ -457,7 +275,7 @@ TEST_CASE_METHOD(NetnsLab, "intercept killed mid-run: sessions in flight time ou
 
 TEST_CASE_METHOD(NetnsLab, "nginx stopped mid-run: sessions are reset by the target, no hang",
                  "[e2e][replay]") {
-    ReplayLab r = make_replay_lab(*this, Deployment::AssistantHost);
+    SampleLab r = make_sample_lab(*this, Deployment::AssistantHost);
     start_intercept(*this, r);
     Process* nginx = r.nginx->process;
     // Same timing as above; --timeout 10s is far above what the run may take: a refused
@@ -487,7 +305,7 @@ TEST_CASE_METHOD(NetnsLab, "nginx stopped mid-run: sessions are reset by the tar
 
 TEST_CASE_METHOD(NetnsLab, "intercept unreachable at start: one error line, exit 1",
                  "[e2e][replay]") {
-    ReplayLab r = make_replay_lab(*this, Deployment::AssistantHost);
+    SampleLab r = make_sample_lab(*this, Deployment::AssistantHost);
     // Nothing listens there (refused), or nobody has that address at all (no ARP answer).
     const bool nobody = GENERATE(false, true);
     CAPTURE(nobody);
@@ -512,7 +330,7 @@ TEST_CASE_METHOD(NetnsLab, "intercept unreachable at start: one error line, exit
 
 TEST_CASE_METHOD(NetnsLab, "the replayer sends nothing but to --target and intercept",
                  "[e2e][replay]") {
-    ReplayLab r = make_replay_lab(*this, Deployment::AssistantHost);
+    SampleLab r = make_sample_lab(*this, Deployment::AssistantHost);
     start_intercept(*this, r);
     NetnsLab::require_tool("tcpdump", "to capture what the replayer sends");
     const fs::path pcap = path("replayer.pcap");

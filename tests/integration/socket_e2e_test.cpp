@@ -16,6 +16,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/capture_corpus.h"
 #include "support/e2e_helpers.h"
 #include "support/json_lite.h"
 #include "support/netns_lab.h"
@@ -56,65 +57,6 @@ Json read_json(const fs::path& path) {
         FAIL("invalid JSON report: " << e.what());
     }
     return Json();
-}
-
-// ---- Redis --------------------------------------------------------------------------------
-
-// Starts redis-server on address:6379 in `host` (no persistence, no protected mode) and waits
-// until it listens.
-Process& start_redis(NetnsLab& lab, const std::string& host, const std::string& address,
-                     const std::string& name) {
-    const fs::path dir = lab.path(name);
-    fs::create_directories(dir);
-    Process& p = lab.spawn(
-        host,
-        {NetnsLab::require_tool("redis-server",
-                                "as the Redis test server "
-                                "(package redis-server)"),
-         "--bind", address, "--port", "6379", "--protected-mode", "no", "--save", "",
-         "--appendonly", "no", "--daemonize", "no", "--dir", dir.string(), "--logfile", ""},
-        name);
-    const bool up = wait_until(
-        [&] { return !p.running() || NetnsLab::listening(p.pid(), address, 6379); }, 10s);
-    INFO("redis-server did not start listening on " << address << ":6379 in " << host
-                                                    << "\nstderr: " << p.stderr_text()
-                                                    << "\nstdout: " << p.stdout_text());
-    REQUIRE(up);
-    REQUIRE(p.running());
-    return p;
-}
-
-// INFO commandstats -> calls per command ("set" -> 200), without the INFO calls themselves.
-std::map<std::string, uint64_t> command_calls(NetnsLab& lab, const std::string& host,
-                                              const std::string& address) {
-    const CommandResult r = lab.run(host,
-                                    {NetnsLab::require_tool("redis-cli",
-                                                            "to read redis' statistics (package "
-                                                            "redis-tools)"),
-                                     "-h", address, "-p", "6379", "INFO", "commandstats"},
-                                    20s);
-    INFO(r.describe());
-    REQUIRE(r.ok());
-    std::map<std::string, uint64_t> calls;
-    for (std::string line : split_lines(r.out)) {
-        if (!line.empty() && line.back() == '\r') {
-            line.pop_back();
-        }
-        // cmdstat_set:calls=200,usec=...,rejected_calls=0,failed_calls=0
-        if (line.rfind("cmdstat_", 0) != 0) {
-            continue;
-        }
-        const auto colon = line.find(':');
-        const auto eq = line.find("calls=", colon);
-        REQUIRE(colon != std::string::npos);
-        REQUIRE(eq == colon + 1);
-        const std::string command = line.substr(8, colon - 8);
-        if (command == "info") {
-            continue;  // our own queries
-        }
-        calls[command] = std::stoull(line.substr(eq + 6));
-    }
-    return calls;
 }
 
 }  // namespace
@@ -250,14 +192,14 @@ TEST_CASE_METHOD(NetnsLab,
 
     // What the recorded server executed: -n requests of each -t test (plus redis-benchmark's
     // own CONFIG GET queries, which are recorded and replayed like the rest).
-    const auto recorded = command_calls(*this, "server", cs.addr_b);
+    const auto recorded = redis_command_calls(*this, "server", cs.addr_b);
     CHECK(recorded.at("set") == kRequests);
     CHECK(recorded.at("get") == kRequests);
     CHECK(recorded.at("incr") == kRequests);
 
     // Replay into a fresh redis, twice over, as nobody.
     start_redis(*this, "target", rt.addr_b, "redis-fresh");
-    CHECK(command_calls(*this, "target", rt.addr_b).empty());
+    CHECK(redis_command_calls(*this, "target", rt.addr_b).empty());
     const fs::path pub = public_dir(*this);
     const fs::path copy = pub / "redis.pcap.zst";
     fs::copy_file(archive, copy);
@@ -272,7 +214,7 @@ TEST_CASE_METHOD(NetnsLab,
     INFO(r.describe());
     REQUIRE(r.exit_code == 0);
 
-    const auto replayed = command_calls(*this, "target", rt.addr_b);
+    const auto replayed = redis_command_calls(*this, "target", rt.addr_b);
     std::map<std::string, uint64_t> twice;
     for (const auto& [command, calls] : recorded) {
         twice[command] = 2 * calls;

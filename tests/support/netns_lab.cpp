@@ -103,13 +103,24 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
 }  // namespace
 
 bool NetnsLab::listening(pid_t pid, const std::string& address, uint16_t port) {
+    // /proc/net/tcp and tcp6 print the address as 32-bit words in host order, %08X each.
+    char want[40] = {};
+    std::string table = "tcp";
     in_addr a{};
-    if (::inet_pton(AF_INET, address.c_str(), &a) != 1) {
+    in6_addr a6{};
+    if (::inet_pton(AF_INET, address.c_str(), &a) == 1) {
+        std::snprintf(want, sizeof want, "%08X", static_cast<unsigned>(a.s_addr));
+    } else if (::inet_pton(AF_INET6, address.c_str(), &a6) == 1) {
+        table = "tcp6";
+        for (int i = 0; i < 4; ++i) {
+            uint32_t word = 0;
+            std::memcpy(&word, a6.s6_addr + 4 * i, sizeof word);
+            std::snprintf(want + 8 * i, sizeof want - 8 * i, "%08X", static_cast<unsigned>(word));
+        }
+    } else {
         return false;
     }
-    char want[16];
-    std::snprintf(want, sizeof want, "%08X", static_cast<unsigned>(a.s_addr));
-    std::ifstream in("/proc/" + std::to_string(pid) + "/net/tcp");
+    std::ifstream in("/proc/" + std::to_string(pid) + "/net/" + table);
     std::string line;
     std::getline(in, line);  // header
     while (std::getline(in, line)) {
@@ -131,7 +142,8 @@ bool NetnsLab::listening(pid_t pid, const std::string& address, uint16_t port) {
 // ---- Nginx -------------------------------------------------------------------------------
 
 std::string Nginx::url(const std::string& path) const {
-    return "http://" + address + ":" + std::to_string(port) + path;
+    const bool v6 = address.find(':') != std::string::npos;
+    return "http://" + (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port) + path;
 }
 
 // ---- NetnsLab ----------------------------------------------------------------------------
@@ -370,7 +382,9 @@ const Nginx& NetnsLab::start_nginx(const std::string& host, const std::string& a
         REQUIRE(!conf.empty());
     }
     replace_all(conf, "@PREFIX@", n->prefix.string());
-    replace_all(conf, "@LISTEN@", address + ":" + std::to_string(port));
+    const bool v6 = address.find(':') != std::string::npos;
+    replace_all(conf, "@LISTEN@",
+                (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port));
     for (const char* sub : {"www", "tmp"}) {
         fs::create_directories(n->prefix / sub);
     }

@@ -36,7 +36,7 @@ struct Link {
 struct Nginx {
     Process* process = nullptr;
     std::string host;
-    std::string address;  // listen address
+    std::string address;  // listen address (IPv4, or IPv6 without brackets)
     uint16_t port = 80;
     std::filesystem::path prefix;      // www/, logs and temp files live here
     std::filesystem::path conf;        // the generated configuration
@@ -100,16 +100,16 @@ class NetnsLab {
     // The lab owns the process: it is killed with its group at teardown at the latest.
     Process& spawn(const std::string& host, const std::vector<std::string>& argv,
                    const std::string& name);
-    // Starts nginx listening on address:port in the host's namespace with the configuration
-    // samples/nginx.conf.in (the one the bundled sample was recorded with): /small, /large
-    // (307200 bytes of text), /noise (300 kB of random bytes), POST /upload (bodies up to
-    // 10 MB), /api/..., keep-alive on. Waits until it listens (REQUIREd within 10 s).
+    // Starts nginx listening on address:port (IPv4 or IPv6) in the host's namespace with the
+    // configuration samples/nginx.conf.in (the one the bundled sample was recorded with):
+    // /small, /large (307200 bytes of text), /noise (300 kB of random bytes), POST /upload
+    // (bodies up to 10 MB), /api/..., keep-alive on. Waits until it listens (REQUIREd in 10 s).
     const Nginx& start_nginx(const std::string& host, const std::string& address,
                              uint16_t port = 80);
     // The access log's lines (empty if none yet).
     std::vector<std::string> access_log_lines(const Nginx& nginx) const;
-    // Is a TCP socket listening on address:port in the network namespace of process `pid`
-    // (a process spawn()ed into a host)?
+    // Is a TCP socket listening on address:port (IPv4 or IPv6) in the network namespace of
+    // process `pid` (a process spawn()ed into a host)?
     static bool listening(pid_t pid, const std::string& address, uint16_t port);
 
     // The lab's private directory (removed at teardown).
