@@ -164,7 +164,7 @@ TEST_CASE("the request-boundary policy from the command line", "[replay][options
     CHECK(o.builder.policy.pause_ns == kSec / 4);
 }
 
-TEST_CASE("--speed max bounds concurrency unless --max-active says otherwise",
+TEST_CASE("at --speed max concurrency is bounded unless --max-active says otherwise",
           "[replay][options]") {
     CHECK(parse({"--in", "x.pcap", "-t", "10.0.0.2:80"}).max_active == 100'000);
     CHECK(parse({"--in", "x.pcap", "-t", "10.0.0.2:80", "--speed", "max"}).max_active ==
