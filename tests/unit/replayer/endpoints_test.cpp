@@ -1,5 +1,5 @@
 // EndpointAllocator: copies x loops never share a 4-tuple while it can matter at the target.
-#include "replayer/endpoints.h"
+#include "replayer/schedule/endpoints.h"
 
 #include <set>
 #include <unordered_set>

@@ -9,8 +9,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "replayer/live_sessions.h"
-#include "replayer/session_driver.h"
+#include "replayer/sessions/live_sessions.h"
+#include "replayer/transport/session_driver.h"
 #include "support/fake_target.h"
 #include "support/packet_factory.h"
 

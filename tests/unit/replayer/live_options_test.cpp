@@ -4,8 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include "common/base/error.h"
-#include "replayer/live_replay.h"
-#include "replayer/options.h"
+#include "replayer/cli/options.h"
+#include "replayer/run/live_replay.h"
 
 namespace tcpr::replay {
 namespace {

@@ -2,7 +2,7 @@
 // a capture delivers them: requests published as the client sends them, answers measured as
 // the server sends them, reassembly and capture loss, FIN/RST, idle expiry, caps, sampling,
 // mid-session connections, memory release, deferred status comparison. ISNs around the wrap.
-#include "replayer/live_sessions.h"
+#include "replayer/sessions/live_sessions.h"
 
 #include <set>
 #include <string>

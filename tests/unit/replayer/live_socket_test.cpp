@@ -14,8 +14,8 @@
 
 #include "common/os/clock.h"
 #include "common/os/epoll.h"
-#include "replayer/live_sessions.h"
-#include "replayer/socket_transport.h"
+#include "replayer/sessions/live_sessions.h"
+#include "replayer/transport/socket_transport.h"
 #include "support/line_server.h"
 #include "support/packet_factory.h"
 

@@ -1,6 +1,6 @@
 // load_input: our archive, a truncated archive (rebuilt from its intact frames), pcap and
 // pcapng files, the archive's busiest port orienting mid-session captures.
-#include "replayer/load.h"
+#include "replayer/input/load.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 // Command-line values: speeds, tcpcopy's -x, --sessions, percentages, HOST[:PORT], and the
 // whole CommandLine with CLI11.
-#include "replayer/options.h"
+#include "replayer/cli/options.h"
 
 #include <CLI/CLI.hpp>
 #include <catch2/catch.hpp>

@@ -1,7 +1,7 @@
 // RawTransport + run loop + InterceptClient end to end in one process, over loopback TCP only:
 // a fake intercept (a thread serving the wire protocol on 127.0.0.1) reports what a FakeTarget
 // answers to the packets the transport sends. No root, no packets leave the process.
-#include "replayer/raw_transport.h"
+#include "replayer/transport/raw_transport.h"
 
 #include <atomic>
 #include <chrono>
@@ -15,7 +15,7 @@
 #include "common/base/error.h"
 #include "common/os/clock.h"
 #include "common/os/tcp_socket.h"
-#include "replayer/replay.h"
+#include "replayer/run/replay.h"
 #include "support/fake_target.h"
 
 namespace tcpr::replay {

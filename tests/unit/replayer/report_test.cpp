@@ -1,5 +1,5 @@
 // The final report: summary lines, JSON, and the exit-code threshold.
-#include "replayer/report.h"
+#include "replayer/report/report.h"
 
 #include <catch2/catch.hpp>
 

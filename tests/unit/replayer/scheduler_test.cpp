@@ -1,5 +1,5 @@
 // Scheduler with exact expected start times: speed, copies, loops, duration, max.
-#include "replayer/scheduler.h"
+#include "replayer/schedule/scheduler.h"
 
 #include <vector>
 

@@ -1,7 +1,7 @@
 // SessionBuilder on crafted captures: keep-alive with several requests, a large POST, a TSO
 // super-segment, a mid-session capture, a server greeting, recorded retransmissions, and the
 // selection options.
-#include "replayer/session_builder.h"
+#include "replayer/sessions/session_builder.h"
 
 #include <string>
 

@@ -1,7 +1,7 @@
 // SessionDriver against FakeTarget, in memory with a fake clock: full sessions at ISNs around
 // the 2^32 wrap on both sides, MSS splitting, loss and retransmission, lost reports, RST,
 // refusal, silence and timeout, closes in both orders, status-line comparison, think times.
-#include "replayer/session_driver.h"
+#include "replayer/transport/session_driver.h"
 
 #include <algorithm>
 #include <limits>
@@ -10,8 +10,8 @@
 #include <catch2/catch.hpp>
 
 #include "common/net/packet_view.h"
-#include "replayer/scheduler.h"
-#include "replayer/session_builder.h"
+#include "replayer/schedule/scheduler.h"
+#include "replayer/sessions/session_builder.h"
 #include "support/conversation.h"
 #include "support/fake_target.h"
 

@@ -6,8 +6,8 @@
 #include <catch2/catch.hpp>
 
 #include "common/base/error.h"
-#include "replayer/report.h"
-#include "replayer/response_diff.h"
+#include "replayer/report/report.h"
+#include "replayer/transport/response_diff.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
 

@@ -2,7 +2,7 @@
 // requests paced by answers and think times, copies, response comparison and the --diff file,
 // a target that closes early, resets, never answers, refuses, or never accepts. Every case
 // bounds its run with --timeout and checks that the run ends. No root, loopback only.
-#include "replayer/socket_transport.h"
+#include "replayer/transport/socket_transport.h"
 
 #include <algorithm>
 #include <chrono>
@@ -12,7 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/os/stream_socket.h"
-#include "replayer/replay.h"
+#include "replayer/run/replay.h"
 #include "support/line_server.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"

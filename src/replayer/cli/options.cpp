@@ -1,0 +1,290 @@
+#include "replayer/cli/options.h"
+
+#include <cmath>
+
+#include <CLI/CLI.hpp>
+
+#include "common/base/error.h"
+#include "common/base/parse.h"
+#include "common/os/resolve.h"
+#include "common/wire/intercept_protocol.h"
+
+namespace tcpr::replay {
+namespace {
+
+[[noreturn]] void bad(const std::string& option, const std::string& text, const char* expected) {
+    throw Error(ErrorKind::Usage,
+                "bad value '" + text + "' for " + option + " (expected " + expected + ")");
+}
+
+double parse_number(const std::string& text, const std::string& option, const char* expected) {
+    size_t pos = 0;
+    double v = 0;
+    try {
+        v = std::stod(text, &pos);
+    } catch (const std::exception&) {
+        bad(option, text, expected);
+    }
+    if (pos != text.size() || !std::isfinite(v)) {
+        bad(option, text, expected);
+    }
+    return v;
+}
+
+}  // namespace
+
+uint32_t parse_speed(const std::string& text, const std::string& option) {
+    constexpr const char* kExpected = "a factor such as 0.5x, 1x, 2x, or max";
+    if (text == "max" || text == "MAX" || text == "topspeed") {
+        return 0;
+    }
+    std::string t = text;
+    if (!t.empty() && (t.back() == 'x' || t.back() == 'X')) {
+        t.pop_back();
+    }
+    const double v = parse_number(t, option, kExpected);
+    if (v < 0.001 || v > 1000.0) {
+        bad(option, text, "a factor between 0.001x and 1000x, or max");
+    }
+    return static_cast<uint32_t>(std::llround(v * 1000.0));
+}
+
+double parse_percent(const std::string& text, const std::string& option) {
+    std::string t = text;
+    if (!t.empty() && t.back() == '%') {
+        t.pop_back();
+    }
+    const double v = parse_number(t, option, "a percentage such as 25%");
+    if (v < 0 || v > 100) {
+        bad(option, text, "a percentage between 0% and 100%");
+    }
+    return v;
+}
+
+std::pair<uint16_t, net::Endpoint> parse_tcpcopy_mapping(const std::string& text) {
+    constexpr const char* kExpected = "PORT-TARGET_IP:PORT, as tcpcopy's -x 80-192.168.0.246:80";
+    if (text.find(',') != std::string::npos) {
+        throw Error(ErrorKind::Usage, "-x '" + text +
+                                          "': one mapping only (replay one port "
+                                          "per run; run one tcpreplay2 per port)");
+    }
+    // The target part starts after the last '-' that is followed by an address.
+    const auto dash = text.find('-');
+    if (dash == std::string::npos || dash == 0 || dash + 1 >= text.size()) {
+        bad("-x", text, kExpected);
+    }
+    const std::string left = text.substr(0, dash), right = text.substr(dash + 1);
+    // Left: "80" or "10.0.0.1:80" (the online address, irrelevant when replaying an archive).
+    const auto colon = left.rfind(':');
+    const uint16_t port =
+        parse_port(colon == std::string::npos ? left : left.substr(colon + 1), "-x");
+    const net::Endpoint target = os::resolve_endpoint(right, 0, "-x");
+    return {port, target};
+}
+
+void parse_sessions(const std::string& text, Selection& s) {
+    constexpr const char* kExpected =
+        "comma-separated FROM-TO offsets (10m-20m), client networks (10.1.0.0/16) or a "
+        "sample (25%)";
+    size_t start = 0;
+    while (start <= text.size()) {
+        const auto comma = text.find(',', start);
+        const std::string item =
+            text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        start = comma == std::string::npos ? text.size() + 1 : comma + 1;
+        if (item.empty()) {
+            bad("--sessions", text, kExpected);
+        }
+        if (item.back() == '%') {
+            s.sample_percent = parse_percent(item, "--sessions");
+        } else if (item.find('/') != std::string::npos) {
+            const auto c = Cidr::parse(item);
+            if (!c) {
+                bad("--sessions", item, "a client network such as 10.1.0.0/16");
+            }
+            s.client_nets.push_back(*c);
+        } else if (item.find('-') != std::string::npos) {
+            const auto dash = item.find('-');
+            const std::string from = item.substr(0, dash), to = item.substr(dash + 1);
+            s.from_ns =
+                from.empty()
+                    ? 0
+                    : static_cast<uint64_t>(parse_duration(from, "--sessions", true).count());
+            if (to.empty()) {
+                s.to_ns.reset();
+            } else {
+                s.to_ns = static_cast<uint64_t>(parse_duration(to, "--sessions").count());
+                if (*s.to_ns <= s.from_ns) {
+                    bad("--sessions", item, "a window whose end is after its start");
+                }
+            }
+        } else {
+            bad("--sessions", item, kExpected);
+        }
+    }
+}
+
+CommandLine::CommandLine(CLI::App& app) {
+    app.footer(
+        "Examples:\n"
+        "  tcpreplay2 --in monday.pcap.zst --target 192.168.0.246:80 --intercept 192.168.0.247 "
+        "--speed 2x --copies 3\n"
+        "  tcpreplay2 --in capture.pcap -x 80-192.168.0.246:80 -s 192.168.0.247 -n 2\n"
+        "  tcpreplay2 -i eth0 -p 80 --target 192.168.0.246:80 --intercept 192.168.0.247 "
+        "--record monday.pcap.zst   (live)\n"
+        "Exit codes: 0 ok, 1 error, 2 usage, 3 more failed sessions than --max-failed. "
+        "See docs/replay.md.");
+    app.add_option("--in,-r", o_.input,
+                   "Archive (.pcap.zst) or pcap/pcapng file to replay (without it: live "
+                   "passthrough of -p PORT on -i IFACE)");
+    app.add_option("--target,-t", target_text_, "The test server: IP:PORT (or HOST:PORT)");
+    app.add_option("-x", tcpcopy_text_, "tcpcopy's PORT-TARGET_IP:PORT (sets --port and --target)");
+    app.add_option("--intercept,-s", intercept_text_,
+                   "intercept's HOST[:PORT] (port " + std::to_string(wire::kDefaultPort) + ")");
+    app.add_option("--transport", o_.transport,
+                   "How sessions reach the target: raw (forged packets + intercept) or socket "
+                   "(ordinary connections, no root)")
+        ->check(CLI::IsMember({"raw", "socket"}))
+        ->default_str("raw");
+    app.add_option("--diff", o_.diff_file,
+                   "With --transport socket: write the responses that differ from the recording "
+                   "(status line or length) to this file");
+    app.add_option("--inject", o_.inject,
+                   "Packet sender: raw (IP_HDRINCL socket) or pcap (pcap_inject on -i)")
+        ->check(CLI::IsMember({"raw", "pcap"}));
+    app.add_option("-i,--interface", o_.interface,
+                   "Live passthrough: capture on this interface (default any); also the "
+                   "interface for --inject pcap");
+    app.add_option("--next-hop-mac", o_.next_hop_mac,
+                   "With --inject pcap on Ethernet: destination MAC (default: from the ARP "
+                   "table)");
+    app.add_option("--speed", speed_text_, "0.5x, 1x, 2x, ... or max (default 1x)");
+    app.add_option("--copies,-n", o_.copies, "Copies of every session (default 1)")
+        ->check(CLI::Range(1u, 10000u));
+    app.add_option("--loop", o_.loops, "Replay the whole input N times (default 1)")
+        ->check(CLI::Range(1u, 1000000u));
+    app.add_option("--port,-p", port_text_,
+                   "Recorded server port to replay (default: the archive's busiest)");
+    app.add_option("--sessions", sessions_text_,
+                   "Select sessions: FROM-TO offsets, client CIDR, or P% (comma-separated, "
+                   "repeatable)");
+    app.add_option("--sample", sample_text_, "Replay this share of sessions (e.g. 30%)");
+    app.add_option("--duration", duration_text_, "Start no session after this long (10m, 1h)");
+    app.add_option("--timeout", timeout_text_,
+                   "A session waiting on the target this long is reset (default 30s)");
+    app.add_option("--report", report_args_, "Write the report as JSON: --report json FILE")
+        ->expected(1, 2);
+    app.add_option("--max-failed", max_failed_text_,
+                   "Exit 3 when more sessions than this failed (default 1%)");
+    app.add_option("--client-pool", pool_text_,
+                   "Client addresses for copies from this network (default: port shift)");
+    max_active_opt_ = app.add_option("--max-active", o_.max_active,
+                                     "At most this many concurrent sessions (default 100000; "
+                                     "with --speed max, 256)")
+                          ->check(CLI::Range(uint64_t{1}, uint64_t{10'000'000}));
+    app.add_option("--mtu", o_.mtu, "Path MTU toward the target (default 1500)")
+        ->check(CLI::Range(576, 65535));
+    app.add_option("--request-gap", request_gap_text_,
+                   "A client pause this long starts a new request (default 1s, 0 = never)");
+    app.add_flag("--no-ack-split", no_ack_split_,
+                 "Do not start a new request where the recorded client's ack moved");
+    app.add_flag("--no-request-start-guess", no_start_guess_,
+                 "A connection captured without its handshake starts only after an answer or "
+                 "a pause, not at bytes that look like an HTTP or Redis request");
+    app.add_option("--linger", linger_text_,
+                   "Keep a used client tuple reserved this long (default 60s)");
+    app.add_flag("--dry-run", o_.dry_run,
+                 "Print the sessions and requests that would be replayed; send nothing");
+    app.add_flag("-v,--verbose", o_.verbosity, "More diagnostics (-vv: debug)");
+    app.add_flag("-q,--quiet", o_.quiet, "No progress line, only errors and the summary");
+    live_cli_.add(app, o_.live);
+    app.set_version_flag("--version", std::string("tcpreplay2 ") + TCPR_VERSION);
+}
+
+ReplayOptions CommandLine::options() {
+    ReplayOptions o = o_;
+    if (!tcpcopy_text_.empty()) {
+        if (!target_text_.empty()) {
+            throw Error(ErrorKind::Usage, "give either -x or --target, not both");
+        }
+        const auto [port, target] = parse_tcpcopy_mapping(tcpcopy_text_);
+        o.target = target;
+        if (port_text_.empty()) {
+            o.builder.selection.server_port = port;
+        }
+    } else if (target_text_.empty()) {
+        throw Error(ErrorKind::Usage, "no target: give --target IP:PORT (or tcpcopy's -x)");
+    } else {
+        o.target = os::resolve_endpoint(target_text_, 0, "--target");
+    }
+    if (!intercept_text_.empty()) {
+        o.intercept = os::resolve_endpoint(intercept_text_, wire::kDefaultPort, "--intercept");
+    }
+    o.speed_milli = parse_speed(speed_text_, "--speed");
+    if (o.speed_milli == 0 && max_active_opt_->count() == 0) {
+        // Without recorded timing, nothing else bounds how many sessions are open at once: a
+        // burst of thousands overflows a target's accept queue (nginx's backlog is 511) and
+        // connection table (worker_connections), and it drops or closes what it cannot take.
+        o.max_active = kMaxSpeedActive;
+    }
+    if (!port_text_.empty()) {
+        o.builder.selection.server_port = parse_port(port_text_, "--port");
+    }
+    for (const auto& s : sessions_text_) {
+        parse_sessions(s, o.builder.selection);
+    }
+    if (!sample_text_.empty()) {
+        o.builder.selection.sample_percent = parse_percent(sample_text_, "--sample");
+    }
+    if (!duration_text_.empty()) {
+        o.duration_ns = static_cast<uint64_t>(parse_duration(duration_text_, "--duration").count());
+    }
+    if (!timeout_text_.empty()) {
+        o.timeout_ns = static_cast<uint64_t>(parse_duration(timeout_text_, "--timeout").count());
+    }
+    if (!max_failed_text_.empty()) {
+        o.max_failed_percent = parse_percent(max_failed_text_, "--max-failed");
+    }
+    if (!pool_text_.empty()) {
+        o.client_pool = Cidr::parse(pool_text_);
+        if (!o.client_pool) {
+            bad("--client-pool", pool_text_, "a network such as 172.16.0.0/16");
+        }
+        if (o.client_pool->network.version != o.target.addr.version) {
+            throw Error(ErrorKind::Usage,
+                        "--client-pool " + pool_text_ + " is not of the target's IP version");
+        }
+    }
+    if (!request_gap_text_.empty()) {
+        o.builder.policy.pause_ns =
+            static_cast<uint64_t>(parse_duration(request_gap_text_, "--request-gap", true).count());
+    }
+    o.builder.policy.split_on_ack = !no_ack_split_;
+    o.builder.policy.recognize_starts = !no_start_guess_;
+    if (!linger_text_.empty()) {
+        o.linger_ns = static_cast<uint64_t>(parse_duration(linger_text_, "--linger", true).count());
+    }
+    if (!report_args_.empty()) {
+        if (report_args_.size() == 2) {
+            if (report_args_[0] != "json") {
+                throw Error(ErrorKind::Usage,
+                            "--report " + report_args_[0] + ": the only report format is json");
+            }
+            o.report_json = report_args_[1];
+        } else {
+            o.report_json = report_args_[0];
+        }
+    }
+    if (!o.diff_file.empty() && o.transport != "socket") {
+        throw Error(ErrorKind::Usage,
+                    "--diff needs --transport socket (raw replay sees only the first bytes of "
+                    "each response)");
+    }
+    if (o.inject == "pcap" && o.interface.empty()) {
+        throw Error(ErrorKind::Usage, "--inject pcap needs the interface: -i IFACE");
+    }
+    live_cli_.check(o);
+    return o;
+}
+
+}  // namespace tcpr::replay

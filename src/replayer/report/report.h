@@ -1,0 +1,41 @@
+// The run's final report: a human summary on stdout and the same facts as JSON (--report).
+// Also the exit-code rule: a run "failed" when more than max_failed_percent of its finished
+// sessions were reset by the target or timed out (docs/replay.md, "Exit codes").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "replayer/report/counters.h"
+#include "replayer/sessions/recording.h"
+
+namespace tcpr::replay {
+
+struct RunSummary {
+    std::string input, format, target, intercept, transport;
+    std::string diff_file;  // --diff (socket transport); "" = none
+    uint32_t speed_milli = 1000;
+    uint32_t copies = 1, loops = 1;
+    uint64_t recorded_ns = 0;  // the recording's span x loops (what 1x would take)
+    uint64_t wall_ns = 0;      // how long the replay took
+    BuildStats build;
+    uint64_t frames_damaged = 0;
+    std::vector<std::string> damage;  // one line per damaged archive frame (first few)
+    uint64_t sessions_in_recording = 0;
+    uint64_t sessions_skipped_family = 0;  // client address family differs from the target's
+    ReplayCounters counters;
+    std::string stop_reason;  // "", "duration", "signal"
+    double max_failed_percent = 1.0;
+};
+
+// Failed sessions (reset by target + timed out + connection errors) as a percentage of
+// finished ones.
+double failed_percent(const ReplayCounters& c);
+bool failed_beyond(const RunSummary& s);
+
+std::string format_speed(uint32_t speed_milli);  // "2x", "0.5x", "max"
+std::string format_summary(const RunSummary& s);
+std::string format_json(const RunSummary& s);
+
+}  // namespace tcpr::replay

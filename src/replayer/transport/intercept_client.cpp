@@ -1,0 +1,161 @@
+#include "replayer/transport/intercept_client.h"
+
+#include <algorithm>
+
+#include "common/base/error.h"
+
+namespace tcpr::replay {
+
+InterceptClient::InterceptClient(InterceptOptions options) : opt_(std::move(options)) {
+    backoff_ = opt_.backoff_min_ns;
+}
+
+void InterceptClient::hello(std::chrono::milliseconds timeout) {
+    conn_->send_blocking(wire::Hello{wire::kProtocolVersion, opt_.name}, timeout);
+    auto reply = conn_->receive_blocking(timeout);
+    if (!reply) {
+        throw Error(ErrorKind::Network,
+                    "no answer to Hello within " + std::to_string(timeout.count()) + " ms");
+    }
+    if (auto* ack = std::get_if<wire::HelloAck>(&*reply)) {
+        expiry_seconds_ = ack->expiry_seconds == 0 ? 120 : ack->expiry_seconds;
+        return;
+    }
+    if (auto* err = std::get_if<wire::ErrorMsg>(&*reply)) {
+        throw Error(ErrorKind::Network, "refused: " + err->reason);
+    }
+    throw Error(ErrorKind::Network, "unexpected answer to Hello");
+}
+
+void InterceptClient::connect() {
+    const std::string where = "cannot reach intercept at " + opt_.address.to_string();
+    try {
+        conn_.emplace(os::TcpConnection::connect(opt_.address, opt_.connect_timeout));
+        hello(opt_.connect_timeout);
+    } catch (const Error& e) {
+        conn_.reset();
+        std::string why = e.what();
+        // TcpConnection says "cannot connect to A: cause": keep the cause only.
+        const std::string prefix = "cannot connect to " + opt_.address.to_string() + ": ";
+        if (why.rfind(prefix, 0) == 0) {
+            why = why.substr(prefix.size());
+        }
+        throw Error(ErrorKind::Network, where + ": " + why + " (is intercept running there?)");
+    }
+}
+
+bool InterceptClient::register_tuples(std::span<const wire::Tuple> tuples) {
+    if (!conn_) {
+        return false;
+    }
+    for (size_t i = 0; i < tuples.size(); i += wire::kMaxTuplesPerFrame) {
+        const size_t n = std::min(wire::kMaxTuplesPerFrame, tuples.size() - i);
+        wire::Register r;
+        r.tuples.assign(tuples.begin() + static_cast<long>(i),
+                        tuples.begin() + static_cast<long>(i + n));
+        if (!conn_->send(r)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool InterceptClient::unregister_tuples(std::span<const wire::Tuple> tuples) {
+    if (!conn_) {
+        return false;
+    }
+    for (size_t i = 0; i < tuples.size(); i += wire::kMaxTuplesPerFrame) {
+        const size_t n = std::min(wire::kMaxTuplesPerFrame, tuples.size() - i);
+        wire::Unregister u;
+        u.tuples.assign(tuples.begin() + static_cast<long>(i),
+                        tuples.begin() + static_cast<long>(i + n));
+        if (!conn_->send(u)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::optional<uint64_t> InterceptClient::ping() {
+    if (!conn_) {
+        return std::nullopt;
+    }
+    const uint64_t n = nonce_;
+    if (!conn_->send(wire::Ping{n})) {
+        return std::nullopt;
+    }
+    ++nonce_;
+    return n;
+}
+
+bool InterceptClient::read(std::vector<wire::Message>& out, uint64_t now_ns) {
+    if (!conn_) {
+        return false;
+    }
+    const os::IoStatus st = conn_->receive();
+    while (true) {
+        wire::DecodeResult r = conn_->next_message();
+        if (r.status == wire::DecodeStatus::NeedMore) {
+            break;
+        }
+        if (r.status != wire::DecodeStatus::Ok) {
+            disconnect(std::string("bad message from intercept: ") + wire::to_string(r.status),
+                       now_ns);
+            return false;
+        }
+        if (auto* err = std::get_if<wire::ErrorMsg>(&*r.message)) {
+            disconnect("intercept closed the connection: " + err->reason, now_ns);
+            return false;
+        }
+        out.push_back(std::move(*r.message));
+    }
+    if (st == os::IoStatus::Closed) {
+        disconnect(conn_->error().empty() ? "connection closed" : conn_->error(), now_ns);
+        return false;
+    }
+    return true;
+}
+
+bool InterceptClient::write(uint64_t now_ns) {
+    if (!conn_) {
+        return false;
+    }
+    if (conn_->flush() == os::IoStatus::Closed) {
+        disconnect(conn_->error(), now_ns);
+        return false;
+    }
+    return true;
+}
+
+void InterceptClient::disconnect(const std::string& why, uint64_t now_ns) {
+    if (conn_) {
+        ++disconnects_;
+        conn_.reset();
+    }
+    last_error_ = why;
+    next_attempt_ = now_ns + backoff_;
+}
+
+bool InterceptClient::maybe_reconnect(uint64_t now_ns) {
+    if (conn_) {
+        return true;
+    }
+    if (now_ns < next_attempt_) {
+        return false;
+    }
+    try {
+        conn_.emplace(os::TcpConnection::connect(opt_.address, opt_.reconnect_timeout));
+        hello(opt_.reconnect_timeout);
+        ++reconnects_;
+        backoff_ = opt_.backoff_min_ns;
+        return true;
+    } catch (const Error& e) {
+        conn_.reset();
+        last_error_ = e.what();
+        backoff_ = std::min(backoff_ * 2, opt_.backoff_max_ns);
+        next_attempt_ = now_ns + backoff_;
+        return false;
+    }
+}
+
+}  // namespace tcpr::replay
