@@ -227,7 +227,7 @@ std::string run_and_check(NetnsLab& lab, const Capture& c, const Target& t, Tran
             ++served_counts[parse_log_line(line).request];
         }
         expected_counts = times(f.request_counts(), kCopies);
-        const Conversations conv = conversations(fresh);
+        const Conversations conv = connections(fresh);
         served_connections = conv.size();
         served_sequences = sequence_counts(conv);
         for (const auto& [seq, n] : sequence_counts(f.conversations())) {

@@ -61,6 +61,21 @@ Conversations conversations(const std::vector<std::string>& log_lines) {
     return c;
 }
 
+Conversations connections(const std::vector<std::string>& log_lines) {
+    Conversations c;
+    for (const auto& line : log_lines) {
+        const LogEntry e = parse_log_line(line);
+        // After the quoted request: status, request length, bytes sent, connection serial.
+        std::istringstream rest(line.substr(line.rfind('"') + 1));
+        std::string status, request_length, bytes_sent, serial;
+        rest >> status >> request_length >> bytes_sent >> serial;
+        INFO("access log line without nginx's connection serial: " << line);
+        REQUIRE(!serial.empty());
+        c[e.endpoint + " #" + serial].push_back(e.request);
+    }
+    return c;
+}
+
 std::map<std::vector<std::string>, size_t> sequence_counts(const Conversations& c) {
     std::map<std::vector<std::string>, size_t> counts;
     for (const auto& [endpoint, requests] : c) {

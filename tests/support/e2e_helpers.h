@@ -37,6 +37,11 @@ using Conversations = std::map<std::string, std::vector<std::string>>;
 // The conversations of access-log lines (each parsed with parse_log_line).
 Conversations conversations(const std::vector<std::string>& log_lines);
 
+// The same keyed by client endpoint and nginx's connection serial ($connection): one entry per
+// connection also where a client port was used again for a later connection (a kernel client
+// reuses a port whose TIME_WAIT is on the server's side).
+Conversations connections(const std::vector<std::string>& log_lines);
+
 // How many connections made each sequence of requests.
 std::map<std::vector<std::string>, size_t> sequence_counts(const Conversations& c);
 
