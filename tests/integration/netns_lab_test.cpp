@@ -137,8 +137,9 @@ TEST_CASE_METHOD(NetnsLab, "the lab routes between three namespaces and a dummy 
     REQUIRE(wait_until([&] { return cap.stderr_text().find("listening on") != std::string::npos; },
                        10s));
     // Two SYNs from the target towards pool addresses (nobody answers: connect times out).
-    run("target", {"curl", "-s", "--connect-timeout", "1", "http://" + pool + ".7:9/"}, 10s);
-    run("target", {"curl", "-s", "--connect-timeout", "1", "http://" + pool + ".8:9/"}, 10s);
+    // (0.5 s: below the 1 s SYN retransmission, so each connect sends exactly one SYN)
+    run("target", {"curl", "-s", "--connect-timeout", "0.5", "http://" + pool + ".7:9/"}, 10s);
+    run("target", {"curl", "-s", "--connect-timeout", "0.5", "http://" + pool + ".8:9/"}, 10s);
     const auto code = cap.wait(10s);
     INFO("tcpdump: " << cap.stdout_text() << cap.stderr_text());
     REQUIRE(code == std::optional<int>(0));

@@ -141,7 +141,7 @@ CommandLine::CommandLine(CLI::App& app) {
     app.add_option("-x", tcpcopy_text_, "tcpcopy's PORT-TARGET_IP:PORT (sets --port and --target)");
     app.add_option("--intercept,-s", intercept_text_,
                    "intercept's HOST[:PORT] (port " + std::to_string(wire::kDefaultPort) + ")");
-    app.add_option("--transport", o_.transport,
+    app.add_option("--transport", transport_text_,
                    "How sessions reach the target: raw (forged packets + intercept) or socket "
                    "(ordinary connections, no root)")
         ->check(CLI::IsMember({"raw", "socket"}))
@@ -149,7 +149,7 @@ CommandLine::CommandLine(CLI::App& app) {
     app.add_option("--diff", o_.diff_file,
                    "With --transport socket: write the responses that differ from the recording "
                    "(status line or length) to this file");
-    app.add_option("--inject", o_.inject,
+    app.add_option("--inject", inject_text_,
                    "Packet sender: raw (IP_HDRINCL socket) or pcap (pcap_inject on -i)")
         ->check(CLI::IsMember({"raw", "pcap"}));
     app.add_option("-i,--interface", o_.interface,
@@ -221,6 +221,8 @@ ReplayOptions CommandLine::options() {
         o.intercept = os::resolve_endpoint(intercept_text_, wire::kDefaultPort, "--intercept");
     }
     o.speed_milli = parse_speed(speed_text_, "--speed");
+    o.transport = transport_text_ == "socket" ? TransportMode::Socket : TransportMode::Raw;
+    o.inject = inject_text_ == "pcap" ? InjectMode::Pcap : InjectMode::RawSocket;
     if (o.speed_milli == 0 && max_active_opt_->count() == 0) {
         // Without recorded timing, nothing else bounds how many sessions are open at once: a
         // burst of thousands overflows a target's accept queue (nginx's backlog is 511) and
@@ -275,12 +277,12 @@ ReplayOptions CommandLine::options() {
             o.report_json = report_args_[0];
         }
     }
-    if (!o.diff_file.empty() && o.transport != "socket") {
+    if (!o.diff_file.empty() && o.transport != TransportMode::Socket) {
         throw Error(ErrorKind::Usage,
                     "--diff needs --transport socket (raw replay sees only the first bytes of "
                     "each response)");
     }
-    if (o.inject == "pcap" && o.interface.empty()) {
+    if (o.inject == InjectMode::Pcap && o.interface.empty()) {
         throw Error(ErrorKind::Usage, "--inject pcap needs the interface: -i IFACE");
     }
     live_cli_.check(o);

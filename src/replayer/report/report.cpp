@@ -122,7 +122,7 @@ std::string format_summary(const RunSummary& s) {
         }
         o += "\n";
     }
-    if (s.transport.rfind("socket", 0) == 0) {
+    if (s.mode == TransportMode::Socket) {
         // The kernel's TCP stack made the packets: only the bytes are ours to count.
         o += "  sent: " + human_bytes(c.payload_bytes_sent) +
              " of client data (packets are the kernel's)\n";

@@ -9,11 +9,13 @@
 
 #include "replayer/report/counters.h"
 #include "replayer/sessions/recording.h"
+#include "replayer/transport/modes.h"
 
 namespace tcpr::replay {
 
 struct RunSummary {
-    std::string input, format, target, intercept, transport;
+    std::string input, format, target, intercept, transport;  // transport: as described
+    TransportMode mode = TransportMode::Raw;
     std::string diff_file;  // --diff (socket transport); "" = none
     uint32_t speed_milli = 1000;
     uint32_t copies = 1, loops = 1;

@@ -197,12 +197,12 @@ int run_live(const ReplayOptions& o) {
                                                 net::link_type_name(link) + " is not supported");
     }
     // --transport socket: one ordinary connection per copy, no forged packets, no intercept.
-    const bool socket_mode = o.transport == "socket";
+    const bool socket_mode = o.transport == TransportMode::Socket;
     std::unique_ptr<net::PacketSink> sink;
     std::unique_ptr<InterceptClient> intercept;
     std::unique_ptr<DiffWriter> diff;
     if (socket_mode) {
-        if (o.intercept || o.client_pool || o.inject != "raw") {
+        if (o.intercept || o.client_pool || o.inject != InjectMode::RawSocket) {
             log::warn(
                 "--transport socket connects from this host's own address: --intercept, "
                 "--client-pool and --inject are not used");
@@ -491,10 +491,11 @@ int run_live(const ReplayOptions& o) {
     s.target = o.target.to_string();
     if (socket_mode) {
         s.transport = "socket (connect/send/recv)";
+        s.mode = TransportMode::Socket;
     } else {
         s.intercept = o.intercept->to_string();
-        s.transport = o.inject == "pcap" ? "raw (pcap_inject on " + o.interface + ")"
-                                         : std::string("raw (IP_HDRINCL socket)");
+        s.transport = o.inject == InjectMode::Pcap ? "raw (pcap_inject on " + o.interface + ")"
+                                                   : std::string("raw (IP_HDRINCL socket)");
     }
     s.speed_milli = 1000;
     s.copies = o.copies;

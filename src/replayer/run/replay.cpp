@@ -219,7 +219,7 @@ RunResult run_loop(const Recording& recording, Scheduler& sched, Transport& tran
 RawIo open_raw_io(const ReplayOptions& o, const std::string& client_name,
                   const std::string& missing_intercept) {
     RawIo io;
-    if (o.inject == "pcap") {
+    if (o.inject == InjectMode::Pcap) {
         io.sink = std::make_unique<os::PcapInjector>(
             os::PcapInjector::open(o.interface, o.target, o.next_hop_mac));
     } else {
@@ -242,7 +242,7 @@ int run_replay(const ReplayOptions& o) {
     } else if (o.quiet) {
         log::set_level(log::Level::Warn);
     }
-    const bool socket_mode = o.transport == "socket";
+    const bool socket_mode = o.transport == TransportMode::Socket;
     // The packet sender first: without root nothing else matters (the socket transport needs
     // neither root nor intercept).
     std::unique_ptr<net::PacketSink> sink;
@@ -345,9 +345,10 @@ int run_replay(const ReplayOptions& o) {
     s.format = in.format;
     s.target = o.target.to_string();
     s.intercept = socket_mode ? std::string() : o.intercept->to_string();
-    s.transport = socket_mode          ? std::string("socket (one TCP connection per session)")
-                  : o.inject == "pcap" ? "raw (pcap_inject on " + o.interface + ")"
-                                       : std::string("raw (IP_HDRINCL socket)");
+    s.mode = socket_mode ? TransportMode::Socket : TransportMode::Raw;
+    s.transport = socket_mode ? std::string("socket (one TCP connection per session)")
+                  : o.inject == InjectMode::Pcap ? "raw (pcap_inject on " + o.interface + ")"
+                                                 : std::string("raw (IP_HDRINCL socket)");
     s.diff_file = diff ? diff->path() : std::string();
     s.speed_milli = o.speed_milli;
     s.copies = o.copies;

@@ -769,7 +769,7 @@ std::string SocketTransport::health() const {
 
 std::unique_ptr<Transport> make_socket_transport(const Recording& recording, const ReplayOptions& o,
                                                  std::unique_ptr<DiffWriter>& diff) {
-    if (o.intercept || o.client_pool || o.inject != "raw") {
+    if (o.intercept || o.client_pool || o.inject != InjectMode::RawSocket) {
         log::warn(
             "--transport socket connects from this host's own address: --intercept, "
             "--client-pool and --inject are not used");

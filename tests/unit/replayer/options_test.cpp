@@ -122,7 +122,7 @@ TEST_CASE("the command line with tcpcopy aliases", "[replay][options]") {
     CHECK(*o.duration_ns == 600 * kSec);
     CHECK(o.timeout_ns == 5 * kSec);
     CHECK(o.max_failed_percent == 2.5);
-    CHECK(o.transport == "raw");
+    CHECK(o.transport == TransportMode::Raw);
 }
 
 TEST_CASE("command-line errors are one clear line", "[replay][options]") {
@@ -146,7 +146,7 @@ TEST_CASE("command-line errors are one clear line", "[replay][options]") {
 TEST_CASE("the socket transport and its --diff file", "[replay][options]") {
     const ReplayOptions o = parse({"--in", "x.pcap.zst", "-t", "10.0.0.1:6379", "--transport",
                                    "socket", "--diff", "d.txt", "-n", "2"});
-    CHECK(o.transport == "socket");
+    CHECK(o.transport == TransportMode::Socket);
     CHECK(o.diff_file == "d.txt");
     CHECK_FALSE(o.intercept);  // no intercept needed
     CHECK(o.copies == 2);

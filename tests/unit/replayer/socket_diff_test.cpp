@@ -143,6 +143,7 @@ TEST_CASE("the summary and the JSON report carry the socket transport's counts",
     s.format = "archive";
     s.target = "10.0.0.2:6379";
     s.transport = "socket (one TCP connection per session)";
+    s.mode = TransportMode::Socket;
     s.diff_file = "d.txt";
     ReplayCounters& c = s.counters;
     c.sessions_planned = c.sessions_started = 10;
