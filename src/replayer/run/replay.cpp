@@ -18,6 +18,7 @@
 #include "common/os/raw_socket.h"
 #include "common/os/status_line.h"
 #include "common/os/stop_signal.h"
+#include "common/os/stream_socket.h"
 #include "replayer/input/load.h"
 #include "replayer/transport/intercept_client.h"
 #include "replayer/transport/raw_transport.h"
@@ -96,6 +97,36 @@ std::string progress_line(const ReplayCounters& c, const Scheduler& sched, size_
         s += " | " + health;
     }
     return s;
+}
+
+// The socket transport from the command line: raises the open-descriptor limit (one
+// descriptor per active session), opens --diff into `diff` when given (throws Error(Io)
+// "cannot open ..." before anything is sent) and converts the options it uses.
+std::unique_ptr<Transport> make_socket_transport(const Recording& recording, const ReplayOptions& o,
+                                                 std::unique_ptr<DiffWriter>& diff) {
+    if (o.intercept || o.client_pool || o.inject != InjectMode::RawSocket) {
+        log::warn(
+            "--transport socket connects from this host's own address: --intercept, "
+            "--client-pool and --inject are not used");
+    }
+    const uint64_t fds = os::raise_open_file_limit();
+    if (fds < o.max_active + 64) {
+        log::debug(
+            "at most %llu open descriptors: sessions beyond about that many at once wait "
+            "(raise `ulimit -n` or lower --max-active)",
+            static_cast<unsigned long long>(fds));
+    }
+    if (!o.diff_file.empty()) {
+        const std::string header = "# tcpreplay2 --diff: responses of " + o.input +
+                                   " replayed into " + o.target.to_string() +
+                                   " whose first line or length differ from the recording\n";
+        diff = std::make_unique<DiffWriter>(o.diff_file, header);
+    }
+    SocketTransportOptions so;
+    so.target = o.target;
+    so.speed_milli = o.speed_milli;
+    so.timeout_ns = o.timeout_ns;
+    return std::make_unique<SocketTransport>(recording, so, diff.get());
 }
 
 }  // namespace

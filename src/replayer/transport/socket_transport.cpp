@@ -767,31 +767,4 @@ std::string SocketTransport::health() const {
     return {};
 }
 
-std::unique_ptr<Transport> make_socket_transport(const Recording& recording, const ReplayOptions& o,
-                                                 std::unique_ptr<DiffWriter>& diff) {
-    if (o.intercept || o.client_pool || o.inject != InjectMode::RawSocket) {
-        log::warn(
-            "--transport socket connects from this host's own address: --intercept, "
-            "--client-pool and --inject are not used");
-    }
-    const uint64_t fds = os::raise_open_file_limit();
-    if (fds < o.max_active + 64) {
-        log::debug(
-            "at most %llu open descriptors: sessions beyond about that many at once wait "
-            "(raise `ulimit -n` or lower --max-active)",
-            static_cast<unsigned long long>(fds));
-    }
-    if (!o.diff_file.empty()) {
-        const std::string header = "# tcpreplay2 --diff: responses of " + o.input +
-                                   " replayed into " + o.target.to_string() +
-                                   " whose first line or length differ from the recording\n";
-        diff = std::make_unique<DiffWriter>(o.diff_file, header);
-    }
-    SocketTransportOptions so;
-    so.target = o.target;
-    so.speed_milli = o.speed_milli;
-    so.timeout_ns = o.timeout_ns;
-    return std::make_unique<SocketTransport>(recording, so, diff.get());
-}
-
 }  // namespace tcpr::replay

@@ -22,7 +22,6 @@
 #include <vector>
 
 #include "common/os/stream_socket.h"
-#include "replayer/cli/options.h"
 #include "replayer/report/counters.h"
 #include "replayer/sessions/recording.h"
 #include "replayer/sessions/session_feed.h"
@@ -172,12 +171,5 @@ class SocketTransport final : public Transport {
     uint64_t opened_ = 0;
     uint64_t no_resource_since_ = 0;  // starts delayed for want of ports/descriptors
 };
-
-// The socket transport as run_replay() uses it: raises the open-descriptor limit (one
-// descriptor per active session), opens options.diff_file into `diff` when given (throws
-// Error(Io) "cannot open ..." before anything is sent) and applies the options.
-std::unique_ptr<Transport> make_socket_transport(const Recording& recording,
-                                                 const ReplayOptions& options,
-                                                 std::unique_ptr<DiffWriter>& diff);
 
 }  // namespace tcpr::replay
