@@ -39,7 +39,6 @@
 #include "replayer/sessions/recording.h"
 #include "replayer/sessions/session_builder.h"
 #include "replayer/sessions/session_feed.h"
-#include "replayer/transport/raw_transport.h"
 
 namespace tcpr::replay {
 
