@@ -96,7 +96,7 @@ struct Connection {
 
     // A connection captured without its handshake: its first client bytes may be the tail of a
     // request, and the server's may answer a request the capture lacks. Until the first
-    // request boundary (request_boundary()) both are skipped and counted.
+    // request boundary (at_boundary()) both are skipped and counted.
     bool awaiting_boundary = false;
     bool pre_client_data = false;   // client bytes were skipped
     bool pre_server_spoke = false;  // server data since the client's last skipped bytes
