@@ -56,6 +56,9 @@ class ArchiveReader {
 
   private:
     friend DamageReport verify_archive(const ByteSource& source, const std::string& name);
+    // read_frame() that also tells whether the frame carries a checksum (for verify).
+    bool load_frame(size_t i, std::vector<uint8_t>& out, std::string* why,
+                    bool* has_checksum) const;
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
