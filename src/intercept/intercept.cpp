@@ -4,6 +4,7 @@
 #include "common/base/log.h"
 #include "common/base/parse.h"
 #include "common/cli/run_main.h"
+#include "common/net/skip_reason.h"
 #include "common/os/daemon.h"
 #include "common/os/pcap_source.h"
 #include "common/os/stop_signal.h"
@@ -39,7 +40,7 @@ int run_intercept(const InterceptOptions& o) {
 
     const ServerStats s = server.stats();
     const os::CaptureCounters c = capture.counters();
-    const SkipCounts& skips = capture.skips();
+    const net::SkipCounts& skips = capture.skips();
     log::info(
         "stopped after %s: %llu packets captured, %llu reported, %llu unroutable "
         "(no registered replayer), %llu dropped for slow replayers, %llu replayers seen "

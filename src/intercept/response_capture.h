@@ -12,6 +12,7 @@
 
 #include "common/base/stats.h"
 #include "common/net/packet_view.h"
+#include "common/net/skip_reason.h"
 #include "common/os/pcap_source.h"
 #include "common/wire/intercept_protocol.h"
 
@@ -46,7 +47,7 @@ class ResponseCapture {
     size_t poll(size_t max_packets, std::chrono::nanoseconds max_time, const Sink& sink);
 
     uint64_t packets() const { return packets_; }
-    const SkipCounts& skips() const { return skips_; }
+    const net::SkipCounts& skips() const { return skips_; }
     os::CaptureCounters counters() const { return source_->counters(); }
     std::string describe() const { return source_->describe(); }
 
@@ -55,7 +56,7 @@ class ResponseCapture {
     uint32_t link_ = 0;
     bool ended_ = false;
     uint64_t packets_ = 0;
-    SkipCounts skips_;
+    net::SkipCounts skips_;
     wire::Report scratch_;
 };
 

@@ -8,6 +8,7 @@
 #include "common/base/parse.h"
 #include "common/base/stats.h"
 #include "common/cli/run_main.h"
+#include "common/net/skip_reason.h"
 #include "common/os/files.h"
 #include "common/os/pcap_source.h"
 #include "common/os/status_line.h"
@@ -30,7 +31,7 @@ struct OpenArchive {
 
 struct Totals {
     uint64_t packets = 0, pcap_bytes = 0, file_bytes = 0, sessions = 0, indexed = 0;
-    SkipCounts not_indexed;
+    net::SkipCounts not_indexed;
     std::vector<std::string> files;
 };
 

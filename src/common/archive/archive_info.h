@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/base/stats.h"
+#include "common/net/skip_reason.h"
 #include "common/session/session_tracker.h"
 
 namespace tcpr::archive {
@@ -34,7 +35,7 @@ struct ArchiveInfo {
     uint64_t data_bytes = 0;             // bytes before the index: header frames + data frames
     uint64_t first_ns = 0, last_ns = 0;  // earliest and latest record timestamp (0 if none)
     uint64_t kernel_drops = 0, interface_drops = 0;
-    SkipCounts not_indexed;
+    net::SkipCounts not_indexed;
     std::vector<FrameEntry> frames;
     std::vector<session::SessionSummary> sessions;
 };

@@ -15,6 +15,7 @@
 #include "common/archive/zstd_codec.h"
 #include "common/base/error.h"
 #include "common/net/packet_view.h"
+#include "common/net/skip_reason.h"
 
 namespace tcpr::archive {
 using namespace detail;
@@ -449,7 +450,7 @@ DamageReport verify_archive(const ByteSource& source, const std::string& name) {
 
     session::SessionTracker tracker(
         info.server_port != 0 ? std::optional<uint16_t>(info.server_port) : std::nullopt);
-    SkipCounts not_indexed;
+    net::SkipCounts not_indexed;
     uint64_t indexed = 0, packets_in_table = 0, pcap_bytes = format::kPcapFileHeaderSize;
     uint64_t first_ns = 0, last_ns = 0;
     std::vector<uint8_t> buf;

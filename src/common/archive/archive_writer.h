@@ -11,6 +11,7 @@
 
 #include "common/archive/byte_io.h"
 #include "common/base/stats.h"
+#include "common/net/skip_reason.h"
 #include "common/session/session_tracker.h"
 
 namespace tcpr::archive {
@@ -35,7 +36,7 @@ struct WriterStats {
     uint64_t frames = 0;      // data frames closed
     uint64_t sessions = 0;
     uint64_t cut_to_snaplen = 0;  // records longer than snaplen, stored cut to snaplen
-    SkipCounts not_indexed;       // why some records are in the pcap but not in the index
+    net::SkipCounts not_indexed;  // why some records are in the pcap but not in the index
 };
 
 // Capture statistics recorded in the index by ArchiveWriter::finish().

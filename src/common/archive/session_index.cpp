@@ -7,6 +7,7 @@
 #include "common/base/byte_cursor.h"
 #include "common/base/crc32.h"
 #include "common/base/error.h"
+#include "common/net/skip_reason.h"
 
 namespace tcpr::archive {
 namespace {
@@ -315,7 +316,7 @@ Summary decode_summary(std::span<const uint8_t> body, ArchiveInfo& info) {
     info.kernel_drops = r.varint();
     info.interface_drops = r.varint();
     const uint64_t reasons = r.ok() ? get_count(r, "skip reason") : 0;
-    info.not_indexed = SkipCounts{};
+    info.not_indexed = net::SkipCounts{};
     for (uint64_t i = 0; i < reasons && r.ok(); ++i) {
         const uint8_t code = r.u8();
         const uint64_t n = r.varint();

@@ -35,6 +35,7 @@
 #include "common/base/stats.h"
 #include "common/net/flow_key.h"
 #include "common/net/packet_view.h"
+#include "common/net/skip_reason.h"
 #include "replayer/report/counters.h"
 #include "replayer/sessions/recording.h"
 #include "replayer/sessions/session_builder.h"
@@ -64,7 +65,7 @@ struct LiveConfig {
 struct LiveStats {
     uint64_t frames = 0;               // frames fed
     uint64_t tcp_packets = 0;          // decoded TCP segments
-    SkipCounts skipped;                // frames that were not usable TCP segments
+    net::SkipCounts skipped;           // frames that were not usable TCP segments
     uint64_t other_port = 0;           // segments with neither port the online port
     uint64_t connections = 0;          // new connections seen (client SYNs)
     uint64_t sessions = 0;             // sessions copied (with or without SYN)

@@ -12,6 +12,7 @@
 
 #include "common/base/stats.h"
 #include "common/net/flow_key.h"
+#include "common/net/skip_reason.h"
 
 namespace tcpr::replay {
 
@@ -50,7 +51,7 @@ struct RecordedSession {
 struct BuildStats {
     uint64_t records = 0;       // frames read
     uint64_t tcp_packets = 0;   // decoded TCP segments
-    SkipCounts skipped;         // frames that were not usable TCP segments, by reason
+    net::SkipCounts skipped;    // frames that were not usable TCP segments, by reason
     uint64_t connections = 0;   // TCP connections seen (generations counted)
     uint64_t other_port = 0;    // connections not to the selected server port
     uint64_t not_selected = 0;  // left out by --sessions / --sample
