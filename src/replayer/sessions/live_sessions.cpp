@@ -59,9 +59,7 @@ struct LiveSessions::Conn {
     bool cli_wnd_set = false, srv_wnd_set = false;
 
     // Waiting for a request boundary (connection open before the capture).
-    uint32_t srv_end_seq = 0;  // end of the server data seen
-    bool srv_spoke = false;    // server data seen since the client's last payload
-    uint64_t last_client_payload_ts = 0;
+    BoundaryWatch boundary;
 
     // The client stream: data[i] is stream offset data_base + i.
     std::vector<uint8_t> data;
@@ -318,7 +316,7 @@ void LiveSessions::add_packet(const net::PacketView& v, std::span<const uint8_t>
             }
         } else {
             c.state = State::Boundary;
-            c.last_client_payload_ts = first_ts_;
+            c.boundary = BoundaryWatch(first_ts_);
             ++stats_.mid_session_waiting;
         }
         it = flows_.find(key);
@@ -438,15 +436,7 @@ void LiveSessions::note_window(Conn& c, const net::PacketView& v, bool from_clie
 void LiveSessions::boundary_packet(uint32_t id, Conn& c, const net::PacketView& v,
                                    std::span<const uint8_t> frame, uint64_t ts, bool from_client) {
     if (from_client && v.payload_len > 0) {
-        const bool after_answer = c.srv_spoke && v.ack_flag() && net::seq_ge(v.ack, c.srv_end_seq);
-        const bool after_pause =
-            cfg_.policy.pause_ns > 0 && ts >= c.last_client_payload_ts + cfg_.policy.pause_ns;
-        const bool looks_like_start =
-            cfg_.policy.recognize_starts &&
-            looks_like_request_start(frame.subspan(
-                v.payload_offset,
-                std::min<size_t>(v.captured_payload, frame.size() - v.payload_offset)));
-        if (after_answer || after_pause || looks_like_start) {
+        if (c.boundary.at_boundary(cfg_.policy, v, frame, ts)) {
             if (!admit(c)) {
                 --stats_.mid_session_waiting;
                 return;
@@ -467,14 +457,9 @@ void LiveSessions::boundary_packet(uint32_t id, Conn& c, const net::PacketView& 
             return;
         }
         stats_.mid_session_skipped_bytes += v.payload_len;
-        c.last_client_payload_ts = ts;
-        c.srv_spoke = false;
+        c.boundary.client_skipped(ts);
     } else if (!from_client && v.payload_len > 0) {
-        const uint32_t end = v.seq + v.payload_len;
-        if (!c.srv_spoke || net::seq_gt(end, c.srv_end_seq)) {
-            c.srv_end_seq = end;
-        }
-        c.srv_spoke = true;
+        c.boundary.server_data(v.seq, v.payload_len);
     }
     if (v.fin() || v.rst()) {
         ++stats_.mid_session_never;

@@ -96,12 +96,10 @@ struct Connection {
 
     // A connection captured without its handshake: its first client bytes may be the tail of a
     // request, and the server's may answer a request the capture lacks. Until the first
-    // request boundary (at_boundary()) both are skipped and counted.
+    // request boundary (BoundaryWatch) both are skipped and counted.
     bool awaiting_boundary = false;
-    bool pre_client_data = false;   // client bytes were skipped
-    bool pre_server_spoke = false;  // server data since the client's last skipped bytes
-    uint32_t pre_server_end = 0;    // sequence number after that server data
-    uint64_t pre_client_ts = 0;     // last skipped client payload (capture start at first)
+    bool pre_client_data = false;  // client bytes were skipped
+    BoundaryWatch boundary;
 
     CloseKind close = CloseKind::None;
     uint64_t close_ts = 0;
@@ -209,7 +207,7 @@ struct SessionBuilder::Impl {
             orient(c, v);
             c.first_ts = ts;
             c.awaiting_boundary = !v.syn();
-            c.pre_client_ts = rec.first_ns;
+            c.boundary = BoundaryWatch(rec.first_ns);
             ++rec.stats.connections;
             c.selected = select(c, ts);
             it = open.emplace(key, std::move(c)).first;
@@ -243,7 +241,7 @@ struct SessionBuilder::Impl {
             return;
         }
         if (c.awaiting_boundary) {
-            if (v.payload_len == 0 || !at_boundary(c, v, frame, ts)) {
+            if (v.payload_len == 0 || !c.boundary.at_boundary(opt.policy, v, frame, ts)) {
                 skip_before_boundary(c, v, ts);
                 return;
             }
@@ -345,15 +343,8 @@ struct SessionBuilder::Impl {
         }
         if (c.awaiting_boundary) {
             // An answer to a request the capture does not hold (or not whole).
-            if (v.payload_len > 0) {
-                const uint32_t end = v.seq + v.payload_len;
-                if (!c.pre_server_spoke) {
-                    ++rec.stats.mid_session_skipped_answers;
-                }
-                if (!c.pre_server_spoke || net::seq_gt(end, c.pre_server_end)) {
-                    c.pre_server_end = end;
-                }
-                c.pre_server_spoke = true;
+            if (v.payload_len > 0 && c.boundary.server_data(v.seq, v.payload_len)) {
+                ++rec.stats.mid_session_skipped_answers;
             }
             server_close_flags(c, v);
             return;
@@ -397,31 +388,11 @@ struct SessionBuilder::Impl {
         }
     }
 
-    // A connection captured without its handshake replays from its first request boundary: a
-    // client segment with new bytes sent after reading an answer (it acknowledges all the
-    // server data seen since its previous bytes), or after a pause of the policy's length
-    // (since the capture began or since its previous bytes), or whose bytes look like the
-    // start of a request (RequestPolicy::recognize_starts).
-    bool at_boundary(const Connection& c, const net::PacketView& v, std::span<const uint8_t> frame,
-                     uint64_t ts) const {
-        const RequestPolicy& p = opt.policy;
-        const bool after_answer =
-            c.pre_server_spoke && v.ack_flag() && net::seq_ge(v.ack, c.pre_server_end);
-        const bool after_pause = p.pause_ns > 0 && ts >= c.pre_client_ts + p.pause_ns;
-        const bool looks_like_start =
-            p.recognize_starts &&
-            looks_like_request_start(frame.subspan(
-                v.payload_offset,
-                std::min<size_t>(v.captured_payload, frame.size() - v.payload_offset)));
-        return after_answer || after_pause || looks_like_start;
-    }
-
     void skip_before_boundary(Connection& c, const net::PacketView& v, uint64_t ts) {
         if (v.payload_len > 0) {
             rec.stats.mid_session_skipped_bytes += v.payload_len;
             c.pre_client_data = true;
-            c.pre_client_ts = ts;
-            c.pre_server_spoke = false;
+            c.boundary.client_skipped(ts);
         }
         if (c.close == CloseKind::None && (v.fin() || v.rst())) {
             c.close = v.fin() ? CloseKind::Fin : CloseKind::Rst;
@@ -629,6 +600,25 @@ bool looks_like_request_start(std::span<const uint8_t> bytes) {
         }
     }
     return false;
+}
+
+bool BoundaryWatch::at_boundary(const RequestPolicy& policy, const net::PacketView& v,
+                                std::span<const uint8_t> frame, uint64_t ts_ns) const {
+    const bool after_answer = server_spoke_ && v.ack_flag() && net::seq_ge(v.ack, server_end_);
+    const bool after_pause = policy.pause_ns > 0 && ts_ns >= client_ts_ + policy.pause_ns;
+    return after_answer || after_pause ||
+           (policy.recognize_starts &&
+            looks_like_request_start(frame.subspan(v.payload_offset, v.captured_payload)));
+}
+
+bool BoundaryWatch::server_data(uint32_t seq, uint32_t len) {
+    const uint32_t end = seq + len;
+    const bool first = !server_spoke_;
+    if (first || net::seq_gt(end, server_end_)) {
+        server_end_ = end;
+    }
+    server_spoke_ = true;
+    return first;
 }
 
 uint64_t mix64(uint64_t x) {

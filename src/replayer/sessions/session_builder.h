@@ -44,6 +44,34 @@ struct RequestPolicy {
 // captured without its handshake.
 bool looks_like_request_start(std::span<const uint8_t> bytes);
 
+// The first request boundary of a connection captured without its handshake (RequestPolicy),
+// one rule for the archive builder and live sessions: fed the connection's data segments until
+// at_boundary() accepts a client segment.
+class BoundaryWatch {
+  public:
+    // `capture_start_ns`: a pause counts from the capture's start until the client's bytes.
+    explicit BoundaryWatch(uint64_t capture_start_ns = 0) : client_ts_(capture_start_ns) {}
+
+    // Does this client segment with payload begin a request? After reading an answer (it
+    // acknowledges all the server data seen since the client's previous bytes), after a pause
+    // of the policy's length, or by its bytes (recognize_starts, looks_like_request_start).
+    bool at_boundary(const RequestPolicy& policy, const net::PacketView& v,
+                     std::span<const uint8_t> frame, uint64_t ts_ns) const;
+    // A client segment with payload that was not at a boundary (skipped).
+    void client_skipped(uint64_t ts_ns) {
+        client_ts_ = ts_ns;
+        server_spoke_ = false;
+    }
+    // Server payload before the boundary; true if it begins an answer (the first since the
+    // client's last bytes).
+    bool server_data(uint32_t seq, uint32_t len);
+
+  private:
+    uint64_t client_ts_;
+    uint32_t server_end_ = 0;  // sequence number after the server data seen
+    bool server_spoke_ = false;
+};
+
 // A client network for --sessions and --client-pool ("10.1.0.0/16", "fd00::/8").
 using Cidr = net::Cidr;
 
