@@ -107,22 +107,11 @@ Target make_target(NetnsLab& lab, const Capture& c) {
     return t;
 }
 
-// The target's access log once it stopped growing: at least `expected` lines after `before`
-// and quiet for 100 ms, or quiet for 300 ms, or after 2 s.
+// The target's access log once it has at least `expected` lines after `before` and was quiet
+// for 100 ms (or after 2 s).
 std::vector<std::string> settled_log(NetnsLab& lab, const Nginx& nginx, size_t before,
                                      size_t expected) {
-    std::vector<std::string> lines;
-    size_t last = 0;
-    int quiet = 0;
-    wait_until(
-        [&] {
-            lines = lab.access_log_lines(nginx);
-            quiet = lines.size() == last ? quiet + 1 : 0;
-            last = lines.size();
-            return (lines.size() >= before + expected && quiet >= 5) || quiet >= 15;
-        },
-        2s);
-    return lines;
+    return lab.settled_access_log(nginx, before + expected, 5, 2s);
 }
 
 // Connections open on the target's port (not LISTEN, not TIME-WAIT): "local peer" -> state.

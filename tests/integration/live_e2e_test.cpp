@@ -237,18 +237,7 @@ void check_online_connections(const std::vector<std::string>& online,
 
 // The access log once it has at least `expected` lines and stopped growing (or after 15 s).
 std::vector<std::string> settled_log(NetnsLab& lab, const Nginx& nginx, size_t expected) {
-    std::vector<std::string> lines;
-    size_t last = 0;
-    int stable = 0;
-    wait_until(
-        [&] {
-            lines = lab.access_log_lines(nginx);
-            stable = lines.size() == last ? stable + 1 : 0;
-            last = lines.size();
-            return lines.size() >= expected && stable >= 10;
-        },
-        15s);
-    return lines;
+    return lab.settled_access_log(nginx, expected, 10, 15s);
 }
 
 // SIGINT (or SIGTERM), then REQUIRE a clean exit within 20 s; returns its stdout.

@@ -450,4 +450,21 @@ std::vector<std::string> NetnsLab::access_log_lines(const Nginx& nginx) const {
     return lines;
 }
 
+std::vector<std::string> NetnsLab::settled_access_log(const Nginx& nginx, size_t at_least,
+                                                      int quiet_polls,
+                                                      std::chrono::milliseconds limit) const {
+    std::vector<std::string> lines;
+    size_t last = 0;
+    int quiet = 0;
+    wait_until(
+        [&] {
+            lines = access_log_lines(nginx);
+            quiet = lines.size() == last ? quiet + 1 : 0;
+            last = lines.size();
+            return lines.size() >= at_least && quiet >= quiet_polls;
+        },
+        limit);
+    return lines;
+}
+
 }  // namespace tcpr::test

@@ -108,6 +108,11 @@ class NetnsLab {
                              uint16_t port = 80);
     // The access log's lines (empty if none yet).
     std::vector<std::string> access_log_lines(const Nginx& nginx) const;
+    // The access log once it has at least `at_least` lines and did not grow for `quiet_polls`
+    // polls in a row (or after `limit`).
+    std::vector<std::string> settled_access_log(const Nginx& nginx, size_t at_least,
+                                                int quiet_polls,
+                                                std::chrono::milliseconds limit) const;
     // Is a TCP socket listening on address:port (IPv4 or IPv6) in the network namespace of
     // process `pid` (a process spawn()ed into a host)?
     static bool listening(pid_t pid, const std::string& address, uint16_t port);
