@@ -219,7 +219,7 @@ std::string run_and_check(NetnsLab& lab, const Capture& c, const Target& t, Tran
         const Conversations conv = connections(fresh);
         served_connections = conv.size();
         served_sequences = sequence_counts(conv);
-        for (const auto& [seq, n] : sequence_counts(f.conversations())) {
+        for (const auto& [seq, n] : f.request_sequences()) {
             expected_sequences[seq] = n * kCopies;
         }
     } else {

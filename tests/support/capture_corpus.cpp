@@ -150,6 +150,18 @@ Conversations CaptureFacts::conversations() const {
     return c;
 }
 
+std::map<std::vector<std::string>, size_t> CaptureFacts::request_sequences() const {
+    std::map<uint32_t, std::vector<std::string>> by_stream;
+    for (const auto& r : requests) {
+        by_stream[r.stream].push_back(r.request);
+    }
+    std::map<std::vector<std::string>, size_t> counts;
+    for (const auto& [stream, sequence] : by_stream) {
+        ++counts[sequence];
+    }
+    return counts;
+}
+
 CaptureFacts analyze_capture(NetnsLab& lab, const fs::path& file, uint16_t server_port) {
     NetnsLab::require_tool("tshark", "to count the requests a capture holds (package tshark)");
     NetnsLab::require_tool("capinfos", "to read a capture's type (package wireshark-common)");

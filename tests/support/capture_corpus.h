@@ -75,8 +75,12 @@ struct CaptureFacts {
     uint64_t answered() const;
     // "GET /x" -> how many whole requests.
     std::map<std::string, uint64_t> request_counts() const;
-    // Client endpoint -> its whole requests in order.
+    // Client endpoint -> its whole requests in order (as the online log groups them: a client
+    // port reused within the capture joins its connections).
     Conversations conversations() const;
+    // Each captured connection's (tcp.stream's) whole requests in order -> how many connections
+    // asked exactly that; a client port reused within the capture counts as two connections.
+    std::map<std::vector<std::string>, size_t> request_sequences() const;
 };
 
 // Runs tshark (and capinfos) on `file` (pcap, pcapng, or our .pcap.zst, decompressed first);
