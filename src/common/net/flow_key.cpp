@@ -2,24 +2,18 @@
 
 #include <cstring>
 
+#include "common/base/hash.h"
+
 namespace tcpr::net {
 namespace {
-// 64-bit mix (splitmix64 finaliser) over the address words.
-uint64_t mix(uint64_t x) {
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
+// mix64 over the address words.
 uint64_t hash_endpoint(const Endpoint& e, uint64_t seed) {
     uint64_t a, b;
     std::memcpy(&a, e.addr.bytes.data(), 8);
     std::memcpy(&b, e.addr.bytes.data() + 8, 8);
-    uint64_t h = mix(seed ^ a);
-    h = mix(h ^ b);
-    return mix(h ^ (uint64_t{e.port} << 8) ^ e.addr.version);
+    uint64_t h = mix64(seed ^ a);
+    h = mix64(h ^ b);
+    return mix64(h ^ (uint64_t{e.port} << 8) ^ e.addr.version);
 }
 }  // namespace
 

@@ -1,95 +1,39 @@
 #include "replayer/sessions/live_sessions.h"
 
 #include <algorithm>
-#include <array>
-#include <cstring>
+#include <map>
 
-#include "common/net/tcp_seq.h"
+#include "common/base/hash.h"
 
 namespace tcpr::replay {
 namespace {
 
-constexpr size_t kHeadBytes = 64;
-constexpr size_t kHeadsKept = 4;                 // recent answer heads per connection
-constexpr size_t kMaxPendingPerRequest = 64;     // target lines waiting for the online one
-constexpr uint32_t kStreamLimit = 0xF000'0000u;  // client stream offsets stay below (uint32)
-constexpr uint64_t kTrimBytes = 64 * 1024;       // drop acknowledged bytes in chunks this big
-// A segment this far before what a connection has seen belongs to another connection on the
-// same tuple (its SYN was lost by the capture), not to this one.
-constexpr int64_t kMaxJump = 16 << 20;
+constexpr size_t kMaxPendingPerRequest = 64;  // target lines waiting for the online one
 
 enum class State : uint8_t { Boundary, Copying, Ignored };
 
 }  // namespace
 
-struct LiveSessions::Request {
+struct LiveSessions::Conn {
+    // A target's first line waiting for the online answer's (compare_later).
     struct Pending {
         net::Endpoint client;
         std::string got;
         bool cut = false;
     };
-    uint32_t begin = 0;      // client stream offset of its first byte
-    uint32_t ack_start = 0;  // server stream offset the client had read when it began
-    bool status_known = false;
-    std::string status;            // the online answer's first line ("" = not captured)
-    std::vector<Pending> pending;  // target lines waiting for it
-};
 
-struct LiveSessions::Conn {
-    struct Head {
-        uint32_t rel = 0;  // server stream offset of its first byte
-        uint8_t len = 0;
-        std::array<uint8_t, kHeadBytes> bytes{};
-    };
+    explicit Conn(Conversation c) : conv(std::move(c)) {}
 
+    Conversation conv;
     State state = State::Boundary;
     net::FlowKey key;
-    net::Endpoint client, server;
-    uint64_t first_ts = 0, syn_ts = 0;  // capture clock
     uint64_t last_mono = 0, ended_mono = 0;
-    bool syn_seen = false, synack_seen = false, handshake_done = false;
-    bool client_base_set = false, server_base_set = false;
-    uint32_t syn_seq = 0, client_base = 0, server_base = 0;
-    uint16_t mss = 0;
-    uint8_t wscale = 0xff;      // the client's SYN option (0xff: none)
-    uint8_t srv_wscale = 0xff;  // the server's SYN-ACK option
-    // What each side last advertised and acknowledged (offsets in the other's stream): a
-    // sender cannot go beyond its peer's acknowledgment plus window (plausible()).
-    uint32_t cli_wnd = 0, srv_wnd = 0, cli_acked = 0, srv_acked = 0;
-    bool cli_wnd_set = false, srv_wnd_set = false;
-
-    // Waiting for a request boundary (connection open before the capture).
-    BoundaryWatch boundary;
-
-    // The client stream: data[i] is stream offset data_base + i.
-    std::vector<uint8_t> data;
-    uint32_t data_base = 0;
-    uint32_t avail = 0;  // every byte below is present (or given up as lost): published
-    uint32_t high = 0;   // end of the highest byte seen
-    std::vector<std::pair<uint32_t, uint32_t>> ooo;  // present ranges beyond avail, sorted
-
-    // Requests: reqs[i] is request req_base + i.
-    std::deque<Request> reqs;
-    uint32_t req_base = 0;
     uint32_t published = 0;  // requests published (absolute count)
-    uint32_t cur_ack = 0;
-    uint64_t last_client_data_ts = 0, last_server_data_ts = 0;
-    bool any_client_data = false;
-
-    // The server stream.
-    uint32_t server_high = 0;
-    std::deque<Head> heads;
-
-    CloseKind close = CloseKind::None;
-    bool closing = false;  // the client's FIN was seen: ends once every byte before it is in
-    bool server_fin = false, server_closed_first = false;
-    bool ended = false;    // the live connection is over (or given up): no more input
-    bool dropped = false;  // no copy left: bytes are no longer kept
+    bool ended = false;      // the live connection is over (or given up): no more input
+    bool dropped = false;    // no copy left: bytes are no longer kept
     bool is_changed = false;
-
     uint32_t live_copies = 0, pending_copies = 0, ended_copies = 0;
-
-    uint32_t stream_end() const { return high; }
+    std::map<uint32_t, std::vector<Pending>> waiting;  // by request index
 };
 
 LiveSessions::LiveSessions(LiveConfig config) : cfg_(std::move(config)) {
@@ -108,7 +52,7 @@ bool LiveSessions::is_open(uint32_t session) const {
     return session < conns_.size() && conns_[session] && !conns_[session]->ended;
 }
 
-uint32_t LiveSessions::new_conn() {
+uint32_t LiveSessions::new_conn(Conversation conv) {
     uint32_t id;
     if (!free_ids_.empty()) {
         id = free_ids_.back();
@@ -118,7 +62,7 @@ uint32_t LiveSessions::new_conn() {
         conns_.emplace_back();
         rec_.sessions.emplace_back();
     }
-    conns_[id] = std::make_unique<Conn>();
+    conns_[id] = std::make_unique<Conn>(std::move(conv));
     rec_.sessions[id] = RecordedSession{};
     return id;
 }
@@ -138,10 +82,16 @@ void LiveSessions::free_conn(uint32_t id) {
     if (c->state == State::Copying) {
         --copying_;
     }
-    buffered_ -= c->data.size();
+    buffered_ -= c->conv.held_bytes();
     conns_[id].reset();
     rec_.sessions[id] = RecordedSession{};
     free_ids_.push_back(id);
+}
+
+// The bytes a connection holds changed from `before`: the buffer total follows.
+void LiveSessions::account(const Conn& c, size_t before) {
+    buffered_ = buffered_ - before + c.conv.held_bytes();
+    stats_.peak_buffer = std::max(stats_.peak_buffer, buffered_);
 }
 
 bool LiveSessions::select(const net::Endpoint& client, const net::Endpoint& server, bool count) {
@@ -189,19 +139,11 @@ void LiveSessions::begin_copying(uint32_t id, Conn& c) {
     ++copying_;
     stats_.peak_sessions = std::max<uint64_t>(stats_.peak_sessions, copying_);
     ++stats_.sessions;
-    if (!c.syn_seen) {
+    if (!c.conv.syn_seen()) {
         ++stats_.mid_session;
     }
     RecordedSession& s = rec_.sessions[id];
-    s = RecordedSession{};
-    s.client = c.client;
-    s.server = c.server;
-    s.start_ns = c.first_ts;
-    s.end_ns = c.first_ts;
-    s.has_syn = c.syn_seen;
-    s.client_isn = c.syn_seen ? c.syn_seq : c.client_base - 1;
-    s.mss = c.mss;
-    s.window_scale = c.wscale;
+    s = session_facts(c.conv);
     s.open = true;
     new_.push_back(id);
 }
@@ -239,12 +181,11 @@ void LiveSessions::add_packet(const net::PacketView& v, std::span<const uint8_t>
         return;
     }
     const net::FlowKey key = net::FlowKey::of(src, dst);
-    const bool client_syn = v.syn() && !v.ack_flag();
     auto it = flows_.find(key);
-    if (it != flows_.end() && client_syn) {
+    if (it != flows_.end() && v.syn() && !v.ack_flag()) {
         Conn& old = *conns_[it->second];
-        const bool retransmitted = old.syn_seen && old.syn_seq == v.seq;
-        if (!retransmitted && src == old.client) {
+        const bool retransmitted = old.conv.syn_seen() && old.conv.syn_seq() == v.seq;
+        if (!retransmitted && src == old.conv.client()) {
             // A new connection on a reused tuple: the old one is over.
             const uint32_t old_id = it->second;
             flows_.erase(it);
@@ -260,71 +201,15 @@ void LiveSessions::add_packet(const net::PacketView& v, std::span<const uint8_t>
         }
     }
     if (it == flows_.end()) {
-        if (v.rst() || (v.fin() && v.payload_len == 0)) {
-            return;  // the end of a connection we never tracked
-        }
-        net::Endpoint client, server;
-        if (client_syn) {
-            client = src;
-            server = dst;
-        } else if (v.syn()) {
-            client = dst;  // a SYN-ACK whose SYN we missed
-            server = src;
-        } else if (to_server && !from_server) {
-            client = src;
-            server = dst;
-        } else if (from_server && !to_server) {
-            client = dst;
-            server = src;
-        } else {
-            return;  // both ports are the online port and no SYN tells who is the client
-        }
-        if (client_syn) {
-            ++stats_.connections;
-        }
-        if (!select(client, server, client_syn)) {
+        if (!track(key, v, frame, ts, now_ns)) {
             return;
-        }
-        if (flows_.size() >= cfg_.max_tracked) {
-            stats_.dropped_tracking += client_syn ? 1 : 0;
-            return;
-        }
-        const uint32_t id = new_conn();
-        Conn& c = *conns_[id];
-        c.key = key;
-        c.client = client;
-        c.server = server;
-        c.first_ts = ts;
-        c.last_mono = now_ns;
-        flows_.emplace(key, id);
-        if (v.syn()) {
-            if (client_syn) {
-                c.syn_seen = true;
-                c.syn_seq = v.seq;
-                c.syn_ts = ts;
-                c.client_base = v.seq + 1;
-                c.client_base_set = true;
-                parse_syn_options(v, frame, c.mss, c.wscale);
-            } else {
-                // The connection is just being set up: its first request is whole.
-                c.client_base = v.ack;
-                c.client_base_set = true;
-            }
-            c.state = State::Ignored;  // until admitted
-            if (admit(c)) {
-                begin_copying(id, c);
-            }
-        } else {
-            c.state = State::Boundary;
-            c.boundary = BoundaryWatch(first_ts_);
-            ++stats_.mid_session_waiting;
         }
         it = flows_.find(key);
     }
     const uint32_t id = it->second;
     Conn& c = *conns_[id];
     c.last_mono = now_ns;
-    const bool from_client = src == c.client;
+    const bool from_client = src == c.conv.client();
     switch (c.state) {
         case State::Ignored:
             if ((v.fin() || v.rst()) && !c.ended) {
@@ -339,7 +224,7 @@ void LiveSessions::add_packet(const net::PacketView& v, std::span<const uint8_t>
             if (c.ended) {
                 return;  // late packets of a connection that is over
             }
-            if (!plausible(c, v, from_client)) {
+            if (!c.conv.plausible(v, from_client)) {
                 // A new connection on the tuple whose SYN the capture lost: this one is over,
                 // the new one is followed as a connection open before the capture.
                 ++stats_.implausible;
@@ -355,7 +240,7 @@ void LiveSessions::add_packet(const net::PacketView& v, std::span<const uint8_t>
             } else {
                 server_packet(id, c, v, frame, ts);
             }
-            note_window(c, v, from_client);
+            c.conv.note_window(v, from_client);
             if (!c.ended) {
                 publish(id, c);
             }
@@ -363,104 +248,78 @@ void LiveSessions::add_packet(const net::PacketView& v, std::span<const uint8_t>
     }
 }
 
-// A sender never goes beyond its peer's acknowledgment plus window, nor acknowledges more than
-// was sent to it (give or take what the capture lost, bounded the same way). A segment that
-// does is from another connection on the same tuple: Linux gives a reused tuple an ISN only
-// its clock ahead of the last one (RFC 6528), a few MB per second, so a plain distance does
-// not tell them apart.
-bool LiveSessions::plausible(const Conn& c, const net::PacketView& v, bool from_client) const {
+// The first packet of a connection not tracked yet: orients it, selects it and, with a SYN,
+// starts copying it at once; without one, it waits for its first request boundary. False when
+// it is not followed.
+bool LiveSessions::track(const net::FlowKey& key, const net::PacketView& v,
+                         std::span<const uint8_t> frame, uint64_t ts, uint64_t now_ns) {
+    if (v.rst() || (v.fin() && v.payload_len == 0)) {
+        return false;  // the end of a connection we never tracked
+    }
+    const net::Endpoint src{v.src, v.sport}, dst{v.dst, v.dport};
+    const bool to_server = v.dport == cfg_.server_port;
+    const bool from_server = v.sport == cfg_.server_port;
+    const bool client_syn = v.syn() && !v.ack_flag();
+    bool src_client;
     if (v.syn()) {
+        src_client = client_syn;  // a SYN-ACK whose SYN we missed: the destination is
+    } else if (to_server != from_server) {
+        src_client = to_server;
+    } else {
+        return false;  // both ports are the online port and no SYN tells who is the client
+    }
+    const net::Endpoint& client = src_client ? src : dst;
+    const net::Endpoint& server = src_client ? dst : src;
+    if (client_syn) {
+        ++stats_.connections;
+    }
+    if (!select(client, server, client_syn)) {
+        return false;
+    }
+    if (flows_.size() >= cfg_.max_tracked) {
+        stats_.dropped_tracking += client_syn ? 1 : 0;
+        return false;
+    }
+    const uint32_t id = new_conn(Conversation(client, server, ts, !v.syn(), first_ts_));
+    Conn& c = *conns_[id];
+    c.key = key;
+    c.last_mono = now_ns;
+    flows_.emplace(key, id);
+    if (!v.syn()) {
+        c.state = State::Boundary;
+        ++stats_.mid_session_waiting;
         return true;
     }
-    constexpr int64_t kSlack = 1 << 20;  // window updates the capture lost, autotuning
-    constexpr int64_t kUnknownWindow = int64_t{1} << 30;
-    const bool seq_set = from_client ? c.client_base_set : c.server_base_set;
-    const uint32_t seq_base = from_client ? c.client_base : c.server_base;
-    const uint32_t seq_high = from_client ? c.high : c.server_high;
-    const bool peer_wnd_set = from_client ? c.srv_wnd_set : c.cli_wnd_set;
-    const int64_t peer_wnd = peer_wnd_set ? (from_client ? c.srv_wnd : c.cli_wnd) : kUnknownWindow;
-    const int64_t peer_acked = from_client ? c.srv_acked : c.cli_acked;
-    if (seq_set) {
-        const int64_t off = net::seq_diff(v.seq, seq_base);
-        const int64_t end = off + v.payload_len + (v.fin() ? 1 : 0);
-        const int64_t limit = std::max<int64_t>(seq_high, peer_acked + peer_wnd) + kSlack;
-        if (off <= -kMaxJump || end > limit) {
-            return false;
-        }
+    if (client_syn) {
+        c.conv.client_syn(v, frame, ts);
+    } else {
+        c.conv.server_synack(v, frame);  // the connection is just being set up
     }
-    const bool ack_set = from_client ? c.server_base_set : c.client_base_set;
-    if (ack_set && v.ack_flag()) {
-        const uint32_t ack_base = from_client ? c.server_base : c.client_base;
-        const int64_t ack_high = from_client ? c.server_high : c.high;
-        const bool own_wnd_set = from_client ? c.cli_wnd_set : c.srv_wnd_set;
-        const int64_t own_wnd =
-            own_wnd_set ? (from_client ? c.cli_wnd : c.srv_wnd) : kUnknownWindow;
-        const int64_t own_acked = from_client ? c.cli_acked : c.srv_acked;
-        const int64_t a = net::seq_diff(v.ack, ack_base);
-        if (a <= -kMaxJump || a > std::max<int64_t>(ack_high + 1, own_acked + own_wnd) + kSlack) {
-            return false;
-        }
+    c.state = State::Ignored;  // until admitted
+    if (admit(c)) {
+        begin_copying(id, c);
     }
     return true;
 }
 
-// Window scaling is in force when both SYNs carried the option; unknown (a connection open
-// before the capture) counts as the largest shift.
-// Called for every packet of a copied connection, SYNs included.
-void LiveSessions::note_window(Conn& c, const net::PacketView& v, bool from_client) {
-    uint32_t shift = 14;
-    if (v.syn()) {
-        shift = 0;  // a SYN's window is never scaled
-    } else if (c.syn_seen && c.synack_seen) {
-        const bool scaled = c.wscale != 0xff && c.srv_wscale != 0xff;
-        shift = scaled ? std::min<uint8_t>(from_client ? c.wscale : c.srv_wscale, 14) : 0;
-    }
-    const uint32_t wnd = static_cast<uint32_t>(v.window) << shift;
-    if (from_client) {
-        c.cli_wnd = wnd;
-        c.cli_wnd_set = true;
-        if (v.ack_flag() && c.server_base_set) {
-            const int32_t a = net::seq_diff(v.ack, c.server_base);
-            c.cli_acked = std::max<uint32_t>(c.cli_acked, a > 0 ? static_cast<uint32_t>(a) : 0);
-        }
-    } else {
-        c.srv_wnd = wnd;
-        c.srv_wnd_set = true;
-        if (v.ack_flag() && c.client_base_set) {
-            const int32_t a = net::seq_diff(v.ack, c.client_base);
-            c.srv_acked = std::max<uint32_t>(c.srv_acked, a > 0 ? static_cast<uint32_t>(a) : 0);
-        }
-    }
-}
-
 void LiveSessions::boundary_packet(uint32_t id, Conn& c, const net::PacketView& v,
                                    std::span<const uint8_t> frame, uint64_t ts, bool from_client) {
-    if (from_client && v.payload_len > 0) {
-        if (c.boundary.at_boundary(cfg_.policy, v, frame, ts)) {
-            if (!admit(c)) {
-                --stats_.mid_session_waiting;
-                return;
-            }
-            c.client_base = v.seq;
-            c.client_base_set = true;
-            if (v.ack_flag()) {
-                c.server_base = v.ack;
-                c.server_base_set = true;
-            }
-            c.first_ts = ts;
-            begin_copying(id, c);
-            rec_.sessions[id].end_ns = ts;
-            client_packet(id, c, v, frame, ts);
-            if (!c.ended) {
-                publish(id, c);
-            }
+    if (from_client && c.conv.at_boundary(cfg_.policy, v, frame, ts)) {
+        if (!admit(c)) {
+            --stats_.mid_session_waiting;
             return;
         }
-        stats_.mid_session_skipped_bytes += v.payload_len;
-        c.boundary.client_skipped(ts);
-    } else if (!from_client && v.payload_len > 0) {
-        c.boundary.server_data(v.seq, v.payload_len);
+        c.conv.begin_at(v, ts);
+        begin_copying(id, c);
+        rec_.sessions[id].end_ns = ts;
+        client_packet(id, c, v, frame, ts);
+        if (!c.ended) {
+            publish(id, c);
+        }
+        return;
     }
+    stats_.mid_session_skipped_bytes +=
+        c.conv.skip_before_boundary(v, from_client, ts).skipped_bytes;
     if (v.fin() || v.rst()) {
         ++stats_.mid_session_never;
         free_conn(id);
@@ -469,250 +328,37 @@ void LiveSessions::boundary_packet(uint32_t id, Conn& c, const net::PacketView& 
 
 void LiveSessions::client_packet(uint32_t id, Conn& c, const net::PacketView& v,
                                  std::span<const uint8_t> frame, uint64_t ts) {
-    if (v.syn()) {
-        return;  // a retransmitted SYN
-    }
-    if (!c.client_base_set) {
-        c.client_base = v.seq;
-        c.client_base_set = true;
-    }
-    if (v.ack_flag() && !c.server_base_set) {
-        c.server_base = v.ack;
-        c.server_base_set = true;
-    }
-    if (!c.handshake_done && c.syn_seen && c.synack_seen && v.ack_flag()) {
-        c.handshake_done = true;
-        rec_.sessions[id].rtt_ns = ts > c.syn_ts ? ts - c.syn_ts : 0;
-    }
-    if (v.payload_len > 0) {
-        client_data(id, c, v, frame, ts);
-        if (c.ended) {
-            return;  // cut
-        }
-    }
-    if (c.close == CloseKind::None && (v.fin() || v.rst())) {
-        c.close = v.fin() ? CloseKind::Fin : CloseKind::Rst;
-        c.server_closed_first = c.server_fin;
-        if (v.rst()) {
-            // Nothing will be retransmitted: what is missing is lost.
-            end_live(id, c, c.last_mono);
-            return;
-        }
-        const int64_t fin_rel = net::seq_diff(v.seq + v.payload_len, c.client_base);
-        if (fin_rel > static_cast<int64_t>(c.high) && fin_rel < kStreamLimit) {
-            c.high = static_cast<uint32_t>(fin_rel);  // bytes before the FIN we did not see
-        }
-        c.closing = true;
-    }
-    if (c.closing && c.avail >= c.high) {
-        end_live(id, c, c.last_mono);
-    }
-}
-
-void LiveSessions::client_data(uint32_t id, Conn& c, const net::PacketView& v,
-                               std::span<const uint8_t> frame, uint64_t ts) {
-    int64_t off = net::seq_diff(v.seq, c.client_base);
-    uint32_t skip = 0;  // bytes before the stream start (an old retransmission)
-    if (off < 0) {
-        if (-off >= static_cast<int64_t>(v.payload_len)) {
-            return;
-        }
-        skip = static_cast<uint32_t>(-off);
-        off = 0;
-    }
-    const uint32_t begin = static_cast<uint32_t>(off);
-    const uint64_t end64 = uint64_t{begin} + (v.payload_len - skip);
-    if (end64 >= kStreamLimit || (end64 > c.data_base + cfg_.max_session_bytes && !c.dropped)) {
-        // Over this session's limit (or the 4 GiB stream limit): end it where it is.
+    const size_t held = c.conv.held_bytes();
+    const Conversation::Step s =
+        c.conv.client_segment(cfg_.policy, v, frame, ts, cfg_.max_session_bytes);
+    account(c, held);
+    if (s.cut) {
+        // Over this session's limit (or the 4 GiB stream limit): it ends where it is.
         ++stats_.cut;
-        c.close = CloseKind::Rst;
-        c.high = c.avail;
-        c.ooo.clear();
-        buffered_ -= c.data.size();
-        c.data.resize(c.avail - c.data_base);
-        buffered_ += c.data.size();
         end_live(id, c, c.last_mono);
         return;
     }
-    const uint32_t end = static_cast<uint32_t>(end64);
-    if (end > c.high) {
-        // New bytes: do they begin a new request? (RequestPolicy, as session_builder.h.)
-        uint32_t ack_rel = c.cur_ack;
-        if (v.ack_flag() && c.server_base_set) {
-            const int32_t d = net::seq_diff(v.ack, c.server_base);
-            ack_rel = d > 0 ? static_cast<uint32_t>(d) : 0;
-        }
-        auto add_request = [&](uint32_t at, uint32_t ack_start) {
-            Request r;
-            r.begin = at;
-            r.ack_start = ack_start;
-            if (ack_start < c.server_high) {
-                // The answer began before the request did (pipelining, a greeting).
-                r.status_known = true;
-                for (const auto& h : c.heads) {
-                    if (h.rel <= ack_start && ack_start < h.rel + h.len) {
-                        r.status = first_line(std::span<const uint8_t>(
-                            h.bytes.data() + (ack_start - h.rel), h.len - (ack_start - h.rel)));
-                    }
-                }
-            }
-            c.reqs.push_back(std::move(r));
-        };
-        if (!c.any_client_data) {
-            if (ack_rel > 0 && cfg_.policy.split_on_ack) {
-                add_request(0, 0);  // the server spoke first: wait for the target's greeting
-            }
-            add_request(0, ack_rel);
-            c.cur_ack = ack_rel;
-        } else {
-            const bool acked_more = cfg_.policy.split_on_ack && ack_rel > c.cur_ack;
-            const bool paused =
-                cfg_.policy.pause_ns > 0 && ts >= c.last_client_data_ts + cfg_.policy.pause_ns;
-            if (acked_more || paused) {
-                add_request(c.high, ack_rel);
-                c.cur_ack = ack_rel;
-            }
-        }
-        c.any_client_data = true;
-        c.last_client_data_ts = ts;
-        c.high = end;
-    }
-    if (c.dropped) {
-        c.data_base = c.high;  // no copy left to send them to
-        c.avail = std::max(c.avail, c.high);
-        return;
-    }
-    // Keep the captured bytes (snaplen may have cut some: they arrive as zeros, counted).
-    const uint32_t captured = v.captured_payload > skip ? v.captured_payload - skip : 0;
-    const uint32_t b = std::max(begin, std::max(c.avail, c.data_base));
-    const uint32_t e = std::min(end, begin + captured);
-    if (end > c.data_base + c.data.size()) {
-        buffered_ += end - c.data_base - c.data.size();
-        c.data.resize(end - c.data_base);
-        stats_.peak_buffer = std::max(stats_.peak_buffer, buffered_);
-    }
-    if (e > b) {
-        std::memcpy(c.data.data() + (b - c.data_base),
-                    frame.data() + v.payload_offset + skip + (b - begin), e - b);
-        if (b <= c.avail) {
-            c.avail = e;
-        } else {
-            // Keep the ranges sorted and disjoint (retransmissions overlap).
-            c.ooo.emplace_back(b, e);
-            std::sort(c.ooo.begin(), c.ooo.end());
-            size_t w = 0;
-            for (size_t r = 1; r < c.ooo.size(); ++r) {
-                if (c.ooo[r].first <= c.ooo[w].second) {
-                    c.ooo[w].second = std::max(c.ooo[w].second, c.ooo[r].second);
-                } else {
-                    c.ooo[++w] = c.ooo[r];
-                }
-            }
-            c.ooo.resize(w + 1);
-        }
-        // Ranges that now touch the published prefix join it.
-        size_t n = 0;
-        for (; n < c.ooo.size() && c.ooo[n].first <= c.avail; ++n) {
-            c.avail = std::max(c.avail, c.ooo[n].second);
-        }
-        c.ooo.erase(c.ooo.begin(), c.ooo.begin() + static_cast<std::ptrdiff_t>(n));
-    }
-}
-
-// Bytes up to `to` are given up as lost by the capture (the server acknowledged them, or the
-// connection ended): they are published as zeros and counted.
-void LiveSessions::advance(Conn& c, uint32_t to) {
-    if (to <= c.avail) {
-        return;
-    }
-    uint64_t present = 0;
-    uint32_t reach = to;
-    size_t n = 0;
-    for (; n < c.ooo.size() && c.ooo[n].first < to; ++n) {
-        present += std::min(c.ooo[n].second, to) - c.ooo[n].first;
-        reach = std::max(reach, c.ooo[n].second);
-    }
-    stats_.missing_bytes += (to - c.avail) - present;
-    c.avail = reach;
-    c.ooo.erase(c.ooo.begin(), c.ooo.begin() + static_cast<std::ptrdiff_t>(n));
-    size_t m = 0;
-    for (; m < c.ooo.size() && c.ooo[m].first <= c.avail; ++m) {
-        c.avail = std::max(c.avail, c.ooo[m].second);
-    }
-    c.ooo.erase(c.ooo.begin(), c.ooo.begin() + static_cast<std::ptrdiff_t>(m));
-    if (!c.dropped && c.avail > c.data_base + c.data.size()) {
-        buffered_ += c.avail - c.data_base - c.data.size();
-        c.data.resize(c.avail - c.data_base);
+    rec_.sessions[id].rtt_ns = c.conv.rtt_ns();
+    if (c.conv.client_done()) {
+        // Reset (nothing will be retransmitted: what is missing is lost), or closed with
+        // every byte before the FIN in.
+        end_live(id, c, c.last_mono);
     }
 }
 
 void LiveSessions::server_packet(uint32_t id, Conn& c, const net::PacketView& v,
                                  std::span<const uint8_t> frame, uint64_t ts) {
-    if (v.syn()) {
-        if (v.ack_flag() && !c.synack_seen) {
-            c.synack_seen = true;
-            c.server_base = v.seq + 1;
-            c.server_base_set = true;
-            uint16_t mss = 0;
-            parse_syn_options(v, frame, mss, c.srv_wscale);
-        }
-        return;
+    const size_t held = c.conv.held_bytes();
+    const Conversation::Step s = c.conv.server_segment(v, frame, ts, true);
+    account(c, held);
+    stats_.missing_bytes += s.missing;
+    if (s.status) {
+        settle_waiting(c);
     }
-    if (!c.server_base_set) {
-        c.server_base = v.seq;
-        c.server_base_set = true;
+    if (s.answer) {
+        changed(id, c);  // the current answer grew
     }
-    if (v.ack_flag() && c.client_base_set) {
-        // The server has every client byte below its ack: a hole there is a capture loss.
-        const int64_t rel = net::seq_diff(v.ack, c.client_base);
-        if (rel > static_cast<int64_t>(c.avail)) {
-            advance(c, std::min<uint32_t>(
-                           static_cast<uint32_t>(std::min<int64_t>(rel, kStreamLimit)), c.high));
-        }
-    }
-    if (v.payload_len > 0) {
-        const int32_t d = net::seq_diff(v.seq, c.server_base);
-        const uint32_t rel = d > 0 ? static_cast<uint32_t>(d) : 0;
-        const uint32_t skip = d < 0 ? static_cast<uint32_t>(-d) : 0;
-        if (skip < v.payload_len && rel + (v.payload_len - skip) > c.server_high) {
-            const uint32_t end = rel + (v.payload_len - skip);
-            c.server_high = end;
-            c.last_server_data_ts = ts;
-            const uint32_t captured = v.captured_payload > skip ? v.captured_payload - skip : 0;
-            const uint8_t* p = frame.data() + v.payload_offset + skip;
-            if (captured > 0) {
-                Conn::Head h;
-                h.rel = rel;
-                h.len = static_cast<uint8_t>(std::min<size_t>(captured, kHeadBytes));
-                std::memcpy(h.bytes.data(), p, h.len);
-                c.heads.push_back(h);
-                if (c.heads.size() > kHeadsKept) {
-                    c.heads.pop_front();
-                }
-            }
-            // The first line of answers that begin in this segment.
-            for (size_t i = c.reqs.size(); i-- > 0;) {
-                Request& r = c.reqs[i];
-                if (r.status_known) {
-                    break;
-                }
-                if (r.ack_start >= end) {
-                    continue;  // a later answer
-                }
-                if (r.ack_start < rel || r.ack_start - rel >= captured) {
-                    resolve_status(c, i, {});  // its first bytes were not captured
-                    continue;
-                }
-                const uint32_t at = r.ack_start - rel;
-                resolve_status(c, i, first_line(std::span<const uint8_t>(p + at, captured - at)));
-            }
-            changed(id, c);  // the current answer grew
-        }
-    }
-    if (v.fin()) {
-        c.server_fin = true;
-    }
-    if (v.rst()) {
+    if (s.server_reset) {
         end_live(id, c, c.last_mono);  // the live connection is over
     }
 }
@@ -720,17 +366,26 @@ void LiveSessions::server_packet(uint32_t id, Conn& c, const net::PacketView& v,
 void LiveSessions::publish(uint32_t id, Conn& c) {
     RecordedSession& s = rec_.sessions[id];
     bool moved = false;
-    if (s.stream_len != c.avail) {
-        stats_.client_bytes += c.avail - s.stream_len;
-        s.stream_len = c.avail;
+    const uint32_t avail = c.conv.published_bytes();
+    if (s.stream_len != avail) {
+        stats_.client_bytes += avail - s.stream_len;
+        s.stream_len = avail;
         moved = true;
     }
-    const uint32_t total = c.req_base + static_cast<uint32_t>(c.reqs.size());
+    const uint32_t total = c.conv.request_end();
+    if (c.published < c.conv.first_request()) {
+        // Released unpublished (no copy left): counted as published and unsent.
+        const uint32_t n = c.conv.first_request() - c.published;
+        stats_.requests += n;
+        stats_.requests_unsent += uint64_t{n} * c.ended_copies;
+        c.published = c.conv.first_request();
+        moved = true;
+    }
     while (c.published < total) {
-        const Request& r = c.reqs[c.published - c.req_base];
+        const AssembledRequest& r = c.conv.request(c.published);
         const bool next_same =
-            c.published + 1 < total && c.reqs[c.published + 1 - c.req_base].begin == r.begin;
-        if (!(r.begin < c.avail || next_same || (c.ended && r.begin <= c.avail))) {
+            c.published + 1 < total && c.conv.request(c.published + 1).begin == r.begin;
+        if (!(r.begin < avail || next_same || (c.ended && r.begin <= avail))) {
             break;
         }
         ++c.published;
@@ -740,8 +395,8 @@ void LiveSessions::publish(uint32_t id, Conn& c) {
     }
     s.request_count = c.published;
     s.missing_bytes = 0;
-    s.close = c.close;
-    s.server_closed_first = c.server_closed_first || (c.server_fin && c.close == CloseKind::None);
+    s.close = c.conv.close();
+    s.server_closed_first = c.conv.server_closed_first();
     if (s.open && c.ended) {
         s.open = false;
         moved = true;
@@ -755,35 +410,43 @@ void LiveSessions::end_live(uint32_t id, Conn& c, uint64_t now_ns) {
     if (c.ended) {
         return;
     }
+    const size_t held = c.conv.held_bytes();
+    const Conversation::Step s = c.conv.finish();
+    account(c, held);
     if (c.state == State::Copying) {
-        advance(c, c.high);
+        stats_.missing_bytes += s.missing;
     }
     c.ended = true;
     c.ended_mono = now_ns;
-    for (size_t i = 0; i < c.reqs.size(); ++i) {
-        if (!c.reqs[i].status_known) {
-            resolve_status(c, i, {});
-        }
-    }
+    settle_waiting(c);
     if (c.state == State::Copying) {
         publish(id, c);
         changed(id, c);
     }
 }
 
-void LiveSessions::resolve_status(Conn& c, size_t i, std::string_view line) {
-    Request& r = c.reqs[i];
-    r.status_known = true;
-    r.status = std::string(line);
-    const uint32_t index = c.req_base + static_cast<uint32_t>(i);
-    for (const auto& p : r.pending) {
-        record_compare(c, index, p.client, r.status, p.got, p.cut);
+// Target first lines waiting for an online answer whose first line is now known.
+void LiveSessions::settle_waiting(Conn& c) {
+    for (auto it = c.waiting.begin(); it != c.waiting.end();) {
+        const uint32_t index = it->first;
+        if (index < c.conv.first_request() || index >= c.conv.request_end()) {
+            stats_.status_unknown += it->second.size();  // released meanwhile
+            it = c.waiting.erase(it);
+            continue;
+        }
+        const AssembledRequest& r = c.conv.request(index);
+        if (!r.status_known) {
+            ++it;
+            continue;
+        }
+        for (const auto& p : it->second) {
+            record_compare(index, p.client, r.status, p.got, p.cut);
+        }
+        it = c.waiting.erase(it);
     }
-    r.pending.clear();
-    r.pending.shrink_to_fit();
 }
 
-void LiveSessions::record_compare(Conn& /*c*/, uint32_t index, const net::Endpoint& client,
+void LiveSessions::record_compare(uint32_t index, const net::Endpoint& client,
                                   const std::string& expected, const std::string& got, bool cut) {
     if (expected.empty()) {
         ++stats_.status_unknown;
@@ -804,22 +467,12 @@ void LiveSessions::record_compare(Conn& /*c*/, uint32_t index, const net::Endpoi
 
 void LiveSessions::drop_data(Conn& c) {
     c.dropped = true;
-    buffered_ -= c.data.size();
-    std::vector<uint8_t>().swap(c.data);
-    c.data_base = c.high;
-    c.ooo.clear();
-    for (Request& r : c.reqs) {
-        for (const auto& p : r.pending) {
-            (void)p;
-            ++stats_.status_unknown;
-        }
-        r.pending.clear();
+    buffered_ -= c.conv.held_bytes();
+    c.conv.drop_bytes();
+    for (const auto& [index, lines] : c.waiting) {
+        stats_.status_unknown += lines.size();
     }
-    // Keep the last request: later bytes still cut requests (for the counts).
-    while (c.reqs.size() > 1) {
-        c.reqs.pop_front();
-        ++c.req_base;
-    }
+    c.waiting.clear();
 }
 
 void LiveSessions::take_new(std::vector<uint32_t>& out) {
@@ -877,28 +530,14 @@ void LiveSessions::progress(uint32_t session, const CopyProgress& p) {
     if (c == nullptr || c->dropped || c->pending_copies > 0 || p.copies == 0) {
         return;
     }
-    // Requests every copy is done with (the current one and the next are kept).
-    while (c->req_base < p.min_request && c->reqs.size() > 1 && c->req_base + 1 < c->published) {
-        for (const auto& x : c->reqs.front().pending) {
-            (void)x;
-            ++stats_.status_unknown;
-        }
-        c->reqs.pop_front();
-        ++c->req_base;
+    // Requests every copy is done with (the current one and the next are kept), and bytes
+    // every copy's target acknowledged.
+    if (c->conv.release_requests(p.min_request, c->published) > 0) {
+        settle_waiting(*c);
     }
-    // Bytes every copy's target acknowledged.
-    const uint32_t upto = std::min(p.min_acked, c->avail);
-    if (upto > c->data_base) {
-        const uint32_t n = upto - c->data_base;
-        if (n >= kTrimBytes || n * 2 >= c->data.size()) {
-            c->data.erase(c->data.begin(), c->data.begin() + n);
-            c->data_base = upto;
-            buffered_ -= n;
-            if (c->data.capacity() > 4 * kTrimBytes && c->data.capacity() > 4 * c->data.size()) {
-                c->data.shrink_to_fit();
-            }
-        }
-    }
+    const size_t held = c->conv.held_bytes();
+    c->conv.release_bytes(p.min_acked);
+    account(*c, held);
 }
 
 void LiveSessions::expire(uint64_t now_ns) {
@@ -918,8 +557,6 @@ void LiveSessions::expire(uint64_t now_ns) {
                 ++stats_.expired;
             }
             end_live(id, *c, now_ns);
-            c->ended = true;
-            c->ended_mono = now_ns;
         }
         if (c->ended && c->live_copies == 0 && c->pending_copies == 0 &&
             now_ns >= c->ended_mono + cfg_.closed_linger_ns) {
@@ -942,37 +579,22 @@ void LiveSessions::close_all(uint64_t now_ns) {
             ++stats_.ended_at_stop;
         }
         end_live(id, *c, now_ns);
-        c->ended = true;
-        c->ended_mono = now_ns;
     }
 }
 
 // ---- SessionFeed --------------------------------------------------------------------------
 
 RecordedRequest LiveSessions::request(uint32_t session, uint32_t index) const {
-    const Conn& c = conn(session);
-    RecordedRequest r;
-    if (index < c.req_base || index - c.req_base >= c.reqs.size()) {
-        return r;  // dropped (no copy needs it any more)
-    }
-    const size_t i = index - c.req_base;
-    const Request& q = c.reqs[i];
-    const bool has_next = i + 1 < c.reqs.size();
-    const uint32_t end = has_next ? c.reqs[i + 1].begin : c.high;
-    const uint32_t pub_end = std::min(end, c.avail);
-    r.begin = q.begin;
-    r.length = pub_end > q.begin ? pub_end - q.begin : 0;
-    const uint32_t answer_end = has_next ? c.reqs[i + 1].ack_start : c.server_high;
-    r.response_len = answer_end > q.ack_start ? answer_end - q.ack_start : 0;
+    RecordedRequest r = conn(session).conv.recorded(index);
     r.think_ns = 0;  // the live client's own pace: a request leaves when it was sent
     return r;
 }
 
 std::span<const uint8_t> LiveSessions::bytes(uint32_t session, uint32_t offset,
                                              uint32_t length) const {
-    const Conn& c = conn(session);
-    if (offset >= c.data_base && uint64_t{offset} + length <= c.data_base + c.data.size()) {
-        return {c.data.data() + (offset - c.data_base), length};
+    const auto held = conn(session).conv.bytes(offset, length);
+    if (held.size() == length) {
+        return held;
     }
     // Never for a copy that is still running (its unacknowledged bytes are kept); zeros keep
     // a packet well-formed if it ever happens.
@@ -981,11 +603,11 @@ std::span<const uint8_t> LiveSessions::bytes(uint32_t session, uint32_t offset,
 }
 
 std::optional<std::string_view> LiveSessions::status_line(uint32_t session, uint32_t index) const {
-    const Conn& c = conn(session);
-    if (index < c.req_base || index - c.req_base >= c.reqs.size()) {
+    const Conversation& c = conn(session).conv;
+    if (index < c.first_request() || index >= c.request_end()) {
         return std::string_view();
     }
-    const Request& q = c.reqs[index - c.req_base];
+    const AssembledRequest& q = c.request(index);
     if (!q.status_known) {
         return std::nullopt;
     }
@@ -995,20 +617,21 @@ std::optional<std::string_view> LiveSessions::status_line(uint32_t session, uint
 void LiveSessions::compare_later(uint32_t session, uint32_t index, const net::Endpoint& client,
                                  std::string got, bool cut) {
     Conn* c = find(session);
-    if (c == nullptr || index < c->req_base || index - c->req_base >= c->reqs.size()) {
+    if (c == nullptr || index < c->conv.first_request() || index >= c->conv.request_end()) {
         ++stats_.status_unknown;
         return;
     }
-    Request& q = c->reqs[index - c->req_base];
+    const AssembledRequest& q = c->conv.request(index);
     if (q.status_known) {
-        record_compare(*c, index, client, q.status, got, cut);
+        record_compare(index, client, q.status, got, cut);
         return;
     }
-    if (q.pending.size() >= kMaxPendingPerRequest) {
+    auto& lines = c->waiting[index];
+    if (lines.size() >= kMaxPendingPerRequest) {
         ++stats_.status_unknown;
         return;
     }
-    q.pending.push_back({client, std::move(got), cut});
+    lines.push_back({client, std::move(got), cut});
 }
 
 }  // namespace tcpr::replay

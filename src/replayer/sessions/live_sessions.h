@@ -1,8 +1,10 @@
 // Live passthrough's session engine input: captured packets of the online port, fed one at a
 // time, become sessions that grow while their copies are replayed (docs/replay.md, "Live
-// passthrough"). Pure logic (no OS): the caller feeds decoded frames and monotonic times,
-// starts the copies of new sessions, wakes the copies of changed ones, reports their progress
-// and the copies that ended.
+// passthrough"). Each connection is assembled by a Conversation (conversation.h), the assembler
+// archive replay's SessionBuilder uses too; this class decides which connections are copied,
+// publishes what they hold as it grows and keeps memory bounded. Pure logic (no OS): the caller
+// feeds decoded frames and monotonic times, starts the copies of new sessions, wakes the copies
+// of changed ones, reports their progress and the copies that ended.
 //
 // Per connection to the online port:
 //  - a client SYN starts a session at once (its copies send their SYN while the online
@@ -24,7 +26,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -37,6 +38,7 @@
 #include "common/net/packet_view.h"
 #include "common/net/skip_reason.h"
 #include "replayer/report/counters.h"
+#include "replayer/sessions/conversation.h"
 #include "replayer/sessions/recording.h"
 #include "replayer/sessions/session_builder.h"
 #include "replayer/sessions/session_feed.h"
@@ -148,31 +150,28 @@ class LiveSessions final : public SessionFeed {
 
   private:
     struct Conn;
-    struct Request;
 
     Conn* find(uint32_t id);
     const Conn& conn(uint32_t id) const;
-    uint32_t new_conn();
+    uint32_t new_conn(Conversation conv);
     void free_conn(uint32_t id);
+    void account(const Conn& c, size_t before);
     bool select(const net::Endpoint& client, const net::Endpoint& server, bool count);
-    bool plausible(const Conn& c, const net::PacketView& v, bool from_client) const;
-    static void note_window(Conn& c, const net::PacketView& v, bool from_client);
+    bool track(const net::FlowKey& key, const net::PacketView& v, std::span<const uint8_t> frame,
+               uint64_t ts, uint64_t now_ns);
     bool admit(Conn& c);
     void begin_copying(uint32_t id, Conn& c);
+    void boundary_packet(uint32_t id, Conn& c, const net::PacketView& v,
+                         std::span<const uint8_t> frame, uint64_t ts, bool from_client);
     void client_packet(uint32_t id, Conn& c, const net::PacketView& v,
                        std::span<const uint8_t> frame, uint64_t ts);
     void server_packet(uint32_t id, Conn& c, const net::PacketView& v,
                        std::span<const uint8_t> frame, uint64_t ts);
-    void boundary_packet(uint32_t id, Conn& c, const net::PacketView& v,
-                         std::span<const uint8_t> frame, uint64_t ts, bool from_client);
-    void client_data(uint32_t id, Conn& c, const net::PacketView& v, std::span<const uint8_t> frame,
-                     uint64_t ts);
-    void advance(Conn& c, uint32_t to);
     void publish(uint32_t id, Conn& c);
     void end_live(uint32_t id, Conn& c, uint64_t now_ns);
-    void resolve_status(Conn& c, size_t i, std::string_view line);
-    void record_compare(Conn& c, uint32_t index, const net::Endpoint& client,
-                        const std::string& expected, const std::string& got, bool cut);
+    void settle_waiting(Conn& c);
+    void record_compare(uint32_t index, const net::Endpoint& client, const std::string& expected,
+                        const std::string& got, bool cut);
     void drop_data(Conn& c);
     void changed(uint32_t id, Conn& c);
 

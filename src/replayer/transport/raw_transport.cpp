@@ -4,8 +4,8 @@
 #include <ctime>
 #include <limits>
 
+#include "common/base/hash.h"
 #include "common/base/log.h"
-#include "replayer/sessions/session_builder.h"
 
 namespace tcpr::replay {
 namespace {
