@@ -113,4 +113,21 @@ class ByteWriter {
     std::vector<uint8_t>& out_;
 };
 
+// A string as varint(length) + bytes.
+inline void put_string(ByteWriter& w, const std::string& s) {
+    w.varint(s.size());
+    w.bytes({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
+}
+
+// Reads a put_string() string; a length beyond the bytes left sets the reader's failure flag.
+inline std::string get_string(ByteReader& r) {
+    const uint64_t n = r.varint();
+    if (n > r.remaining()) {
+        r.skip(r.remaining() + 1);  // sets the failure flag
+        return {};
+    }
+    auto b = r.bytes(n);
+    return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
 }  // namespace tcpr
