@@ -44,34 +44,15 @@ std::string ratio_text(uint64_t pcap, uint64_t file) {
     return buf;
 }
 
-}  // namespace
+// The archives of one recording: the one being written, rotated into the next when asked, and
+// the totals of those finished.
+class Output {
+  public:
+    Output(const RecordOptions& o, archive::WriterOptions wo, os::PacketSource& source)
+        : namer_(o.output, o.rotate_every.count() > 0), wo_(std::move(wo)), source_(source) {}
 
-int run_record(const RecordOptions& o) {
-    os::LiveCaptureOptions lo;
-    lo.interface = o.interface;
-    lo.snaplen_bytes = o.snaplen;
-    lo.promiscuous = o.promiscuous;
-    lo.buffer_bytes = o.buffer_bytes;
-    lo.filter = build_filter(o.ports, o.filter);
-    auto source = os::open_live(lo);
-    require_supported_link(source->link_type(), "cannot record on '" + o.interface + "'");
-
-    archive::WriterOptions wo;
-    wo.link_type = source->link_type();
-    wo.snaplen = source->snaplen();
-    wo.level = o.level;
-    wo.background = true;
-    wo.source = source->describe();
-    if (o.ports.size() == 1) {
-        wo.server_port = o.ports.front();
-    }
-
-    OutputNamer namer(o.output, o.rotate_every.count() > 0);
-    Totals totals;
-    std::optional<OpenArchive> current;
-
-    auto open_next = [&](Clock::time_point now) {
-        const std::string name = namer.next(std::time(nullptr));
+    void open(Clock::time_point now) {
+        const std::string name = namer_.next(std::time(nullptr));
         // Never truncate what an interrupted recording left: it is all that remains of it.
         const std::string partial = os::AtomicFile::partial_name(name);
         if (os::file_exists(partial)) {
@@ -83,97 +64,108 @@ int run_record(const RecordOptions& o) {
         os::AtomicFile file = os::AtomicFile::create(name);
         // An error mid-capture keeps the frames already written for `tcprec --repair`.
         file.keep_partial_on_abort();
-        current.emplace(OpenArchive{std::move(file), nullptr, source->counters(), now});
-        current->writer = std::make_unique<archive::ArchiveWriter>(current->file, wo);
-    };
-    auto close_current = [&] {
-        const os::CaptureCounters c = source->counters();
-        archive::ArchiveWriter::CaptureTotals extra;
-        extra.kernel_drops = c.kernel_drops - current->counters_at_open.kernel_drops;
-        extra.interface_drops = c.interface_drops - current->counters_at_open.interface_drops;
-        current->writer->finish(extra);
-        const archive::WriterStats s = current->writer->stats();
-        current->file.commit();
-        totals.packets += s.packets;
-        totals.pcap_bytes += s.pcap_bytes;
-        totals.file_bytes += s.file_bytes;
-        totals.sessions += s.sessions;
-        totals.indexed += s.indexed;
-        totals.not_indexed += s.not_indexed;
-        totals.files.push_back(current->file.path());
-        current.reset();
-    };
+        current_.emplace(OpenArchive{std::move(file), nullptr, source_.counters(), now});
+        current_->writer = std::make_unique<archive::ArchiveWriter>(current_->file, wo_);
+    }
 
+    // Finishes and publishes the current archive.
+    void close() {
+        const os::CaptureCounters c = source_.counters();
+        archive::ArchiveWriter::CaptureTotals extra;
+        extra.kernel_drops = c.kernel_drops - current_->counters_at_open.kernel_drops;
+        extra.interface_drops = c.interface_drops - current_->counters_at_open.interface_drops;
+        current_->writer->finish(extra);
+        const archive::WriterStats s = current_->writer->stats();
+        current_->file.commit();
+        totals_.packets += s.packets;
+        totals_.pcap_bytes += s.pcap_bytes;
+        totals_.file_bytes += s.file_bytes;
+        totals_.sessions += s.sessions;
+        totals_.indexed += s.indexed;
+        totals_.not_indexed += s.not_indexed;
+        totals_.files.push_back(current_->file.path());
+        current_.reset();
+    }
+
+    bool is_open() const { return current_.has_value(); }
+    archive::ArchiveWriter& writer() { return *current_->writer; }
+    const std::string& path() const { return current_->file.path(); }
+    std::string partial_path() const { return current_->file.partial_path(); }
+    Clock::time_point opened() const { return current_->opened; }
+    const Totals& totals() const { return totals_; }
+
+  private:
+    OutputNamer namer_;
+    archive::WriterOptions wo_;
+    os::PacketSource& source_;
+    std::optional<OpenArchive> current_;
+    Totals totals_;
+};
+
+// The status line: what the recording holds so far, finished archives and the current one.
+std::string status_text(const Totals& t, const archive::WriterStats& ws,
+                        const os::CaptureCounters& c, Clock::duration elapsed) {
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "%llu pkts, %llu sessions, %s pcap -> %s (x%s), drops %llu, %s",
+                  static_cast<unsigned long long>(t.packets + ws.packets),
+                  static_cast<unsigned long long>(t.sessions + ws.sessions),
+                  human_bytes(t.pcap_bytes + ws.pcap_bytes).c_str(),
+                  human_bytes(t.file_bytes + ws.file_bytes).c_str(),
+                  ratio_text(ws.pcap_bytes, ws.file_bytes).c_str(),
+                  static_cast<unsigned long long>(c.kernel_drops + c.interface_drops),
+                  format_duration(elapsed).c_str());
+    return line;
+}
+
+// Captures into `out` until the count, the duration, the end of the capture or a stop signal;
+// rotates by size and time; flushes at least every second.
+void capture(const RecordOptions& o, os::PacketSource& source, Output& out) {
     const Clock::time_point start = Clock::now();
     os::StatusLine status(!o.quiet);
     Clock::time_point last_flush = start;
     uint64_t seen = 0;
-    try {
-        open_next(start);
-        log::info("recording %s to %s", source->describe().c_str(), current->file.path().c_str());
-        os::CapturedPacket pkt;
-        while (true) {
-            const auto st = source->next(pkt);
-            if (st == os::PacketSource::Status::End) {
+    os::CapturedPacket pkt;
+    while (true) {
+        const auto st = source.next(pkt);
+        if (st == os::PacketSource::Status::End) {
+            break;
+        }
+        if (st == os::PacketSource::Status::Packet) {
+            out.writer().add(pkt.ts_ns, pkt.orig_len, pkt.bytes);
+            ++seen;
+            if (o.count != 0 && seen >= o.count) {
                 break;
             }
-            if (st == os::PacketSource::Status::Packet) {
-                current->writer->add(pkt.ts_ns, pkt.orig_len, pkt.bytes);
-                ++seen;
-                if (o.count != 0 && seen >= o.count) {
-                    break;
-                }
-                // Checking the clock costs ~20 ns; every 64 packets is plenty at any rate.
-                if ((seen & 63) != 0) {
-                    continue;
-                }
-            }
-            const Clock::time_point now = Clock::now();
-            if (o.duration.count() > 0 && now - start >= o.duration) {
-                break;
-            }
-            if (now - last_flush >= std::chrono::seconds(1)) {
-                // A quiet capture still reaches the disk every second (SIGKILL loses <= 1 s).
-                current->writer->flush();
-                last_flush = now;
-            }
-            const archive::WriterStats ws = current->writer->stats();
-            const bool rotate_size = o.rotate_bytes != 0 && ws.file_bytes >= o.rotate_bytes;
-            const bool rotate_time =
-                o.rotate_every.count() > 0 && now - current->opened >= o.rotate_every;
-            if (rotate_size || rotate_time) {
-                close_current();
-                open_next(now);
-            }
-            if (status.due(now)) {
-                const os::CaptureCounters c = source->counters();
-                char line[256];
-                std::snprintf(line, sizeof line,
-                              "%llu pkts, %llu sessions, %s pcap -> %s (x%s), drops %llu, %s",
-                              static_cast<unsigned long long>(totals.packets + ws.packets),
-                              static_cast<unsigned long long>(totals.sessions + ws.sessions),
-                              human_bytes(totals.pcap_bytes + ws.pcap_bytes).c_str(),
-                              human_bytes(totals.file_bytes + ws.file_bytes).c_str(),
-                              ratio_text(ws.pcap_bytes, ws.file_bytes).c_str(),
-                              static_cast<unsigned long long>(c.kernel_drops + c.interface_drops),
-                              format_duration(now - start).c_str());
-                status.show(line, now);
+            // Checking the clock costs ~20 ns; every 64 packets is plenty at any rate.
+            if ((seen & 63) != 0) {
+                continue;
             }
         }
-        status.clear();
-        close_current();
-    } catch (const Error& e) {
-        status.clear();
-        if (current) {
-            throw Error(e.kind(), std::string(e.what()) + " (frames written so far are in '" +
-                                      current->file.partial_path() +
-                                      "': tcprec --repair recovers them)");
+        const Clock::time_point now = Clock::now();
+        if (o.duration.count() > 0 && now - start >= o.duration) {
+            break;
         }
-        throw;
+        if (now - last_flush >= std::chrono::seconds(1)) {
+            // A quiet capture still reaches the disk every second (SIGKILL loses <= 1 s).
+            out.writer().flush();
+            last_flush = now;
+        }
+        const archive::WriterStats ws = out.writer().stats();
+        const bool rotate_size = o.rotate_bytes != 0 && ws.file_bytes >= o.rotate_bytes;
+        const bool rotate_time = o.rotate_every.count() > 0 && now - out.opened() >= o.rotate_every;
+        if (rotate_size || rotate_time) {
+            out.close();
+            out.open(now);
+        }
+        if (status.due(now)) {
+            status.show(status_text(out.totals(), ws, source.counters(), now - start), now);
+        }
     }
+    status.clear();
+}
 
-    const os::CaptureCounters c = source->counters();
-    const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+void log_result(const Totals& totals, const os::CaptureCounters& c, double secs) {
     log::info("recorded %llu packets in %llu sessions in %.1f s: %s pcap -> %s archive (ratio %s)",
               static_cast<unsigned long long>(totals.packets),
               static_cast<unsigned long long>(totals.sessions), secs,
@@ -196,6 +188,46 @@ int run_record(const RecordOptions& o) {
     } else {
         log::info("kernel drops: 0");
     }
+}
+
+}  // namespace
+
+int run_record(const RecordOptions& o) {
+    os::LiveCaptureOptions lo;
+    lo.interface = o.interface;
+    lo.snaplen_bytes = o.snaplen;
+    lo.promiscuous = o.promiscuous;
+    lo.buffer_bytes = o.buffer_bytes;
+    lo.filter = build_filter(o.ports, o.filter);
+    auto source = os::open_live(lo);
+    require_supported_link(source->link_type(), "cannot record on '" + o.interface + "'");
+
+    archive::WriterOptions wo;
+    wo.link_type = source->link_type();
+    wo.snaplen = source->snaplen();
+    wo.level = o.level;
+    wo.background = true;
+    wo.source = source->describe();
+    if (o.ports.size() == 1) {
+        wo.server_port = o.ports.front();
+    }
+
+    Output out(o, std::move(wo), *source);
+    const Clock::time_point start = Clock::now();
+    try {
+        out.open(start);
+        log::info("recording %s to %s", source->describe().c_str(), out.path().c_str());
+        capture(o, *source, out);
+        out.close();
+    } catch (const Error& e) {
+        if (out.is_open()) {
+            throw Error(e.kind(), std::string(e.what()) + " (frames written so far are in '" +
+                                      out.partial_path() + "': tcprec --repair recovers them)");
+        }
+        throw;
+    }
+    log_result(out.totals(), source->counters(),
+               std::chrono::duration<double>(Clock::now() - start).count());
     return kExitOk;
 }
 

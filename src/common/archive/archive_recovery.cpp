@@ -174,33 +174,9 @@ class Scanner {
                 return;
             }
             if (head.size() == 8 && format::is_skippable_magic(magic)) {
-                const uint64_t total = 8 + uint64_t{load_le32(head.data() + 4)};
-                if (total > size - pos) {
-                    const bool ours = magic == format::kMetaMagic || magic == format::kTrailerMagic;
-                    if (resync(rep, pos, "skippable frame runs past the end of the file", !ours)) {
-                        continue;
-                    }
-                    if (ours) {  // an index cut short: no packet data is lost
-                        rep.problems.push_back("offset " + std::to_string(pos) +
-                                               ": index or trailer cut short (ignored)");
-                    }
+                if (skippable(rep, pos, magic, head) == Next::Stop) {
                     return;
                 }
-                if (magic == format::kMetaMagic && !archive_header_ && total <= 65536) {
-                    try {
-                        const MetaBlock b = decode_meta_block(w_.get(pos, total), dec_);
-                        if (b.kind == static_cast<uint8_t>(format::BlockKind::ArchiveHeader)) {
-                            const ArchiveHeader h = decode_archive_header(b);
-                            if (h.snaplen != 0 && h.snaplen <= format::kMaxSnaplen) {
-                                archive_header_ = PcapHeader{h.snaplen, h.link_type};
-                            }
-                        }
-                    } catch (const Error&) {
-                        rep.problems.push_back("metadata block at offset " + std::to_string(pos) +
-                                               " is damaged (ignored)");
-                    }
-                }
-                pos += total;
                 continue;
             }
             std::span<const uint8_t> frame;
@@ -224,24 +200,11 @@ class Scanner {
             const char* what = header_expected ? "pcap header frame" : "data frame";
             uint64_t number = header_expected ? 0 : data_no++;
             if (!decompress_frame(frame, dec_, content, why)) {
-                // The frame's own block sizes may be what is damaged: the next frame is the
-                // next place where a frame that checks out begins.
-                const std::optional<uint64_t> next = next_frame(pos + 1);
-                const uint64_t end = next.value_or(size);
-                ++rep.frames_damaged;
-                rep.bytes_lost += end - pos;
-                std::string line =
-                    (header_expected ? std::string(what) + " at offset " + std::to_string(pos)
-                                     : at(what, number, pos)) +
-                    ": " + why;
-                if (!next) {
-                    line += "; no frame after it (" + std::to_string(end - pos) + " bytes lost)";
-                } else if (end != pos + frame_size) {
-                    line += "; " + std::to_string(end - pos) +
-                            " bytes skipped up to the next frame at offset " + std::to_string(end);
-                }
-                rep.problems.push_back(line);
-                pos = end;
+                pos = skip_undecodable(rep, pos, frame_size,
+                                       header_expected
+                                           ? std::string(what) + " at offset " + std::to_string(pos)
+                                           : at(what, number, pos),
+                                       why);
                 continue;
             }
             if (!pcap_header_) {
@@ -276,6 +239,64 @@ class Scanner {
     }
 
   private:
+    enum class Next { Go, Stop };
+
+    // A skippable frame at `pos`: ours (an index block or the trailer, skipped; the archive
+    // header, read for the link type) or another program's. Moves `pos` past it, or resyncs
+    // when it runs past the end of the file.
+    Next skippable(DamageReport& rep, uint64_t& pos, uint32_t magic,
+                   std::span<const uint8_t> head) {
+        const uint64_t size = w_.size();
+        const uint64_t total = 8 + uint64_t{load_le32(head.data() + 4)};
+        if (total > size - pos) {
+            const bool ours = magic == format::kMetaMagic || magic == format::kTrailerMagic;
+            if (resync(rep, pos, "skippable frame runs past the end of the file", !ours)) {
+                return Next::Go;
+            }
+            if (ours) {  // an index cut short: no packet data is lost
+                rep.problems.push_back("offset " + std::to_string(pos) +
+                                       ": index or trailer cut short (ignored)");
+            }
+            return Next::Stop;
+        }
+        if (magic == format::kMetaMagic && !archive_header_ && total <= 65536) {
+            try {
+                const MetaBlock b = decode_meta_block(w_.get(pos, total), dec_);
+                if (b.kind == static_cast<uint8_t>(format::BlockKind::ArchiveHeader)) {
+                    const ArchiveHeader h = decode_archive_header(b);
+                    if (h.snaplen != 0 && h.snaplen <= format::kMaxSnaplen) {
+                        archive_header_ = PcapHeader{h.snaplen, h.link_type};
+                    }
+                }
+            } catch (const Error&) {
+                rep.problems.push_back("metadata block at offset " + std::to_string(pos) +
+                                       " is damaged (ignored)");
+            }
+        }
+        pos += total;
+        return Next::Go;
+    }
+
+    // A zstd frame at `pos` (`label` names it) that does not decompress. Its own block sizes
+    // may be what is damaged: the scan goes on at the next place where a frame that checks out
+    // begins (returned; the file's size if none).
+    uint64_t skip_undecodable(DamageReport& rep, uint64_t pos, uint64_t frame_size,
+                              const std::string& label, const std::string& why) {
+        const std::optional<uint64_t> next = next_frame(pos + 1);
+        const uint64_t end = next.value_or(w_.size());
+        ++rep.frames_damaged;
+        rep.bytes_lost += end - pos;
+        std::string line = label + ": " + why;
+        if (!next) {
+            line += "; no frame after it (" + std::to_string(end - pos) + " bytes lost)";
+        } else if (end != pos + frame_size) {
+            line += "; " + std::to_string(end - pos) +
+                    " bytes skipped up to the next frame at offset " + std::to_string(end);
+        }
+        rep.problems.push_back(line);
+        return end;
+    }
+
     static void damaged(DamageReport& rep, const char* what, uint64_t n, uint64_t pos,
                         uint64_t bytes, const std::string& why) {
         ++rep.frames_damaged;
@@ -427,46 +448,37 @@ uint64_t verify_headers(const ByteSource& source, const ArchiveInfo& info, Damag
     return pos + frame.size();
 }
 
-}  // namespace
-
-DamageReport verify_archive(const ByteSource& source, const std::string& name) {
-    DamageReport rep;
-    std::optional<ArchiveReader> reader;
-    try {
-        reader.emplace(source, name);
-    } catch (const Error& e) {
-        if (e.kind() != ErrorKind::Corrupt && e.kind() != ErrorKind::Unsupported) {
-            throw;
-        }
-        rep.problems.push_back(e.what());
-        if (e.kind() == ErrorKind::Corrupt && source.size() > 0) {
-            Scanner scan(source);
-            scan.run(rep, [](std::span<const uint8_t>, uint32_t) {});
-        }
-        return rep;
-    }
-    const ArchiveInfo& info = reader->info();
-    uint64_t pos = verify_headers(source, info, rep);
-
-    session::SessionTracker tracker(
-        info.server_port != 0 ? std::optional<uint16_t>(info.server_port) : std::nullopt);
+// What the data frames hold, walked record by record for verify_archive().
+struct DataWalk {
+    explicit DataWalk(const ArchiveInfo& info)
+        : tracker(info.server_port != 0 ? std::optional<uint16_t>(info.server_port)
+                                        : std::nullopt) {}
+    session::SessionTracker tracker;
     net::SkipCounts not_indexed;
     uint64_t indexed = 0, packets_in_table = 0, pcap_bytes = format::kPcapFileHeaderSize;
     uint64_t first_ns = 0, last_ns = 0;
+};
+
+// Reads every data frame the index lists from `pos` on: each must be where the index says,
+// decompress and hold whole records matching the frame table; their packets are decoded and
+// tracked into sessions as tcprec indexed them. `load_frame` is ArchiveReader::load_frame.
+template <typename LoadFrame>
+void walk_data_frames(LoadFrame&& load_frame, const ArchiveInfo& info, uint64_t pos, DataWalk& w,
+                      DamageReport& rep) {
     std::vector<uint8_t> buf;
     std::string why;
     for (size_t i = 0; i < info.frames.size(); ++i) {
         const FrameEntry& f = info.frames[i];
         const std::string where = at("frame", i, f.offset) + ": ";
-        packets_in_table += f.packets;
-        pcap_bytes += f.decompressed;
+        w.packets_in_table += f.packets;
+        w.pcap_bytes += f.decompressed;
         if (f.offset != pos) {
             rep.problems.push_back(where + "expected at offset " + std::to_string(pos) +
                                    " (frames are not contiguous)");
         }
         pos = f.offset + f.compressed;
         bool has_checksum = true;
-        if (!reader->load_frame(i, buf, &why, &has_checksum)) {
+        if (!load_frame(i, buf, &why, &has_checksum)) {
             ++rep.frames_damaged;
             rep.bytes_lost += f.compressed;
             rep.problems.push_back(why);
@@ -491,19 +503,19 @@ DamageReport verify_archive(const ByteSource& source, const std::string& name) {
             rep.problems.push_back(where + "timestamps differ from the index");
         }
         if (rep.records == fr.count) {
-            first_ns = fr.first_ns;
-            last_ns = fr.last_ns;
+            w.first_ns = fr.first_ns;
+            w.last_ns = fr.last_ns;
         } else if (fr.count > 0) {
-            first_ns = std::min(first_ns, fr.first_ns);
-            last_ns = std::max(last_ns, fr.last_ns);
+            w.first_ns = std::min(w.first_ns, fr.first_ns);
+            w.last_ns = std::max(w.last_ns, fr.last_ns);
         }
         walk_records(buf, static_cast<uint32_t>(i), [&](const Record& r) {
             const net::DecodeResult d = net::decode(info.link_type, r.bytes);
             if (d.ok()) {
-                tracker.observe(d.packet(), r.ts_ns, r.frame);
-                ++indexed;
+                w.tracker.observe(d.packet(), r.ts_ns, r.frame);
+                ++w.indexed;
             } else {
-                not_indexed.count(d.reason());
+                w.not_indexed.count(d.reason());
             }
             return true;
         });
@@ -512,54 +524,84 @@ DamageReport verify_archive(const ByteSource& source, const std::string& name) {
         rep.problems.push_back("data frames end at offset " + std::to_string(pos) +
                                ", the index starts at offset " + std::to_string(info.data_bytes));
     }
-    // The index against itself.
-    if (packets_in_table != info.packets) {
-        rep.problems.push_back("index: frame table holds " + std::to_string(packets_in_table) +
-                               " packets, the totals say " + std::to_string(info.packets));
-    }
-    if (pcap_bytes != info.pcap_bytes) {
-        rep.problems.push_back("index: frame table holds " + std::to_string(pcap_bytes) +
-                               " pcap bytes, the totals say " + std::to_string(info.pcap_bytes));
-    }
-    if (rep.frames_damaged > 0) {
-        return rep;  // the data cannot be compared with the index any further
-    }
-    // The data against the index.
+}
+
+// The data's records, packets and sessions against what the index says of them.
+void compare_with_index(const ArchiveInfo& info, const DataWalk& w, DamageReport& rep) {
     if (rep.records != info.packets) {
         rep.problems.push_back("data holds " + std::to_string(rep.records) +
                                " records, the index says " + std::to_string(info.packets));
     }
-    if (rep.records > 0 && (first_ns != info.first_ns || last_ns != info.last_ns)) {
+    if (rep.records > 0 && (w.first_ns != info.first_ns || w.last_ns != info.last_ns)) {
         rep.problems.push_back("index: capture time range differs from the data");
     }
-    if (indexed != info.indexed || not_indexed.by_reason != info.not_indexed.by_reason) {
+    if (w.indexed != info.indexed || w.not_indexed.by_reason != info.not_indexed.by_reason) {
         rep.problems.push_back(
             "index: " + std::to_string(info.indexed) + " indexed packets, the data has " +
-            std::to_string(indexed) +
-            (not_indexed.total() > 0 ? " (not indexed: " + not_indexed.breakdown() + ")" : ""));
+            std::to_string(w.indexed) +
+            (w.not_indexed.total() > 0 ? " (not indexed: " + w.not_indexed.breakdown() + ")" : ""));
     }
-    const auto& sessions = tracker.sessions();
+    const auto& sessions = w.tracker.sessions();
     if (sessions.size() != info.sessions.size()) {
         rep.problems.push_back("index: " + std::to_string(info.sessions.size()) +
                                " sessions, the data has " + std::to_string(sessions.size()));
-    } else {
-        size_t reported = 0, differing = 0;
-        for (size_t k = 0; k < sessions.size(); ++k) {
-            if (!same_session(sessions[k], info.sessions[k])) {
-                ++differing;
-                if (reported < 5) {
-                    ++reported;
-                    rep.problems.push_back("index: session " + std::to_string(k) + " (" +
-                                           info.sessions[k].client.to_string() + " -> " +
-                                           info.sessions[k].server.to_string() +
-                                           ") differs from the data");
-                }
+        return;
+    }
+    size_t reported = 0, differing = 0;
+    for (size_t k = 0; k < sessions.size(); ++k) {
+        if (!same_session(sessions[k], info.sessions[k])) {
+            ++differing;
+            if (reported < 5) {
+                ++reported;
+                rep.problems.push_back("index: session " + std::to_string(k) + " (" +
+                                       info.sessions[k].client.to_string() + " -> " +
+                                       info.sessions[k].server.to_string() +
+                                       ") differs from the data");
             }
         }
-        if (differing > reported) {
-            rep.problems.push_back("index: " + std::to_string(differing - reported) +
-                                   " more sessions differ from the data");
+    }
+    if (differing > reported) {
+        rep.problems.push_back("index: " + std::to_string(differing - reported) +
+                               " more sessions differ from the data");
+    }
+}
+
+}  // namespace
+
+DamageReport verify_archive(const ByteSource& source, const std::string& name) {
+    DamageReport rep;
+    std::optional<ArchiveReader> reader;
+    try {
+        reader.emplace(source, name);
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::Corrupt && e.kind() != ErrorKind::Unsupported) {
+            throw;
         }
+        rep.problems.push_back(e.what());
+        if (e.kind() == ErrorKind::Corrupt && source.size() > 0) {
+            Scanner scan(source);
+            scan.run(rep, [](std::span<const uint8_t>, uint32_t) {});
+        }
+        return rep;
+    }
+    const ArchiveInfo& info = reader->info();
+    DataWalk w(info);
+    const auto load_frame = [&](size_t i, std::vector<uint8_t>& buf, std::string* why,
+                                bool* has_checksum) {
+        return reader->load_frame(i, buf, why, has_checksum);
+    };
+    walk_data_frames(load_frame, info, verify_headers(source, info, rep), w, rep);
+    // The index against itself.
+    if (w.packets_in_table != info.packets) {
+        rep.problems.push_back("index: frame table holds " + std::to_string(w.packets_in_table) +
+                               " packets, the totals say " + std::to_string(info.packets));
+    }
+    if (w.pcap_bytes != info.pcap_bytes) {
+        rep.problems.push_back("index: frame table holds " + std::to_string(w.pcap_bytes) +
+                               " pcap bytes, the totals say " + std::to_string(info.pcap_bytes));
+    }
+    if (rep.frames_damaged == 0) {
+        compare_with_index(info, w, rep);  // else the data cannot be compared any further
     }
     return rep;
 }
