@@ -10,7 +10,6 @@ namespace tcpr::replay {
 namespace {
 
 constexpr size_t kHeadBytes = 64;
-constexpr size_t kHeadsKept = 4;            // recent answer segments' first bytes
 constexpr uint32_t kTsoThreshold = 1460;    // a client segment beyond: TSO/GRO capture
 constexpr uint64_t kTrimBytes = 64 * 1024;  // release acknowledged bytes in chunks this big
 // A segment this far before what a connection has seen belongs to another connection on the
@@ -202,9 +201,11 @@ void Conversation::add_request(uint32_t at, uint32_t ack_start, uint64_t think_n
     if (ack_start < server_high_) {
         // The answer began before the request did (pipelining, a greeting).
         std::string_view head;
-        for (const Head& h : heads_) {
-            if (h.rel <= ack_start && ack_start < h.rel + h.bytes.size()) {
-                head = std::string_view(h.bytes).substr(ack_start - h.rel);
+        for (size_t i = 0; i < heads_used_; ++i) {
+            const Head& h = heads_[i];
+            if (h.rel <= ack_start && ack_start < h.rel + h.len) {
+                head = std::string_view(h.bytes.data() + (ack_start - h.rel),
+                                        h.len - (ack_start - h.rel));
             }
         }
         resolve(r, head);
@@ -331,10 +332,12 @@ Conversation::Step Conversation::server_segment(const net::PacketView& v,
             const uint32_t captured = v.captured_payload > skip ? v.captured_payload - skip : 0;
             const char* p = reinterpret_cast<const char*>(frame.data() + v.payload_offset + skip);
             if (captured > 0) {
-                heads_.push_back({rel, std::string(p, std::min<size_t>(captured, kHeadBytes))});
-                if (heads_.size() > kHeadsKept) {
-                    heads_.pop_front();
-                }
+                Head& h = heads_[heads_next_];
+                heads_next_ = static_cast<uint8_t>((heads_next_ + 1) % kHeadsKept);
+                heads_used_ = static_cast<uint8_t>(std::min<size_t>(heads_used_ + 1, kHeadsKept));
+                h.rel = rel;
+                h.len = static_cast<uint8_t>(std::min<size_t>(captured, kHeadBytes));
+                std::memcpy(h.bytes.data(), p, h.len);
             }
             // The first bytes of answers that begin in this segment.
             for (size_t i = reqs_.size(); i-- > 0;) {
@@ -365,7 +368,8 @@ Conversation::Step Conversation::server_segment(const net::PacketView& v,
 
 void Conversation::resolve(AssembledRequest& r, std::string_view head) {
     r.status_known = true;
-    r.head = std::string(head);
+    r.head_len = static_cast<uint8_t>(std::min(head.size(), r.head_bytes.size()));
+    std::memcpy(r.head_bytes.data(), head.data(), r.head_len);
     r.status = first_line(
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(head.data()), head.size()));
 }

@@ -15,10 +15,12 @@
 // when it is over are its owner's business. Pure logic: no OS, no clock but capture time.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -34,10 +36,14 @@ struct AssembledRequest {
     uint32_t begin = 0;      // client stream offset of its first byte
     uint32_t ack_start = 0;  // server stream offset the client had read when it began
     uint64_t think_ns = 0;   // recorded pause before it (after the last earlier packet)
-    // The answer's first bytes are known: `head` holds them as captured (<= 64 bytes) and
+    // The answer's first bytes are known: head() holds them as captured (<= 64 bytes) and
     // `status` their first line, both empty when they were not captured or there is none.
     bool status_known = false;
-    std::string status, head;
+    uint8_t head_len = 0;
+    std::string status;
+    std::array<char, 64> head_bytes;
+
+    std::string_view head() const { return {head_bytes.data(), head_len}; }
 };
 
 class Conversation {
@@ -154,9 +160,12 @@ class Conversation {
     RecordedRequest recorded(uint32_t index) const;
 
   private:
+    // The first bytes of a recent server segment (a ring of the latest kHeadsKept).
+    static constexpr size_t kHeadsKept = 4;
     struct Head {
         uint32_t rel = 0;  // server stream offset of its first byte
-        std::string bytes;
+        uint8_t len = 0;
+        std::array<char, 64> bytes;
     };
 
     void client_close(const net::PacketView& v, uint64_t ts_ns, Step& step);
@@ -201,7 +210,8 @@ class Conversation {
     bool any_client_data_ = false;
 
     uint32_t server_high_ = 0;
-    std::deque<Head> heads_;  // the latest answer segments' first bytes
+    std::array<Head, kHeadsKept> heads_;
+    uint8_t heads_used_ = 0, heads_next_ = 0;
 
     CloseKind close_ = CloseKind::None;
     bool server_fin_ = false, server_rst_ = false, server_closed_first_ = false;

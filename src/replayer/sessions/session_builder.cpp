@@ -200,14 +200,14 @@ struct SessionBuilder::Impl {
         for (uint32_t i = conv.first_request(); i < conv.request_end(); ++i) {
             RecordedRequest r = conv.recorded(i);
             const AssembledRequest& a = conv.request(i);
-            if (r.response_len > 0 && !a.head.empty()) {
+            if (r.response_len > 0 && a.head_len > 0) {
                 // The answer's first line, and its raw head for the socket transport's --diff.
                 r.status_off = static_cast<uint32_t>(rec.text.size());
                 r.status_len = static_cast<uint16_t>(a.status.size());
                 rec.text += a.status;
                 r.head_off = static_cast<uint32_t>(rec.text.size());
-                r.head_len = static_cast<uint16_t>(a.head.size());
-                rec.text += a.head;
+                r.head_len = a.head_len;
+                rec.text += a.head();
             }
             rec.requests.push_back(r);
         }

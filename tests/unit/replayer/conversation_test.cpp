@@ -149,7 +149,7 @@ TEST_CASE("conversation: requests, answers and their first lines", "[replay][con
     CHECK(s.answer);
     CHECK(s.status);
     CHECK(w.conv.request(0).status == "HTTP/1.1 200 OK");
-    CHECK(w.conv.request(0).head == a.substr(0, 64));
+    CHECK(w.conv.request(0).head() == a.substr(0, 64));
     // The client read the answer: its next bytes are a new request.
     w.client(19, "GET /b HTTP/1.1\r\n\r\n", static_cast<uint32_t>(a.size()));
     REQUIRE(w.conv.request_end() == 2);
