@@ -38,18 +38,6 @@ constexpr uint64_t kSweepNs = 1'000'000'000;    // idle expiry and release of en
 constexpr uint64_t kFlushNs = 1'000'000'000;    // --record reaches the disk at least this often
 constexpr int kBatch = 1024;                    // packets read per loop iteration at most
 
-std::string count_text(uint64_t v) {
-    char buf[32];
-    if (v >= 10'000'000) {
-        std::snprintf(buf, sizeof buf, "%.1fM", static_cast<double>(v) / 1e6);
-    } else if (v >= 10'000) {
-        std::snprintf(buf, sizeof buf, "%.1fk", static_cast<double>(v) / 1e3);
-    } else {
-        std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(v));
-    }
-    return buf;
-}
-
 std::string num(uint64_t v) { return std::to_string(v); }
 
 // The status line: on a terminal redrawn every second; otherwise one line per
@@ -287,25 +275,18 @@ int run_live(const ReplayOptions& o) {
     }
     ro.copies = o.copies;
     ro.feed = &live;
-    std::unique_ptr<RawTransport> raw;
-    std::unique_ptr<SocketTransport> sock;
-    Transport* transport = nullptr;
+    std::unique_ptr<Transport> transport;
     if (socket_mode) {
         SocketTransportOptions so;
         so.target = o.target;
         so.speed_milli = 1000;
         so.timeout_ns = o.timeout_ns;
         so.feed = &live;
-        sock = std::make_unique<SocketTransport>(live.recording(), so, diff.get());
-        transport = sock.get();
+        transport = std::make_unique<SocketTransport>(live.recording(), so, diff.get());
     } else {
-        raw = std::make_unique<RawTransport>(live.recording(), ro, std::move(sink),
-                                             std::move(intercept));
-        transport = raw.get();
+        transport = std::make_unique<RawTransport>(live.recording(), ro, std::move(sink),
+                                                   std::move(intercept));
     }
-    const auto wake = [&](uint32_t session, uint64_t now) {
-        return raw ? raw->wake(session, now) : sock->wake(session, now);
-    };
 
     const std::string via =
         socket_mode ? std::string("socket transport") : "intercept " + o.intercept->to_string();
@@ -403,7 +384,7 @@ int run_live(const ReplayOptions& o) {
         }
         live.take_changed(ids);
         for (uint32_t id : ids) {
-            live.progress(id, wake(id, now));
+            live.progress(id, transport->wake(id, now));
         }
         transport->on_timer(now);
         transport->flush(now);

@@ -31,18 +31,6 @@ constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
 constexpr uint64_t kWakeNs = 250'000'000;       // at least this often: progress, signals
 constexpr uint64_t kStartRetryNs = 10'000'000;  // no free endpoint: try again in 10 ms
 
-std::string count_text(uint64_t v) {
-    char buf[32];
-    if (v >= 10'000'000) {
-        std::snprintf(buf, sizeof buf, "%.1fM", static_cast<double>(v) / 1e6);
-    } else if (v >= 10'000) {
-        std::snprintf(buf, sizeof buf, "%.1fk", static_cast<double>(v) / 1e3);
-    } else {
-        std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(v));
-    }
-    return buf;
-}
-
 std::string eta_text(uint64_t ns) {
     const uint64_t s = ns / 1'000'000'000;
     char buf[32];
