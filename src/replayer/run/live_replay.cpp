@@ -24,6 +24,7 @@
 #include "common/os/status_line.h"
 #include "common/os/stop_signal.h"
 #include "replayer/run/replay.h"
+#include "replayer/run/transport_setup.h"
 #include "replayer/transport/intercept_client.h"
 #include "replayer/transport/raw_transport.h"
 #include "replayer/transport/socket_transport.h"
@@ -186,16 +187,10 @@ int run_live(const ReplayOptions& o) {
     }
     // --transport socket: one ordinary connection per copy, no forged packets, no intercept.
     const bool socket_mode = o.transport == TransportMode::Socket;
-    std::unique_ptr<net::PacketSink> sink;
-    std::unique_ptr<InterceptClient> intercept;
+    RawIo io;
     std::unique_ptr<DiffWriter> diff;
     if (socket_mode) {
-        if (o.intercept || o.client_pool || o.inject != InjectMode::RawSocket) {
-            log::warn(
-                "--transport socket connects from this host's own address: --intercept, "
-                "--client-pool and --inject are not used");
-        }
-        os::raise_open_file_limit();
+        prepare_socket(o);
         if (!o.diff_file.empty()) {
             const std::string header = "# tcpreplay2 --diff: live sessions of " + o.interface +
                                        " port " + std::to_string(port) + " copied to " +
@@ -205,11 +200,9 @@ int run_live(const ReplayOptions& o) {
             diff = std::make_unique<DiffWriter>(o.diff_file, header);
         }
     } else {
-        RawIo io = open_raw_io(o, "tcpreplay2 live pid " + std::to_string(getpid()),
-                               "live passthrough needs intercept to see the target's answers: give "
-                               "--intercept HOST[:PORT] (tcpcopy's -s), or use --transport socket");
-        sink = std::move(io.sink);
-        intercept = std::move(io.intercept);
+        io = open_raw_io(o, "tcpreplay2 live pid " + std::to_string(getpid()),
+                         "live passthrough needs intercept to see the target's answers: give "
+                         "--intercept HOST[:PORT] (tcpcopy's -s), or use --transport socket");
     }
 
     Recorder rec;
@@ -262,31 +255,9 @@ int run_live(const ReplayOptions& o) {
                                   .count());
     LiveSessions live(lc);
 
-    RawTransportOptions ro;
-    ro.driver.target = o.target;
-    ro.driver.speed_milli = 1000;
-    ro.driver.timeout_ns = o.timeout_ns;
-    const uint16_t headers = o.target.addr.version == 6 ? 60 : 40;
-    ro.driver.max_segment = static_cast<uint16_t>(o.mtu - headers);
-    ro.endpoints.pool = o.client_pool;
-    ro.endpoints.linger_ns = o.linger_ns;
-    if (o.intercept) {
-        ro.endpoints.reserved_ports.push_back(o.intercept->port);
-    }
-    ro.copies = o.copies;
-    ro.feed = &live;
-    std::unique_ptr<Transport> transport;
-    if (socket_mode) {
-        SocketTransportOptions so;
-        so.target = o.target;
-        so.speed_milli = 1000;
-        so.timeout_ns = o.timeout_ns;
-        so.feed = &live;
-        transport = std::make_unique<SocketTransport>(live.recording(), so, diff.get());
-    } else {
-        transport = std::make_unique<RawTransport>(live.recording(), ro, std::move(sink),
-                                                   std::move(intercept));
-    }
+    const TransportUse use{1000, &live};  // copies go at the live client's pace
+    std::unique_ptr<Transport> transport =
+        make_transport(live.recording(), o, use, std::move(io), diff.get());
 
     const std::string via =
         socket_mode ? std::string("socket transport") : "intercept " + o.intercept->to_string();
@@ -470,13 +441,11 @@ int run_live(const ReplayOptions& o) {
     s.input = "live " + o.interface + " port " + std::to_string(port);
     s.format = "live capture";
     s.target = o.target.to_string();
+    s.transport = describe_transport(o, use);
     if (socket_mode) {
-        s.transport = "socket (connect/send/recv)";
         s.mode = TransportMode::Socket;
     } else {
         s.intercept = o.intercept->to_string();
-        s.transport = o.inject == InjectMode::Pcap ? "raw (pcap_inject on " + o.interface + ")"
-                                                   : std::string("raw (IP_HDRINCL socket)");
     }
     s.speed_milli = 1000;
     s.copies = o.copies;

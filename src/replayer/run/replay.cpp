@@ -20,6 +20,7 @@
 #include "common/os/stop_signal.h"
 #include "common/os/stream_socket.h"
 #include "replayer/input/load.h"
+#include "replayer/run/transport_setup.h"
 #include "replayer/transport/intercept_client.h"
 #include "replayer/transport/raw_transport.h"
 #include "replayer/transport/socket_transport.h"
@@ -85,36 +86,6 @@ std::string progress_line(const ReplayCounters& c, const Scheduler& sched, size_
         s += " | " + health;
     }
     return s;
-}
-
-// The socket transport from the command line: raises the open-descriptor limit (one
-// descriptor per active session), opens --diff into `diff` when given (throws Error(Io)
-// "cannot open ..." before anything is sent) and converts the options it uses.
-std::unique_ptr<Transport> make_socket_transport(const Recording& recording, const ReplayOptions& o,
-                                                 std::unique_ptr<DiffWriter>& diff) {
-    if (o.intercept || o.client_pool || o.inject != InjectMode::RawSocket) {
-        log::warn(
-            "--transport socket connects from this host's own address: --intercept, "
-            "--client-pool and --inject are not used");
-    }
-    const uint64_t fds = os::raise_open_file_limit();
-    if (fds < o.max_active + 64) {
-        log::debug(
-            "at most %llu open descriptors: sessions beyond about that many at once wait "
-            "(raise `ulimit -n` or lower --max-active)",
-            static_cast<unsigned long long>(fds));
-    }
-    if (!o.diff_file.empty()) {
-        const std::string header = "# tcpreplay2 --diff: responses of " + o.input +
-                                   " replayed into " + o.target.to_string() +
-                                   " whose first line or length differ from the recording\n";
-        diff = std::make_unique<DiffWriter>(o.diff_file, header);
-    }
-    SocketTransportOptions so;
-    so.target = o.target;
-    so.speed_milli = o.speed_milli;
-    so.timeout_ns = o.timeout_ns;
-    return std::make_unique<SocketTransport>(recording, so, diff.get());
 }
 
 }  // namespace
@@ -235,26 +206,6 @@ RunResult run_loop(const Recording& recording, Scheduler& sched, Transport& tran
     return result;
 }
 
-RawIo open_raw_io(const ReplayOptions& o, const std::string& client_name,
-                  const std::string& missing_intercept) {
-    RawIo io;
-    if (o.inject == InjectMode::Pcap) {
-        io.sink = std::make_unique<os::PcapInjector>(
-            os::PcapInjector::open(o.interface, o.target, o.next_hop_mac));
-    } else {
-        io.sink = std::make_unique<os::RawSocket>(os::RawSocket::open(o.target));
-    }
-    if (!o.intercept) {
-        throw Error(ErrorKind::Usage, missing_intercept);
-    }
-    InterceptOptions io_options;
-    io_options.address = *o.intercept;
-    io_options.name = client_name;
-    io.intercept = std::make_unique<InterceptClient>(io_options);
-    io.intercept->connect();
-    return io;
-}
-
 int run_replay(const ReplayOptions& o) {
     if (o.verbosity >= 2) {
         log::set_level(log::Level::Debug);
@@ -264,14 +215,11 @@ int run_replay(const ReplayOptions& o) {
     const bool socket_mode = o.transport == TransportMode::Socket;
     // The packet sender first: without root nothing else matters (the socket transport needs
     // neither root nor intercept).
-    std::unique_ptr<net::PacketSink> sink;
-    std::unique_ptr<InterceptClient> intercept;
+    RawIo io;
     if (!o.dry_run && !socket_mode) {
-        RawIo io = open_raw_io(o, "tcpreplay2 pid " + std::to_string(getpid()),
-                               "raw replay needs intercept to see the target's answers: give "
-                               "--intercept HOST[:PORT] (tcpcopy's -s)");
-        sink = std::move(io.sink);
-        intercept = std::move(io.intercept);
+        io = open_raw_io(o, "tcpreplay2 pid " + std::to_string(getpid()),
+                         "raw replay needs intercept to see the target's answers: give "
+                         "--intercept HOST[:PORT] (tcpcopy's -s)");
     }
 
     // Read the input.
@@ -328,25 +276,24 @@ int run_replay(const ReplayOptions& o) {
     so.duration_ns = o.duration_ns;
     Scheduler sched(std::move(offsets), rec.span_ns(), so);
 
-    std::unique_ptr<Transport> transport;
+    const TransportUse use{o.speed_milli, nullptr};
     std::unique_ptr<DiffWriter> diff;
     if (socket_mode) {
-        transport = make_socket_transport(rec, o, diff);
-    } else {
-        RawTransportOptions ro;
-        ro.driver.target = o.target;
-        ro.driver.speed_milli = o.speed_milli;
-        ro.driver.timeout_ns = o.timeout_ns;
-        const uint16_t headers = o.target.addr.version == 6 ? 60 : 40;
-        ro.driver.max_segment = static_cast<uint16_t>(o.mtu - headers);
-        ro.endpoints.pool = o.client_pool;
-        ro.endpoints.linger_ns = o.linger_ns;
-        if (o.intercept) {
-            ro.endpoints.reserved_ports.push_back(o.intercept->port);
+        const uint64_t fds = prepare_socket(o);
+        if (fds < o.max_active + 64) {
+            log::debug(
+                "at most %llu open descriptors: sessions beyond about that many at once wait "
+                "(raise `ulimit -n` or lower --max-active)",
+                static_cast<unsigned long long>(fds));
         }
-        ro.copies = o.copies;
-        transport = std::make_unique<RawTransport>(rec, ro, std::move(sink), std::move(intercept));
+        if (!o.diff_file.empty()) {
+            const std::string header = "# tcpreplay2 --diff: responses of " + o.input +
+                                       " replayed into " + o.target.to_string() +
+                                       " whose first line or length differ from the recording\n";
+            diff = std::make_unique<DiffWriter>(o.diff_file, header);
+        }
     }
+    std::unique_ptr<Transport> transport = make_transport(rec, o, use, std::move(io), diff.get());
 
     RunLoopOptions lo;
     lo.max_active = o.max_active;
@@ -365,9 +312,7 @@ int run_replay(const ReplayOptions& o) {
     s.target = o.target.to_string();
     s.intercept = socket_mode ? std::string() : o.intercept->to_string();
     s.mode = socket_mode ? TransportMode::Socket : TransportMode::Raw;
-    s.transport = socket_mode ? std::string("socket (one TCP connection per session)")
-                  : o.inject == InjectMode::Pcap ? "raw (pcap_inject on " + o.interface + ")"
-                                                 : std::string("raw (IP_HDRINCL socket)");
+    s.transport = describe_transport(o, use);
     s.diff_file = diff ? diff->path() : std::string();
     s.speed_milli = o.speed_milli;
     s.copies = o.copies;

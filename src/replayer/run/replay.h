@@ -8,12 +8,10 @@
 #include <memory>
 #include <string>
 
-#include "common/net/packet_sink.h"
 #include "replayer/cli/options.h"
 #include "replayer/report/report.h"
 #include "replayer/schedule/scheduler.h"
 #include "replayer/sessions/recording.h"
-#include "replayer/transport/intercept_client.h"
 #include "replayer/transport/transport.h"
 
 namespace tcpr::replay {
@@ -43,15 +41,5 @@ std::string format_plan(const Recording& recording, size_t max_sessions);
 // The whole program behind main(): returns the exit code (0, or 3 when failed sessions exceed
 // --max-failed). Throws tcpr::Error for "cannot run" (one line, exit 1).
 int run_replay(const ReplayOptions& options);
-
-// The raw transport's I/O: the packet sender (raw socket or pcap injector, both bound to
-// --target) and a connected intercept client. Throws tcpr::Error: no permission, intercept
-// unreachable, or (Usage, `missing_intercept`) when no --intercept was given.
-struct RawIo {
-    std::unique_ptr<net::PacketSink> sink;
-    std::unique_ptr<InterceptClient> intercept;
-};
-RawIo open_raw_io(const ReplayOptions& o, const std::string& client_name,
-                  const std::string& missing_intercept);
 
 }  // namespace tcpr::replay
