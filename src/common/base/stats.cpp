@@ -21,4 +21,16 @@ std::string human_bytes(uint64_t n) {
     return buf;
 }
 
+std::string count_text(uint64_t v) {
+    char buf[32];
+    if (v >= 10'000'000) {
+        std::snprintf(buf, sizeof buf, "%.1fM", static_cast<double>(v) / 1e6);
+    } else if (v >= 10'000) {
+        std::snprintf(buf, sizeof buf, "%.1fk", static_cast<double>(v) / 1e3);
+    } else {
+        std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(v));
+    }
+    return buf;
+}
+
 }  // namespace tcpr

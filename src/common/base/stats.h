@@ -9,4 +9,7 @@ namespace tcpr {
 // "1.5 MiB", "12.0 GiB"
 std::string human_bytes(uint64_t n);
 
+// A count for a status line: "9999", "12.3k" (from 10,000), "45.6M" (from 10,000,000).
+std::string count_text(uint64_t v);
+
 }  // namespace tcpr

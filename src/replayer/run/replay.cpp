@@ -3,133 +3,105 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <limits>
+#include <memory>
 #include <unistd.h>
+#include <vector>
 
 #include "common/base/error.h"
 #include "common/base/log.h"
-#include "common/base/parse.h"
 #include "common/base/stats.h"
 #include "common/cli/run_main.h"
-#include "common/os/clock.h"
-#include "common/os/epoll.h"
-#include "common/os/files.h"
-#include "common/os/pcap_injector.h"
-#include "common/os/raw_socket.h"
-#include "common/os/status_line.h"
-#include "common/os/stop_signal.h"
-#include "common/os/stream_socket.h"
 #include "replayer/input/load.h"
-#include "replayer/transport/intercept_client.h"
-#include "replayer/transport/raw_transport.h"
-#include "replayer/transport/socket_transport.h"
+#include "replayer/run/summary.h"
+#include "replayer/run/transport_setup.h"
+#include "replayer/source/schedule_source.h"
 
 namespace tcpr::replay {
 namespace {
 
-constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
-constexpr uint64_t kWakeNs = 250'000'000;       // at least this often: progress, signals
-constexpr uint64_t kStartRetryNs = 10'000'000;  // no free endpoint: try again in 10 ms
-
-std::string count_text(uint64_t v) {
-    char buf[32];
-    if (v >= 10'000'000) {
-        std::snprintf(buf, sizeof buf, "%.1fM", static_cast<double>(v) / 1e6);
-    } else if (v >= 10'000) {
-        std::snprintf(buf, sizeof buf, "%.1fk", static_cast<double>(v) / 1e3);
-    } else {
-        std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(v));
-    }
-    return buf;
-}
-
-std::string eta_text(uint64_t ns) {
-    const uint64_t s = ns / 1'000'000'000;
-    char buf[32];
-    if (s >= 3600) {
-        std::snprintf(buf, sizeof buf, "%lluh%02llum", static_cast<unsigned long long>(s / 3600),
-                      static_cast<unsigned long long>(s / 60 % 60));
-    } else if (s >= 60) {
-        std::snprintf(buf, sizeof buf, "%llum%02llus", static_cast<unsigned long long>(s / 60),
-                      static_cast<unsigned long long>(s % 60));
-    } else {
-        std::snprintf(buf, sizeof buf, "%llus", static_cast<unsigned long long>(s));
-    }
-    return buf;
-}
-
-struct Progress {
-    uint64_t recorded_pos = 0;  // recorded time of the last started session (loops included)
+// The input as replayed: loaded, its damage reported, the sessions of the other IP version left
+// out (they cannot be sent to this target without a pool of its version, which gives every copy
+// a new client address; sockets use this host's address). Throws Error(Usage) when no session
+// is left.
+struct ReplayInput {
+    LoadedInput loaded;
+    uint64_t other_family = 0;
 };
 
-std::string progress_line(const ReplayCounters& c, const Scheduler& sched, size_t active,
-                          const Progress& p, uint64_t elapsed, const std::string& health) {
-    std::string s = "sessions " + count_text(sched.returned()) + "/" + count_text(sched.total()) +
-                    " started, " + count_text(active) + " active, " +
-                    count_text(c.sessions_done()) + " done";
-    if (c.sessions_failed() > 0) {
-        s += " (" + count_text(c.sessions_reset) + " reset, " + count_text(c.sessions_timed_out) +
-             " timed out)";
+ReplayInput read_input(const ReplayOptions& o) {
+    const auto load_start = std::chrono::steady_clock::now();
+    ReplayInput in{load_input(o.input, o.builder), 0};
+    Recording& rec = in.loaded.recording;
+    if (!in.loaded.recovered_from.empty()) {
+        log::warn("%s; replaying what its intact frames hold", in.loaded.recovered_from.c_str());
     }
-    s += " | requests " + count_text(c.requests_sent) + ", responses " +
-         count_text(c.responses_seen);
-    // Socket replay sends no packets of its own: it shows the bytes it wrote.
-    s += c.packets_sent == 0 && c.payload_bytes_sent > 0
-             ? " | sent " + human_bytes(c.payload_bytes_sent)
-             : " | packets " + count_text(c.packets_sent);
-    if (elapsed > 0) {
-        char buf[48];
-        std::snprintf(buf, sizeof buf, " | %.2fx",
-                      static_cast<double>(p.recorded_pos) / static_cast<double>(elapsed));
-        s += buf;
+    for (const auto& problem : in.loaded.damage.problems) {
+        log::warn("%s: %s (skipped)", o.input.c_str(), problem.c_str());
     }
-    if (!sched.done()) {
-        // Time left until the last start, at the pace achieved so far.
-        const uint64_t left = sched.total() - sched.returned();
-        if (sched.returned() > 0 && elapsed > 0) {
-            const double per = static_cast<double>(elapsed) / static_cast<double>(sched.returned());
-            s += " | ETA " + eta_text(static_cast<uint64_t>(per * static_cast<double>(left)));
-        }
-    } else {
-        s += " | finishing";
+    if (!o.client_pool && o.transport != TransportMode::Socket) {
+        const auto keep = [&](const RecordedSession& s) {
+            return s.client.addr.version == o.target.addr.version;
+        };
+        const auto it = std::stable_partition(rec.sessions.begin(), rec.sessions.end(), keep);
+        in.other_family = static_cast<uint64_t>(rec.sessions.end() - it);
+        rec.sessions.erase(it, rec.sessions.end());
     }
-    if (!health.empty()) {
-        s += " | " + health;
+    const BuildStats& b = rec.stats;
+    log::info("read %s (%s) in %.1f s: %llu sessions, %llu requests, %s of client data",
+              o.input.c_str(), in.loaded.format.c_str(),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count(),
+              static_cast<unsigned long long>(rec.sessions.size()),
+              static_cast<unsigned long long>(b.requests), human_bytes(b.client_bytes).c_str());
+    if (rec.sessions.empty()) {
+        throw Error(ErrorKind::Usage,
+                    "nothing to replay in '" + o.input + "': no TCP session matches" +
+                        (o.builder.selection.server_port
+                             ? " port " + std::to_string(*o.builder.selection.server_port)
+                             : std::string()) +
+                        (in.other_family > 0 ? " and the target's IP version" : ""));
     }
-    return s;
+    return in;
 }
 
-// The socket transport from the command line: raises the open-descriptor limit (one
-// descriptor per active session), opens --diff into `diff` when given (throws Error(Io)
-// "cannot open ..." before anything is sent) and converts the options it uses.
-std::unique_ptr<Transport> make_socket_transport(const Recording& recording, const ReplayOptions& o,
-                                                 std::unique_ptr<DiffWriter>& diff) {
-    if (o.intercept || o.client_pool || o.inject != InjectMode::RawSocket) {
-        log::warn(
-            "--transport socket connects from this host's own address: --intercept, "
-            "--client-pool and --inject are not used");
+Scheduler make_scheduler(const Recording& rec, const ReplayOptions& o) {
+    std::vector<uint64_t> offsets;
+    offsets.reserve(rec.sessions.size());
+    for (const auto& s : rec.sessions) {
+        offsets.push_back(s.start_ns - rec.first_ns);
     }
-    const uint64_t fds = os::raise_open_file_limit();
+    ScheduleOptions so;
+    so.speed_milli = o.speed_milli;
+    so.copies = o.copies;
+    so.loops = o.loops;
+    so.duration_ns = o.duration_ns;
+    return Scheduler(std::move(offsets), rec.span_ns(), so);
+}
+
+// --transport socket: prepare_socket() and the --diff file (null without --diff).
+std::unique_ptr<DiffWriter> prepare_socket_replay(const ReplayOptions& o) {
+    const uint64_t fds = prepare_socket(o);
     if (fds < o.max_active + 64) {
         log::debug(
             "at most %llu open descriptors: sessions beyond about that many at once wait "
             "(raise `ulimit -n` or lower --max-active)",
             static_cast<unsigned long long>(fds));
     }
-    if (!o.diff_file.empty()) {
-        const std::string header = "# tcpreplay2 --diff: responses of " + o.input +
-                                   " replayed into " + o.target.to_string() +
-                                   " whose first line or length differ from the recording\n";
-        diff = std::make_unique<DiffWriter>(o.diff_file, header);
+    if (o.diff_file.empty()) {
+        return nullptr;
     }
-    SocketTransportOptions so;
-    so.target = o.target;
-    so.speed_milli = o.speed_milli;
-    so.timeout_ns = o.timeout_ns;
-    return std::make_unique<SocketTransport>(recording, so, diff.get());
+    const std::string header = "# tcpreplay2 --diff: responses of " + o.input + " replayed into " +
+                               o.target.to_string() +
+                               " whose first line or length differ from the recording\n";
+    return std::make_unique<DiffWriter>(o.diff_file, header);
 }
 
 }  // namespace
+
+RunResult run_loop(const Recording& recording, Scheduler& scheduler, Transport& transport,
+                   const RunLoopOptions& options) {
+    ScheduleSource source(recording, scheduler);
+    return run_loop(source, transport, options);
+}
 
 std::string format_plan(const Recording& rec, size_t max_sessions) {
     std::string o;
@@ -162,111 +134,6 @@ std::string format_plan(const Recording& rec, size_t max_sessions) {
     return o;
 }
 
-RunResult run_loop(const Recording& recording, Scheduler& sched, Transport& transport,
-                   const RunLoopOptions& opt) {
-    os::Epoll epoll = os::Epoll::create();
-    os::use_precise_timers();
-    transport.attach(epoll);
-    os::StatusLine status(opt.progress);
-    std::vector<os::Epoll::Event> events;
-
-    const uint64_t lead = transport.lead_ns();
-    const uint64_t t0 = os::monotonic_ns() + opt.start_delay_ns;
-    const uint64_t span = recording.span_ns();
-    Progress progress;
-    RunResult result;
-    uint64_t retry_at = 0;
-
-    while (true) {
-        uint64_t now = os::monotonic_ns();
-        if (os::StopSignal::requested()) {
-            result.stop_reason = "signal";
-            transport.abort_all(now);
-            break;
-        }
-        // Start every session copy whose time (minus the transport's lead) has come.
-        bool capped = false;
-        if (now >= retry_at) {
-            retry_at = 0;
-            for (auto ev = sched.peek(); ev; ev = sched.peek()) {
-                const uint64_t due = t0 + ev->due_ns;
-                if (due > now + lead) {
-                    break;
-                }
-                if (transport.active() >= opt.max_active) {
-                    capped = true;
-                    break;
-                }
-                if (!transport.start(*ev, due, now)) {
-                    retry_at = now + kStartRetryNs;
-                    break;
-                }
-                progress.recorded_pos =
-                    ev->loop * span +
-                    (recording.sessions[ev->session].start_ns - recording.first_ns);
-                sched.pop();
-            }
-        }
-        transport.on_timer(now);
-        transport.flush(now);
-        if (sched.done() && transport.active() == 0) {
-            break;
-        }
-        if (opt.duration_ns && now >= t0 + *opt.duration_ns + opt.grace_ns) {
-            result.stop_reason = "duration";
-            transport.abort_all(now);
-            break;
-        }
-        const auto steady = std::chrono::steady_clock::now();
-        if (status.due(steady)) {
-            status.show(progress_line(transport.counters(), sched, transport.active(), progress,
-                                      now > t0 ? now - t0 : 0, transport.health()),
-                        steady);
-        }
-        // Sleep until the next deadline (epoll_pwait2: nanosecond timeout, 1 ns timer slack).
-        uint64_t next = std::min(transport.next_deadline(), now + kWakeNs);
-        if (retry_at != 0) {
-            next = std::min(next, retry_at);
-        } else if (!capped) {
-            if (auto ev = sched.peek()) {
-                const uint64_t due = t0 + ev->due_ns;
-                next = std::min(next, due > lead ? due - lead : 0);
-            }
-        }
-        const uint64_t before_sleep = os::monotonic_ns();
-        epoll.wait_ns(events, next > before_sleep ? next - before_sleep : 0);
-        for (const auto& e : events) {
-            transport.on_event(e, os::monotonic_ns());
-        }
-    }
-    transport.flush(os::monotonic_ns());
-    status.clear();
-    const uint64_t end = os::monotonic_ns();
-    result.wall_ns = end > t0 ? end - t0 : 0;
-    result.recorded_pos_ns = progress.recorded_pos;
-    return result;
-}
-
-RawIo open_raw_io(const ReplayOptions& o, const std::string& client_name,
-                  const std::string& missing_intercept) {
-    RawIo io;
-    if (o.inject == InjectMode::Pcap) {
-        io.sink = std::make_unique<os::PcapInjector>(
-            os::PcapInjector::open(o.interface, o.target, o.next_hop_mac));
-    } else {
-        io.sink = std::make_unique<os::RawSocket>(os::RawSocket::open(o.target));
-    }
-    if (!o.intercept) {
-        throw Error(ErrorKind::Usage, missing_intercept);
-    }
-    InterceptOptions io_options;
-    io_options.address = *o.intercept;
-    io_options.name = client_name;
-    io.intercept = std::make_unique<InterceptClient>(io_options);
-    io.intercept->connect();
-    return io;
-}
-
 int run_replay(const ReplayOptions& o) {
     if (o.verbosity >= 2) {
         log::set_level(log::Level::Debug);
@@ -276,89 +143,30 @@ int run_replay(const ReplayOptions& o) {
     const bool socket_mode = o.transport == TransportMode::Socket;
     // The packet sender first: without root nothing else matters (the socket transport needs
     // neither root nor intercept).
-    std::unique_ptr<net::PacketSink> sink;
-    std::unique_ptr<InterceptClient> intercept;
+    RawIo io;
     if (!o.dry_run && !socket_mode) {
-        RawIo io = open_raw_io(o, "tcpreplay2 pid " + std::to_string(getpid()),
-                               "raw replay needs intercept to see the target's answers: give "
-                               "--intercept HOST[:PORT] (tcpcopy's -s)");
-        sink = std::move(io.sink);
-        intercept = std::move(io.intercept);
+        io = open_raw_io(o, "tcpreplay2 pid " + std::to_string(getpid()),
+                         "raw replay needs intercept to see the target's answers: give "
+                         "--intercept HOST[:PORT] (tcpcopy's -s)");
     }
-
-    // Read the input.
-    const auto load_start = std::chrono::steady_clock::now();
-    LoadedInput in = load_input(o.input, o.builder);
-    Recording& rec = in.recording;
-    if (!in.recovered_from.empty()) {
-        log::warn("%s; replaying what its intact frames hold", in.recovered_from.c_str());
-    }
-    for (const auto& problem : in.damage.problems) {
-        log::warn("%s: %s (skipped)", o.input.c_str(), problem.c_str());
-    }
-    // Sessions of the other IP version cannot be sent to this target (without a pool of its
-    // version, which gives every copy a new client address; sockets use this host's address).
-    uint64_t other_family = 0;
-    if (!o.client_pool && !socket_mode) {
-        const auto keep = [&](const RecordedSession& s) {
-            return s.client.addr.version == o.target.addr.version;
-        };
-        const auto it = std::stable_partition(rec.sessions.begin(), rec.sessions.end(), keep);
-        other_family = static_cast<uint64_t>(rec.sessions.end() - it);
-        rec.sessions.erase(it, rec.sessions.end());
-    }
-    const BuildStats& b = rec.stats;
-    log::info("read %s (%s) in %.1f s: %llu sessions, %llu requests, %s of client data",
-              o.input.c_str(), in.format.c_str(),
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count(),
-              static_cast<unsigned long long>(rec.sessions.size()),
-              static_cast<unsigned long long>(b.requests), human_bytes(b.client_bytes).c_str());
-    if (rec.sessions.empty()) {
-        throw Error(ErrorKind::Usage,
-                    "nothing to replay in '" + o.input + "': no TCP session matches" +
-                        (o.builder.selection.server_port
-                             ? " port " + std::to_string(*o.builder.selection.server_port)
-                             : std::string()) +
-                        (other_family > 0 ? " and the target's IP version" : ""));
-    }
-
+    ReplayInput in = read_input(o);
+    const Recording& rec = in.loaded.recording;
     if (o.dry_run) {
         std::fputs(format_plan(rec, 1000).c_str(), stdout);
         return kExitOk;
     }
 
-    // The schedule.
-    std::vector<uint64_t> offsets;
-    offsets.reserve(rec.sessions.size());
-    for (const auto& s : rec.sessions) {
-        offsets.push_back(s.start_ns - rec.first_ns);
-    }
-    ScheduleOptions so;
-    so.speed_milli = o.speed_milli;
-    so.copies = o.copies;
-    so.loops = o.loops;
-    so.duration_ns = o.duration_ns;
-    Scheduler sched(std::move(offsets), rec.span_ns(), so);
-
-    std::unique_ptr<Transport> transport;
-    std::unique_ptr<DiffWriter> diff;
-    if (socket_mode) {
-        transport = make_socket_transport(rec, o, diff);
-    } else {
-        RawTransportOptions ro;
-        ro.driver.target = o.target;
-        ro.driver.speed_milli = o.speed_milli;
-        ro.driver.timeout_ns = o.timeout_ns;
-        const uint16_t headers = o.target.addr.version == 6 ? 60 : 40;
-        ro.driver.max_segment = static_cast<uint16_t>(o.mtu - headers);
-        ro.endpoints.pool = o.client_pool;
-        ro.endpoints.linger_ns = o.linger_ns;
-        if (o.intercept) {
-            ro.endpoints.reserved_ports.push_back(o.intercept->port);
-        }
-        ro.copies = o.copies;
-        transport = std::make_unique<RawTransport>(rec, ro, std::move(sink), std::move(intercept));
-    }
+    Scheduler sched = make_scheduler(rec, o);
+    ArchiveFacts facts;
+    facts.input = o.input;
+    facts.format = in.loaded.format;
+    facts.frames_damaged = in.loaded.damage.frames_damaged;
+    facts.damage = in.loaded.damage.problems;
+    facts.sessions_skipped_family = in.other_family;
+    ScheduleSource source(rec, sched, std::move(facts));
+    const TransportUse use{o.speed_milli, nullptr};
+    std::unique_ptr<DiffWriter> diff = socket_mode ? prepare_socket_replay(o) : nullptr;
+    std::unique_ptr<Transport> transport = make_transport(rec, o, use, std::move(io), diff.get());
 
     RunLoopOptions lo;
     lo.max_active = o.max_active;
@@ -366,48 +174,15 @@ int run_replay(const ReplayOptions& o) {
     lo.grace_ns = o.timeout_ns;
     lo.progress = !o.quiet;
     lo.start_delay_ns = transport->lead_ns();
-    const RunResult run = run_loop(rec, sched, *transport, lo);
+    const RunResult run = run_loop(source, *transport, lo);
     if (diff) {
         diff->commit();
     }
 
-    RunSummary s;
-    s.input = o.input;
-    s.format = in.format;
-    s.target = o.target.to_string();
-    s.intercept = socket_mode ? std::string() : o.intercept->to_string();
-    s.mode = socket_mode ? TransportMode::Socket : TransportMode::Raw;
-    s.transport = socket_mode ? std::string("socket (one TCP connection per session)")
-                  : o.inject == InjectMode::Pcap ? "raw (pcap_inject on " + o.interface + ")"
-                                                 : std::string("raw (IP_HDRINCL socket)");
-    s.diff_file = diff ? diff->path() : std::string();
-    s.speed_milli = o.speed_milli;
-    s.copies = o.copies;
-    s.loops = o.loops;
-    // A run stopped early covered the recording up to its last start only.
-    s.recorded_ns = run.stop_reason.empty() ? rec.span_ns() * o.loops : run.recorded_pos_ns;
-    s.wall_ns = run.wall_ns;
-    s.build = rec.stats;
-    s.frames_damaged = in.damage.frames_damaged;
-    s.damage = in.damage.problems;
-    if (s.damage.size() > 5) {
-        s.damage.resize(5);
-    }
-    s.sessions_in_recording = rec.sessions.size();
-    s.sessions_skipped_family = other_family;
-    s.counters = transport->counters();
-    s.counters.sessions_planned = sched.total();
-    s.stop_reason = run.stop_reason;
-    s.max_failed_percent = o.max_failed_percent;
-    std::fputs(format_summary(s).c_str(), stdout);
-    std::fflush(stdout);
-    if (!o.report_json.empty()) {
-        const std::string json = format_json(s);
-        os::AtomicFile f = os::AtomicFile::create(o.report_json);
-        f.write(
-            std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(json.data()), json.size()));
-        f.commit();
-    }
+    const RunSummary s =
+        build_summary(o, describe_transport(o, use), diff ? diff->path() : std::string(),
+                      *transport, source, run);
+    publish_summary(o, s, source);
     return failed_beyond(s) ? kExitDamaged : kExitOk;
 }
 

@@ -1,39 +1,20 @@
-// The replay run: input -> recording -> transport -> run loop -> report. The run loop is one
-// thread: an epoll instance over the transport's descriptors (the intercept connection), waiting
-// with a nanosecond timeout until the next deadline (a session start, a retransmission, a think
-// time), so thousands of sessions run without threads and start times do not drift.
+// Archive replay: input -> recording -> schedule -> transport -> run loop -> report. The wiring
+// only: the schedule is a ScheduleSource (source/schedule_source.h) driven by the run loop that
+// live passthrough shares (run_loop.h).
 #pragma once
 
-#include <cstdint>
-#include <memory>
+#include <cstddef>
 #include <string>
 
-#include "common/net/packet_sink.h"
 #include "replayer/cli/options.h"
-#include "replayer/report/report.h"
+#include "replayer/run/run_loop.h"
 #include "replayer/schedule/scheduler.h"
 #include "replayer/sessions/recording.h"
-#include "replayer/transport/intercept_client.h"
 #include "replayer/transport/transport.h"
 
 namespace tcpr::replay {
 
-struct RunLoopOptions {
-    uint64_t max_active = 100'000;
-    std::optional<uint64_t> duration_ns;
-    uint64_t grace_ns = 30'000'000'000;  // after --duration, how long active sessions may finish
-    bool progress = true;
-    uint64_t start_delay_ns = 0;  // run start = now + this (registration lead)
-};
-
-struct RunResult {
-    uint64_t wall_ns = 0;
-    std::string stop_reason;
-    uint64_t recorded_pos_ns = 0;  // recorded time (loops included) of the last started copy
-};
-
-// Runs the schedule through the transport until every session finished, the duration plus
-// grace passed, or a stop signal arrived (active sessions are then reset and counted aborted).
+// Runs the schedule of `recording` through the transport (run_loop() over a ScheduleSource).
 RunResult run_loop(const Recording& recording, Scheduler& scheduler, Transport& transport,
                    const RunLoopOptions& options);
 
@@ -43,15 +24,5 @@ std::string format_plan(const Recording& recording, size_t max_sessions);
 // The whole program behind main(): returns the exit code (0, or 3 when failed sessions exceed
 // --max-failed). Throws tcpr::Error for "cannot run" (one line, exit 1).
 int run_replay(const ReplayOptions& options);
-
-// The raw transport's I/O: the packet sender (raw socket or pcap injector, both bound to
-// --target) and a connected intercept client. Throws tcpr::Error: no permission, intercept
-// unreachable, or (Usage, `missing_intercept`) when no --intercept was given.
-struct RawIo {
-    std::unique_ptr<net::PacketSink> sink;
-    std::unique_ptr<InterceptClient> intercept;
-};
-RawIo open_raw_io(const ReplayOptions& o, const std::string& client_name,
-                  const std::string& missing_intercept);
 
 }  // namespace tcpr::replay

@@ -54,9 +54,8 @@ class RawTransport final : public Transport {
     const ReplayCounters& counters() const override { return counters_; }
     std::string health() const override;
 
-    // Live passthrough (options.feed): the copies of `session` move on with what the feed now
-    // holds (a new request, more bytes, an answer's length, the close).
-    CopyProgress wake(uint32_t session, uint64_t now_ns);
+    // Live passthrough (options.feed): see Transport::wake.
+    CopyProgress wake(uint32_t session, uint64_t now_ns) override;
 
     // For tests and the report.
     const EndpointAllocator& endpoints() const { return endpoints_; }

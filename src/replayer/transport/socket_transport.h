@@ -82,9 +82,8 @@ class SocketTransport final : public Transport {
     const ReplayCounters& counters() const override { return counters_; }
     std::string health() const override;
 
-    // Live passthrough (options.feed): the copies of `session` move on with what the feed now
-    // holds (a new request, more bytes, an answer's length, the close).
-    CopyProgress wake(uint32_t session, uint64_t now_ns);
+    // Live passthrough (options.feed): see Transport::wake.
+    CopyProgress wake(uint32_t session, uint64_t now_ns) override;
 
     // Connections opened so far (each one a distinct local endpoint chosen by the kernel).
     uint64_t connections_opened() const { return opened_; }

@@ -12,6 +12,7 @@
 #include "common/os/epoll.h"
 #include "replayer/report/counters.h"
 #include "replayer/schedule/scheduler.h"
+#include "replayer/sessions/session_feed.h"
 
 namespace tcpr::replay {
 
@@ -40,6 +41,11 @@ class Transport {
     virtual void flush(uint64_t now_ns) = 0;
     // When on_timer() next has work; UINT64_MAX if never.
     virtual uint64_t next_deadline() const = 0;
+
+    // Live passthrough (a transport made with a SessionFeed): the copies of `session` move on
+    // with what the feed now holds (a new request, more bytes, an answer's length, the close).
+    // Returns what every copy of the session is done with.
+    virtual CopyProgress wake(uint32_t session, uint64_t now_ns) = 0;
 
     // Sessions started and not finished.
     virtual size_t active() const = 0;
