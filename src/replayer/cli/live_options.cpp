@@ -26,8 +26,6 @@ std::string absolute(const std::string& path) {
 
 }  // namespace
 
-bool is_live(const ReplayOptions& o) { return o.input.empty(); }
-
 void LiveCommandLine::add(CLI::App& app, LiveOptions& live) {
     app_ = &app;
     auto* group = app.add_option_group(

@@ -1,31 +1,18 @@
 // tcpreplay2's live passthrough options (no --in: copy what arrives on the online port, as
 // tcpcopy does). The fields live in ReplayOptions::live; LiveCommandLine registers them with
 // CLI11 and checks them against the rest of the command line (docs/replay.md, "Live
-// passthrough").
+// passthrough"). The fields are LiveOptions (run/replay_options.h).
 #pragma once
 
-#include <cstdint>
 #include <string>
+
+#include "replayer/run/replay_options.h"
 
 namespace CLI {
 class App;
 }
 
 namespace tcpr::replay {
-
-struct ReplayOptions;
-
-struct LiveOptions {
-    std::string record;                           // --record FILE: archive of the capture
-    int record_level = 3;                         // zstd level of --record
-    bool daemon = false;                          // -d
-    std::string pidfile, logfile;                 // --pidfile, --logfile (with -d)
-    uint64_t idle_ns = 120'000'000'000;           // --idle-timeout: a quiet connection is over
-    uint64_t stats_interval_ns = 10'000'000'000;  // --stats-interval (stderr not a terminal)
-    uint64_t max_buffer_bytes = 256ull << 20;     // --max-buffer: client bytes held for copies
-    uint64_t drain_ns = 5'000'000'000;            // at stop: time copies get to finish
-    bool promiscuous = false;                     // --promisc
-};
 
 class LiveCommandLine {
   public:
@@ -39,8 +26,5 @@ class LiveCommandLine {
     bool live_only_given_ = false;
     CLI::App* app_ = nullptr;
 };
-
-// Live mode: the command line has no --in.
-bool is_live(const ReplayOptions& o);
 
 }  // namespace tcpr::replay

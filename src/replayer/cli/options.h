@@ -1,5 +1,6 @@
-// tcpreplay2's command line (docs/replay.md lists every option): ReplayOptions and the CLI11
-// registration, with tcpcopy's spellings (-x PORT-TARGET_IP:PORT, -s INTERCEPT, -n COPIES).
+// tcpreplay2's command line (docs/replay.md lists every option): the CLI11 registration that
+// fills ReplayOptions (run/replay_options.h), with tcpcopy's spellings (-x PORT-TARGET_IP:PORT, -s
+// INTERCEPT, -n COPIES).
 #pragma once
 
 #include <cstdint>
@@ -9,8 +10,7 @@
 
 #include "common/net/flow_key.h"
 #include "replayer/cli/live_options.h"
-#include "replayer/sessions/session_builder.h"
-#include "replayer/transport/modes.h"
+#include "replayer/run/replay_options.h"
 
 namespace CLI {
 class App;
@@ -18,36 +18,6 @@ class Option;
 }  // namespace CLI
 
 namespace tcpr::replay {
-
-// --max-active's default at --speed max (docs/replay.md, "Options").
-constexpr uint64_t kMaxSpeedActive = 256;
-
-struct ReplayOptions {
-    std::string input;                             // --in
-    net::Endpoint target;                          // --target / -x
-    std::optional<net::Endpoint> intercept;        // --intercept / -s
-    TransportMode transport = TransportMode::Raw;  // --transport raw|socket
-    std::string diff_file;                         // --diff FILE (socket transport)
-    InjectMode inject = InjectMode::RawSocket;     // --inject raw|pcap
-    std::string interface;                         // -i, with --inject pcap
-    std::string next_hop_mac;                      // --next-hop-mac, with --inject pcap on Ethernet
-    uint32_t speed_milli = 1000;                   // --speed: 1000 = 1x, 0 = max
-    uint32_t copies = 1;                           // --copies / -n
-    uint32_t loops = 1;                            // --loop
-    BuilderOptions builder;                        // --port, --sessions, --sample, --request-gap
-    std::optional<uint64_t> duration_ns;           // --duration
-    std::string report_json;                       // --report json FILE
-    uint64_t timeout_ns = 30'000'000'000;          // --timeout
-    double max_failed_percent = 1.0;               // --max-failed
-    std::optional<Cidr> client_pool;               // --client-pool
-    uint64_t max_active = 100'000;                 // --max-active (kMaxSpeedActive at --speed max)
-    uint16_t mtu = 1500;                           // --mtu: segments are cut to fit it
-    uint64_t linger_ns = 60'000'000'000;           // --linger: a used client tuple stays reserved
-    bool dry_run = false;                          // --dry-run: print the sessions, send nothing
-    int verbosity = 0;                             // -v (1), -vv (2)
-    bool quiet = false;                            // -q
-    LiveOptions live;                              // live passthrough (no --in): live_options.h
-};
 
 // "2x", "2", "0.5x", "1.25X", "max" -> speed x 1000 (0 = max). Throws Error(Usage).
 uint32_t parse_speed(const std::string& text, const std::string& option);

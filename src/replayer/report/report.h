@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "replayer/report/counters.h"
 #include "replayer/sessions/recording.h"
+#include "replayer/transport/counters.h"
 #include "replayer/transport/modes.h"
 
 namespace tcpr::replay {

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "common/net/flow_key.h"
-#include "replayer/cli/options.h"
+#include "replayer/run/replay_options.h"
 
 namespace tcpr::replay {
 

@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <string>
 
-#include "replayer/cli/options.h"
+#include "replayer/run/replay_options.h"
 #include "replayer/run/run_loop.h"
 #include "replayer/schedule/scheduler.h"
 #include "replayer/sessions/recording.h"

@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "replayer/cli/options.h"
 #include "replayer/report/report.h"
+#include "replayer/run/replay_options.h"
 #include "replayer/run/run_loop.h"
 #include "replayer/source/session_source.h"
 #include "replayer/transport/transport.h"

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "common/net/packet_sink.h"
-#include "replayer/cli/options.h"
+#include "replayer/run/replay_options.h"
 #include "replayer/sessions/recording.h"
 #include "replayer/sessions/session_feed.h"
 #include "replayer/transport/intercept_client.h"

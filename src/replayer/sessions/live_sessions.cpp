@@ -460,7 +460,7 @@ void LiveSessions::record_compare(uint32_t index, const net::Endpoint& client,
         return;
     }
     ++stats_.status_mismatch;
-    if (stats_.mismatch_examples.size() < ReplayCounters::kMaxExamples) {
+    if (stats_.mismatch_examples.size() < kMaxMismatchExamples) {
         stats_.mismatch_examples.push_back({client.to_string(), 0, index, expected, got});
     }
 }

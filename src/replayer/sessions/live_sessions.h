@@ -37,7 +37,6 @@
 #include "common/net/flow_key.h"
 #include "common/net/packet_view.h"
 #include "common/net/skip_reason.h"
-#include "replayer/report/counters.h"
 #include "replayer/sessions/conversation.h"
 #include "replayer/sessions/recording.h"
 #include "replayer/sessions/session_builder.h"

@@ -94,6 +94,16 @@ struct Recording {
     uint64_t total_requests() const { return requests.size(); }
 };
 
+// A response whose first line differs from the recording's (the report shows a few examples).
+struct StatusMismatch {
+    std::string client;    // replayed client endpoint
+    uint32_t session = 0;  // index in the recording
+    uint32_t request = 0;  // request number inside the session (0-based)
+    std::string expected, got;
+};
+// How many StatusMismatch examples a run keeps.
+constexpr size_t kMaxMismatchExamples = 5;
+
 // The first line of a response head ("HTTP/1.1 200 OK"): up to CR/LF, at most 64 bytes,
 // non-printable bytes shown as '.'. Empty if `head` is empty.
 std::string first_line(std::span<const uint8_t> head);

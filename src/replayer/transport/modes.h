@@ -1,4 +1,4 @@
-// The replayer's modes, chosen on the command line (cli/options.h) and named in the report.
+// The replayer's modes, chosen on the command line (run/replay_options.h) and named in the report.
 #pragma once
 
 #include <cstdint>

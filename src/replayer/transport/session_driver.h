@@ -23,9 +23,9 @@
 #include "common/net/flow_key.h"
 #include "common/net/packet_sink.h"
 #include "common/wire/intercept_protocol.h"
-#include "replayer/report/counters.h"
 #include "replayer/sessions/recording.h"
 #include "replayer/sessions/session_feed.h"
+#include "replayer/transport/counters.h"
 
 namespace tcpr::replay {
 

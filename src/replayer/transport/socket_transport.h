@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "common/os/stream_socket.h"
-#include "replayer/report/counters.h"
 #include "replayer/sessions/recording.h"
 #include "replayer/sessions/session_feed.h"
+#include "replayer/transport/counters.h"
 #include "replayer/transport/response_diff.h"
 #include "replayer/transport/session_driver.h"
 #include "replayer/transport/transport.h"

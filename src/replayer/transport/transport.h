@@ -10,9 +10,9 @@
 #include <cstdint>
 
 #include "common/os/epoll.h"
-#include "replayer/report/counters.h"
 #include "replayer/schedule/scheduler.h"
 #include "replayer/sessions/session_feed.h"
+#include "replayer/transport/counters.h"
 
 namespace tcpr::replay {
 

@@ -1,4 +1,4 @@
-#include "replayer/report/lateness.h"
+#include "replayer/transport/lateness.h"
 
 #include <bit>
 #include <cmath>

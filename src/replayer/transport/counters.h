@@ -1,21 +1,15 @@
-// What a replay run counts. Filled by the session drivers and the run loop; printed by report.h.
+// What a replay run counts. Filled by the transports (their session drivers) and the run loop;
+// printed by report/report.h.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "replayer/report/lateness.h"
+#include "replayer/sessions/recording.h"
+#include "replayer/transport/lateness.h"
 
 namespace tcpr::replay {
-
-// A response whose first line differs from the recording's.
-struct StatusMismatch {
-    std::string client;    // replayed client endpoint
-    uint32_t session = 0;  // index in the recording
-    uint32_t request = 0;  // request number inside the session (0-based)
-    std::string expected, got;
-};
 
 struct ReplayCounters {
     // Sessions (one per copy per loop).
@@ -86,7 +80,7 @@ struct ReplayCounters {
     uint64_t length_shorter = 0;
     uint64_t responses_differ = 0;  // status line or length differs (--diff lists them)
 
-    static constexpr size_t kMaxExamples = 5;
+    static constexpr size_t kMaxExamples = kMaxMismatchExamples;
 
     uint64_t sessions_done() const {
         return sessions_completed + sessions_reset + sessions_timed_out + sessions_aborted +

@@ -1,0 +1,62 @@
+// What one tcpreplay2 run is asked to do: every option of the command line as values, filled by
+// the command line's parser (cli/options.h) and read by the wiring (run/), which converts what
+// each part needs (transports, sources, the report) in one place (run/transport_setup.h).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/net/flow_key.h"
+#include "replayer/sessions/session_builder.h"
+#include "replayer/transport/modes.h"
+
+namespace tcpr::replay {
+
+// Live passthrough (no --in): copy what arrives on the online port, as tcpcopy does.
+struct LiveOptions {
+    std::string record;                           // --record FILE: archive of the capture
+    int record_level = 3;                         // zstd level of --record
+    bool daemon = false;                          // -d
+    std::string pidfile, logfile;                 // --pidfile, --logfile (with -d)
+    uint64_t idle_ns = 120'000'000'000;           // --idle-timeout: a quiet connection is over
+    uint64_t stats_interval_ns = 10'000'000'000;  // --stats-interval (stderr not a terminal)
+    uint64_t max_buffer_bytes = 256ull << 20;     // --max-buffer: client bytes held for copies
+    uint64_t drain_ns = 5'000'000'000;            // at stop: time copies get to finish
+    bool promiscuous = false;                     // --promisc
+};
+
+// --max-active's default at --speed max (docs/replay.md, "Options").
+constexpr uint64_t kMaxSpeedActive = 256;
+
+struct ReplayOptions {
+    std::string input;                             // --in
+    net::Endpoint target;                          // --target / -x
+    std::optional<net::Endpoint> intercept;        // --intercept / -s
+    TransportMode transport = TransportMode::Raw;  // --transport raw|socket
+    std::string diff_file;                         // --diff FILE (socket transport)
+    InjectMode inject = InjectMode::RawSocket;     // --inject raw|pcap
+    std::string interface;                         // -i, with --inject pcap
+    std::string next_hop_mac;                      // --next-hop-mac, with --inject pcap on Ethernet
+    uint32_t speed_milli = 1000;                   // --speed: 1000 = 1x, 0 = max
+    uint32_t copies = 1;                           // --copies / -n
+    uint32_t loops = 1;                            // --loop
+    BuilderOptions builder;                        // --port, --sessions, --sample, --request-gap
+    std::optional<uint64_t> duration_ns;           // --duration
+    std::string report_json;                       // --report json FILE
+    uint64_t timeout_ns = 30'000'000'000;          // --timeout
+    double max_failed_percent = 1.0;               // --max-failed
+    std::optional<Cidr> client_pool;               // --client-pool
+    uint64_t max_active = 100'000;                 // --max-active (kMaxSpeedActive at --speed max)
+    uint16_t mtu = 1500;                           // --mtu: segments are cut to fit it
+    uint64_t linger_ns = 60'000'000'000;           // --linger: a used client tuple stays reserved
+    bool dry_run = false;                          // --dry-run: print the sessions, send nothing
+    int verbosity = 0;                             // -v (1), -vv (2)
+    bool quiet = false;                            // -q
+    LiveOptions live;                              // live passthrough (no --in): above
+};
+
+// Live mode: the command line has no --in.
+inline bool is_live(const ReplayOptions& o) { return o.input.empty(); }
+
+}  // namespace tcpr::replay
