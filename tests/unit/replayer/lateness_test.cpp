@@ -1,5 +1,5 @@
 // The send-lateness histogram of the report: bucket bounds, percentiles, early sends.
-#include "replayer/report/lateness.h"
+#include "replayer/transport/lateness.h"
 
 #include <catch2/catch.hpp>
 
