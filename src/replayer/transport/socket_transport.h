@@ -142,6 +142,8 @@ class SocketTransport final : public Transport {
     void connected(uint32_t id, uint64_t now);
     void connect_failed(uint32_t id, int error);
     void pump(uint32_t id, uint64_t now);
+    bool step_think(uint32_t id, uint64_t now);
+    bool step_request(uint32_t id, uint64_t now);
     void release_request(uint32_t id, uint64_t now);
     void write_request(uint32_t id, uint64_t now);
     void read_input(uint32_t id, uint64_t now);
