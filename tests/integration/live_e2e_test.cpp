@@ -577,10 +577,11 @@ TEST_CASE_METHOD(NetnsLab, "live passthrough over --transport socket without int
     // from the online host's own address, so the target answers it directly.
     LiveLab r = make_live_lab(*this, Deployment::AssistantHost);
     const fs::path report = path("socket-report.json");
+    const fs::path diff = path("socket-diff.txt");
     Process& live =
         spawn_live(*this, {binary("tcpreplay2"), "-i", r.capture_if, "-p", "80", "--target",
                            r.target_ep, "--transport", "socket", "--copies", "2", "--report",
-                           "json", report.string(), "--timeout", "10s"});
+                           "json", report.string(), "--timeout", "10s", "--diff", diff.string()});
     CHECK(live.stderr_text().find("(socket transport)") != std::string::npos);
     const auto requests = keepalive_load(*this, r, kConnections, kPerConnection);
     const uint64_t total = kConnections * kPerConnection;
@@ -609,6 +610,13 @@ TEST_CASE_METHOD(NetnsLab, "live passthrough over --transport socket without int
     CHECK(j["status_lines"]["match"].as_u64() == total * kCopies);
     CHECK(j["status_lines"]["mismatch"].as_u64() == 0);
     CHECK(out.find("failed sessions: 0.00%") != std::string::npos);
+    // --diff is published at the end and named (no answer differed: its header and count).
+    CHECK(j["socket"]["diff_file"].as_string() == diff.string());
+    REQUIRE(fs::exists(diff));
+    const std::string listed = read_text(diff);
+    CHECK(listed.rfind("# tcpreplay2 --diff: live sessions of ", 0) == 0);
+    CHECK(listed.find("\n# 0 responses differ from the recording\n") != std::string::npos);
+    CHECK(std::count(listed.begin(), listed.end(), '\n') == 2);
 }
 
 }  // namespace tcpr::test

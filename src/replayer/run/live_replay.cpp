@@ -147,9 +147,12 @@ int run_live(const ReplayOptions& o) {
     const RunResult run = run_loop(source, *transport, lo);
 
     source.finish();
-    // Live passthrough never commit()s --diff, so the summary names no diff file.
+    if (diff) {
+        diff->commit();
+    }
     const RunSummary s =
-        build_summary(o, describe_transport(o, use), std::string(), *transport, source, run);
+        build_summary(o, describe_transport(o, use), diff ? diff->path() : std::string(),
+                      *transport, source, run);
     publish_summary(o, s, source);
     if (source.capture_drops() > 0) {
         log::warn(
