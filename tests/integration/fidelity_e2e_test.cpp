@@ -328,6 +328,23 @@ std::string run_and_check(NetnsLab& lab, const Capture& c, const Target& t, Tran
         CHECK((*j)["responses"]["seen"].as_u64() == answered);
         CHECK((*j)["status_lines"]["match"].as_u64() == answered);
         CHECK((*j)["status_lines"]["mismatch"].as_u64() == 0);
+        // The comparison per endpoint: every answer counted once under its method and path
+        // (query dropped), none with a status mismatch, latencies measured on both sides.
+        uint64_t by_endpoint = 0, recorded_latencies = 0;
+        for (const Json& e : (*j)["endpoints"].as_array()) {
+            INFO("endpoint " << e["name"].as_string());
+            by_endpoint += e["requests"].as_u64();
+            recorded_latencies += e["latency_recorded_us"]["count"].as_u64();
+            CHECK(e["status_mismatch"].as_u64() == 0);
+            CHECK(e["latency_replayed_us"]["count"].as_u64() > 0);
+            CHECK(e["latency_replayed_us"]["p99"].as_u64() >=
+                  e["latency_replayed_us"]["p50"].as_u64());
+            const std::string name = e["name"].as_string();
+            CHECK((name.rfind("GET /", 0) == 0 || name.rfind("POST /", 0) == 0));
+            CHECK(name.find('?') == std::string::npos);
+        }
+        CHECK(by_endpoint == (*j)["responses"]["seen"].as_u64());
+        CHECK(recorded_latencies > 0);
     } else {
         // Every request answered (redis-benchmark pipelines its CONFIG GET pair: one request
         // of the recording holds two commands, so compare with the requests sent; status lines

@@ -149,6 +149,9 @@ CommandLine::CommandLine(CLI::App& app) {
     app.add_option("--diff", o_.diff_file,
                    "With --transport socket: write the responses that differ from the recording "
                    "(status line or length) to this file");
+    app.add_flag("--no-compare", no_compare_,
+                 "No comparison per endpoint (latency recorded vs replayed, status lines by "
+                 "endpoint): less CPU per request");
     app.add_option("--inject", inject_text_,
                    "Packet sender: raw (IP_HDRINCL socket) or pcap (pcap_inject on -i)")
         ->check(CLI::IsMember({"raw", "pcap"}));
@@ -263,6 +266,7 @@ ReplayOptions CommandLine::options() {
     }
     o.builder.policy.split_on_ack = !no_ack_split_;
     o.builder.policy.recognize_starts = !no_start_guess_;
+    o.compare = !no_compare_;
     if (!linger_text_.empty()) {
         o.linger_ns = static_cast<uint64_t>(parse_duration(linger_text_, "--linger", true).count());
     }

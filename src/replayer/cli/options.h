@@ -45,6 +45,7 @@ class CommandLine {
     std::vector<std::string> report_args_;
     bool no_ack_split_ = false;
     bool no_start_guess_ = false;
+    bool no_compare_ = false;
     std::string transport_text_ = "raw";  // checked by CLI11: raw|socket
     std::string inject_text_ = "raw";     // raw|pcap
     CLI::Option* max_active_opt_ = nullptr;

@@ -53,8 +53,10 @@ bool failed_beyond(const RunSummary& s) {
     return failed_percent(s.counters) > s.max_failed_percent;
 }
 
-std::string format_summary(const RunSummary& s) {
-    const ReplayCounters& c = s.counters;
+namespace {
+
+// What was replayed where, how fast, and why it stopped early.
+std::string run_lines(const RunSummary& s) {
     std::string o;
     o += "replayed " + s.input + " (" + s.format + ") into " + s.target + " via " + s.transport;
     if (!s.intercept.empty()) {
@@ -71,6 +73,13 @@ std::string format_summary(const RunSummary& s) {
         o += "; stopped early: " + s.stop_reason;
     }
     o += "\n";
+    return o;
+}
+
+// How the session copies ended, and the connections that failed.
+std::string session_lines(const RunSummary& s) {
+    const ReplayCounters& c = s.counters;
+    std::string o;
     o += "  sessions: " + num(c.sessions_started) + " started of " + num(c.sessions_planned) +
          " planned; " + num(c.sessions_completed) + " completed, " + num(c.sessions_reset) +
          " reset by target, " + num(c.sessions_timed_out) + " timed out";
@@ -94,6 +103,13 @@ std::string format_summary(const RunSummary& s) {
              num(c.closed_with_reset) + ", starts delayed for a free endpoint " +
              num(c.endpoint_waits) + "\n";
     }
+    return o;
+}
+
+// Requests sent, the target's answers and how they compare with the recording.
+std::string answer_lines(const RunSummary& s) {
+    const ReplayCounters& c = s.counters;
+    std::string o;
     o += "  requests: " + num(c.requests_sent) + " sent, " + num(c.requests_unsent) +
          " not sent (session ended first); responses: " + num(c.responses_seen) + " seen, " +
          num(c.responses_complete) + " at least as long as recorded, " + num(c.responses_quiet) +
@@ -122,6 +138,13 @@ std::string format_summary(const RunSummary& s) {
         }
         o += "\n";
     }
+    return o;
+}
+
+// What the transport sent (bytes or packets), intercept, start lateness.
+std::string transport_lines(const RunSummary& s) {
+    const ReplayCounters& c = s.counters;
+    std::string o;
     if (s.mode == TransportMode::Socket) {
         // The kernel's TCP stack made the packets: only the bytes are ours to count.
         o += "  sent: " + human_bytes(c.payload_bytes_sent) +
@@ -156,6 +179,12 @@ std::string format_summary(const RunSummary& s) {
              fixed(static_cast<double>(late.percentile_ns(0.99)) / 1e3, 0) + " us at p99, " +
              fixed(static_cast<double>(late.max_ns()) / 1e3, 0) + " us at most\n";
     }
+    return o;
+}
+
+// What the input held and what was left out or skipped.
+std::string input_lines(const RunSummary& s) {
+    std::string o;
     const BuildStats& b = s.build;
     o += "  input: " + num(b.records) + " frames, " + num(b.connections) + " connections -> " +
          num(s.sessions_in_recording) + " sessions (" + num(b.mid_session) + " without SYN), " +
@@ -188,8 +217,72 @@ std::string format_summary(const RunSummary& s) {
             o += "    " + d + "\n";
         }
     }
+    return o;
+}
+
+std::string latency_text(const LogHistogram& h, double q) {
+    if (h.count() == 0) {
+        return "?";
+    }
+    const uint64_t us = h.percentile(q);
+    return us >= 10'000 ? fixed(static_cast<double>(us) / 1e3, 0) + " ms" : num(us) + " us";
+}
+
+// The worst endpoints, last: what an operator reads first after a replay.
+std::string endpoint_lines(const RunSummary& s) {
+    const EndpointTable& t = s.counters.endpoints;
+    if (t.empty()) {
+        return {};
+    }
+    constexpr size_t kShown = 5;
+    std::string o = "  endpoints: " + num(t.all().size()) +
+                    ", worst first (status mismatches, then latency change; latency from the "
+                    "request's last byte to the answer's first, recorded -> replayed):\n";
+    size_t shown = 0;
+    for (const EndpointStats* e : t.ranked()) {
+        if (shown++ == kShown) {
+            break;
+        }
+        o += "    " + e->name + ": " + num(e->requests) + " answers, " + num(e->status_mismatch) +
+             " status mismatches; p50 " + latency_text(e->recorded_first_us, 0.5) + " -> " +
+             latency_text(e->replayed_first_us, 0.5) + ", p99 " +
+             latency_text(e->recorded_first_us, 0.99) + " -> " +
+             latency_text(e->replayed_first_us, 0.99) + "\n";
+    }
+    if (t.all().size() > kShown) {
+        o += "    ... " + num(t.all().size() - kShown) + " more in --report json\n";
+    }
+    return o;
+}
+
+// The JSON `endpoints` array, worst first.
+std::string endpoints_json(const EndpointTable& t) {
+    std::string o = "  \"endpoints\": [";
+    bool first = true;
+    for (const EndpointStats* e : t.ranked()) {
+        o += first ? "\n" : ",\n";
+        first = false;
+        o += "    {\"name\": " + json_string(e->name) + ", \"requests\": " + num(e->requests) +
+             ", \"status_mismatch\": " + num(e->status_mismatch) +
+             ", \"body_mismatch\": " + num(e->body_mismatch) +
+             ", \"p50_change\": " + fixed(e->p50_change(), 3) +
+             ",\n     \"latency_recorded_us\": " + e->recorded_first_us.to_json() +
+             ",\n     \"latency_replayed_us\": " + e->replayed_first_us.to_json() +
+             ",\n     \"latency_last_byte_recorded_us\": " + e->recorded_last_us.to_json() +
+             ",\n     \"latency_last_byte_replayed_us\": " + e->replayed_last_us.to_json() + "}";
+    }
+    return o + (first ? "],\n" : "\n  ],\n");
+}
+
+}  // namespace
+
+std::string format_summary(const RunSummary& s) {
+    const ReplayCounters& c = s.counters;
+    std::string o =
+        run_lines(s) + session_lines(s) + answer_lines(s) + transport_lines(s) + input_lines(s);
     o += "  failed sessions: " + fixed(failed_percent(c), 2) + "% (threshold " +
          fixed(s.max_failed_percent, 2) + "%): " + (failed_beyond(s) ? "FAILED" : "ok") + "\n";
+    o += endpoint_lines(s);
     return o;
 }
 
@@ -283,6 +376,7 @@ std::string format_json(const RunSummary& s) {
          ", \"length_shorter\": " + num(c.length_shorter) +
          ", \"responses_differ\": " + num(c.responses_differ) +
          ", \"diff_file\": " + json_string(s.diff_file) + "},\n";
+    o += endpoints_json(c.endpoints);
     field("failed_percent", fixed(failed_percent(c), 3));
     field("max_failed_percent", fixed(s.max_failed_percent, 3));
     field("failed", failed_beyond(s) ? "true" : "false", true);

@@ -35,6 +35,7 @@ struct ReplayOptions {
     std::optional<net::Endpoint> intercept;        // --intercept / -s
     TransportMode transport = TransportMode::Raw;  // --transport raw|socket
     std::string diff_file;                         // --diff FILE (socket transport)
+    bool compare = true;                           // --no-compare: no comparison per endpoint
     InjectMode inject = InjectMode::RawSocket;     // --inject raw|pcap
     std::string interface;                         // -i, with --inject pcap
     std::string next_hop_mac;                      // --next-hop-mac, with --inject pcap on Ethernet

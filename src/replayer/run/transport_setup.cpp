@@ -41,6 +41,7 @@ RawTransportOptions raw_transport_options(const ReplayOptions& o, const Transpor
     RawTransportOptions ro;
     ro.driver.target = o.target;
     ro.driver.speed_milli = use.speed_milli;
+    ro.driver.compare = o.compare;
     ro.driver.timeout_ns = o.timeout_ns;
     const uint16_t headers = o.target.addr.version == 6 ? 60 : 40;
     ro.driver.max_segment = static_cast<uint16_t>(o.mtu - headers);
@@ -58,6 +59,7 @@ SocketTransportOptions socket_transport_options(const ReplayOptions& o, const Tr
     SocketTransportOptions so;
     so.target = o.target;
     so.speed_milli = use.speed_milli;
+    so.compare = o.compare;
     so.timeout_ns = o.timeout_ns;
     so.feed = use.feed;
     return so;

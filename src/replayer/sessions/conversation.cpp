@@ -148,6 +148,7 @@ Conversation::Step Conversation::client_segment(const RequestPolicy& policy,
             const auto end = static_cast<uint32_t>(end64);
             if (end > high_) {
                 cut_requests(policy, v, ts_ns);
+                reqs_.back().sent_ts = ts_ns;
                 any_client_data_ = true;
                 last_client_data_ts_ = ts_ns;
                 high_ = end;
@@ -329,6 +330,7 @@ Conversation::Step Conversation::server_segment(const net::PacketView& v,
             server_high_ = end;
             last_server_data_ts_ = ts_ns;
             s.answer = true;
+            time_answer(rel, ts_ns);
             const uint32_t captured = v.captured_payload > skip ? v.captured_payload - skip : 0;
             const char* p = reinterpret_cast<const char*>(frame.data() + v.payload_offset + skip);
             if (captured > 0) {
@@ -364,6 +366,21 @@ Conversation::Step Conversation::server_segment(const net::PacketView& v,
         s.server_reset = true;
     }
     return s;
+}
+
+// New server bytes from stream offset `rel` on, captured at ts_ns: the answer of the latest
+// request that began before them.
+void Conversation::time_answer(uint32_t rel, uint64_t ts_ns) {
+    for (size_t i = reqs_.size(); i-- > 0;) {
+        AssembledRequest& r = reqs_[i];
+        if (r.ack_start <= rel) {
+            if (r.answer_first_ts == 0) {
+                r.answer_first_ts = ts_ns;
+            }
+            r.answer_last_ts = ts_ns;
+            return;
+        }
+    }
 }
 
 void Conversation::resolve(AssembledRequest& r, std::string_view head) {
@@ -521,6 +538,10 @@ RecordedRequest Conversation::recorded(uint32_t index) const {
     const uint32_t answer_end = has_next ? reqs_[i + 1].ack_start : server_high_;
     r.response_len = answer_end > q.ack_start ? answer_end - q.ack_start : 0;
     r.think_ns = q.think_ns;
+    if (q.sent_ts != 0 && q.answer_first_ts >= q.sent_ts) {
+        r.answer_first_us = latency_us(q.answer_first_ts - q.sent_ts);
+        r.answer_last_us = latency_us(q.answer_last_ts - q.sent_ts);
+    }
     return r;
 }
 

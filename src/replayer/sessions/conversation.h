@@ -36,6 +36,8 @@ struct AssembledRequest {
     uint32_t begin = 0;      // client stream offset of its first byte
     uint32_t ack_start = 0;  // server stream offset the client had read when it began
     uint64_t think_ns = 0;   // recorded pause before it (after the last earlier packet)
+    // Capture times of its last byte (so far) and of its answer's first and last byte (0: none).
+    uint64_t sent_ts = 0, answer_first_ts = 0, answer_last_ts = 0;
     // The answer's first bytes are known: head() holds them as captured (<= 64 bytes) and
     // `status` their first line, both empty when they were not captured or there is none.
     bool status_known = false;
@@ -174,6 +176,7 @@ class Conversation {
     void store(const net::PacketView& v, std::span<const uint8_t> frame, uint32_t begin,
                uint32_t end, uint32_t skip);
     uint64_t advance(uint32_t to);
+    void time_answer(uint32_t rel, uint64_t ts_ns);
     void resolve(AssembledRequest& r, std::string_view head);
     uint64_t last_activity() const;
 

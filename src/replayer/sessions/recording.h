@@ -16,6 +16,13 @@
 
 namespace tcpr::replay {
 
+// A latency that was not measured (no answer, or no request byte to count from).
+constexpr uint32_t kNoLatency = 0xffff'ffffu;
+// Nanoseconds as the microseconds a RecordedRequest holds (capped below kNoLatency).
+constexpr uint32_t latency_us(uint64_t ns) {
+    return ns / 1000 >= kNoLatency ? kNoLatency - 1 : static_cast<uint32_t>(ns / 1000);
+}
+
 struct RecordedRequest {
     uint32_t begin = 0;         // offset in the session's client stream
     uint32_t length = 0;        // bytes; 0 = nothing to send, only wait (server speaks first)
@@ -25,6 +32,9 @@ struct RecordedRequest {
     uint16_t head_len = 0;      // the answer's first bytes as captured (<= 64), raw, in
     uint32_t head_off = 0;      //   Recording::text (for --diff); 0 = not captured
     uint64_t think_ns = 0;      // recorded pause before it (after the last earlier packet)
+    // Recorded latency from the request's last byte to its answer's first and last byte, in
+    // microseconds (kNoLatency: no answer, or not measurable).
+    uint32_t answer_first_us = kNoLatency, answer_last_us = kNoLatency;
 };
 
 enum class CloseKind : uint8_t { None, Fin, Rst };

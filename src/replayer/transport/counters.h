@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "replayer/sessions/recording.h"
+#include "replayer/transport/endpoint_stats.h"
 #include "replayer/transport/lateness.h"
 
 namespace tcpr::replay {
@@ -41,6 +42,8 @@ struct ReplayCounters {
     uint64_t status_mismatch = 0;
     uint64_t status_unknown = 0;                    // recording or report lacked the first bytes
     std::vector<StatusMismatch> mismatch_examples;  // at most kMaxExamples
+    // The comparison per endpoint (empty with --no-compare).
+    EndpointTable endpoints;
 
     // Packets.
     uint64_t packets_sent = 0;

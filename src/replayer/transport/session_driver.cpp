@@ -134,6 +134,16 @@ void SessionDriver::release_request(DriverEnv& env, uint64_t now) {
     if (r.length > 0) {
         ++env.counters.requests_sent;
     }
+    if (env.config.compare) {
+        const uint32_t n = std::min<uint32_t>(r.length, kEndpointScanBytes);
+        endpoint_ = env.counters.endpoints.id_of(
+            env.feed != nullptr ? env.feed->bytes(session_, r.begin, n)
+                                : env.recording.stream(rs(env)).subspan(r.begin, n),
+            endpoint_);
+        sent_at_ = r.length == 0 ? now : 0;
+        first_us_ = kNoLatency;
+        status_bad_ = false;
+    }
     send_data(env, now, false);
 }
 
@@ -155,6 +165,13 @@ void SessionDriver::response_done(DriverEnv& env, uint64_t now, bool by_quiet) {
     if (unanswered) {
         ++env.counters.requests_unanswered;  // the target closed without answering it
         ++env.counters.sessions_unanswered;  // once: the session ends here
+    }
+    if (env.config.compare && (received > 0 || r.response_len > 0)) {
+        // Replayed latency: from our last request byte to intercept's report of the answer's
+        // first and last byte (reports arrive later than the target sent: docs/replay.md).
+        const bool timed = sent_at_ != 0 && received > 0 && last_data_at_ >= sent_at_;
+        env.counters.endpoints.record(endpoint_, r, status_bad_, timed ? first_us_ : kNoLatency,
+                                      timed ? latency_us(last_data_at_ - sent_at_) : kNoLatency);
     }
     ++req_;
     const uint32_t count = rs(env).request_count;

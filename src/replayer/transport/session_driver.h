@@ -32,6 +32,7 @@ namespace tcpr::replay {
 struct DriverConfig {
     net::Endpoint target;
     uint32_t speed_milli = 1000;           // think times / speed; 0 = max (no waits)
+    bool compare = true;                   // the comparison per endpoint (--no-compare)
     uint64_t timeout_ns = 30'000'000'000;  // waiting on the target without progress
     // Response done by silence: quiet for clamp(max(recorded rtt x factor, 2 x (srtt + 4 x
     // rttvar)), min, max): recorded rtt = the recorded handshake RTT or default_rtt_ns; srtt and
@@ -170,6 +171,9 @@ class SessionDriver {
     uint64_t last_progress_ = 0;
     uint64_t last_data_at_ = 0;  // last target data, or when the request was fully acked
     uint64_t syn_at_ = 0;        // first SYN sent (RTT sample)
+    uint64_t sent_at_ = 0;       // the current request's last byte first sent (0: not yet)
+    uint32_t endpoint_ = EndpointTable::kNone;  // the current request's
+    uint32_t first_us_ = kNoLatency;            // its answer's first byte reported, after sent_at_
     uint16_t mss_ = 536;
     uint8_t snd_shift_ = 0;  // target's window scale (0 if not negotiated)
     uint8_t retries_ = 0;
@@ -185,6 +189,7 @@ class SessionDriver {
     bool fin_acked_ : 1 = false;
     bool target_fin_ : 1 = false;
     bool status_checked_ : 1 = false;
+    bool status_bad_ : 1 = false;  // the current answer's first line differs from the recording
     bool probing_ : 1 = false;
     bool live_idle_ : 1 = false;       // live: the target answered all the online server has so far
     bool tuple_reset_ : 1 = false;     // our SYN met an old connection on the tuple: we reset it

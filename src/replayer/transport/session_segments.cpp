@@ -114,6 +114,9 @@ void SessionDriver::send_data(DriverEnv& env, uint64_t now, bool probe) {
         }
         const bool last = snd_nxt_ + len == send_limit_;
         emit(env, kAck | (last ? kPsh : 0), iss_ + 1 + snd_nxt_, len, false);
+        if (last && sent_at_ == 0 && phase_ == Phase::Request) {
+            sent_at_ = now;
+        }
         snd_nxt_ += len;
         snd_max_ = std::max(snd_max_, snd_nxt_);
         if (rto_at_ == 0) {
@@ -319,6 +322,10 @@ void SessionDriver::on_data(DriverEnv& env, const wire::Report& r, uint64_t now)
             if (phase_ == Phase::Request && !status_checked_) {
                 check_status(env, r);
             }
+            if (phase_ == Phase::Request && first_us_ == kNoLatency && sent_at_ != 0 &&
+                now >= sent_at_) {
+                first_us_ = latency_us(now - sent_at_);
+            }
             env.counters.response_bytes += end - rcv_nxt_;
             rcv_nxt_ = end;
             last_data_at_ = now;
@@ -379,6 +386,7 @@ void SessionDriver::check_status(DriverEnv& env, const wire::Report& r) {
         return;
     }
     ++env.counters.status_mismatch;
+    status_bad_ = true;
     if (env.counters.mismatch_examples.size() < ReplayCounters::kMaxExamples) {
         env.counters.mismatch_examples.push_back(
             {client_.to_string(), session_, req_, std::string(expected), got});

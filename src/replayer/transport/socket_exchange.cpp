@@ -41,7 +41,20 @@ void SocketTransport::release_request(uint32_t id, uint64_t now) {
     if (r.length > 0) {
         ++counters_.requests_sent;
     }
+    if (opt_.compare) {
+        s.endpoint = counters_.endpoints.id_of(request_start(s, r), s.endpoint);
+        s.written_at = r.length == 0 ? now : 0;
+        s.first_data_at = 0;
+    }
     write_request(id, now);
+}
+
+// The first bytes of request `r` of the slot's session (to name its endpoint).
+std::span<const uint8_t> SocketTransport::request_start(const Slot& s,
+                                                        const RecordedRequest& r) const {
+    const uint32_t n = std::min<uint32_t>(r.length, kEndpointScanBytes);
+    return opt_.feed != nullptr ? opt_.feed->bytes(s.session, r.begin, n)
+                                : rec_.stream(rs(s)).subspan(r.begin, n);
 }
 
 void SocketTransport::write_request(uint32_t id, uint64_t now) {
@@ -70,6 +83,9 @@ void SocketTransport::write_request(uint32_t id, uint64_t now) {
     const bool more = s.written < r.length;
     s.want_write = more;
     if (!more) {
+        if (s.written_at == 0) {
+            s.written_at = now;
+        }
         s.last_data_at = std::max(s.last_data_at, now);  // quiet counts from the last byte
         if (opt_.quiet_use_rto) {
             s.rto_ns = s.socket->retransmit_timeout_ns();
@@ -102,6 +118,9 @@ void SocketTransport::read_input(uint32_t id, uint64_t now) {
         // Bytes in the Request phase belong to its answer; after an answer was done (think,
         // close think) they are late bytes of that answer; in FinWait they are only counted.
         if (s.phase == Phase::Request || s.unchecked) {
+            if (s.received == 0 && s.phase == Phase::Request) {
+                s.first_data_at = now;
+            }
             const size_t keep = std::min<size_t>(kHeadBytes - s.head_len, r.bytes);
             std::memcpy(s.head.data() + s.head_len, buffer_.data(), keep);
             s.head_len = static_cast<uint8_t>(s.head_len + keep);
@@ -196,6 +215,18 @@ void SocketTransport::check_response(uint32_t id) {
                 ++counters_.status_unknown;
                 break;
         }
+    }
+    if (opt_.compare) {
+        // Latency from the request's last byte written to the answer's first and last byte read:
+        // measured here, at the client, as the recording measured it at its capture point.
+        const bool timed = s.written_at != 0 && s.received > 0;
+        counters_.endpoints.record(
+            s.endpoint, r,
+            !status_later && s.received > 0 && c.status == ResponseCheck::Status::Mismatch,
+            timed && s.first_data_at >= s.written_at ? latency_us(s.first_data_at - s.written_at)
+                                                     : kNoLatency,
+            timed && s.last_data_at >= s.written_at ? latency_us(s.last_data_at - s.written_at)
+                                                    : kNoLatency);
     }
     switch (c.length) {
         case ResponseCheck::Length::Equal:

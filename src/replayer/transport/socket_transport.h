@@ -34,6 +34,7 @@ namespace tcpr::replay {
 struct SocketTransportOptions {
     net::Endpoint target;                  // the only endpoint it connects to
     uint32_t speed_milli = 1000;           // think times / speed; 0 = max (no waits)
+    bool compare = true;                   // the comparison per endpoint (--no-compare)
     uint64_t timeout_ns = 30'000'000'000;  // waiting on the target without progress
     // An answer shorter than recorded is done after a quiet period without new data once the
     // request was written: clamp(max(factor x rtt, the connection's RTO), min, max); rtt = the
@@ -120,6 +121,9 @@ class SocketTransport final : public Transport {
         uint32_t interest = 0;  // what epoll watches for this slot's fd
         uint8_t head_len = 0;
         std::array<uint8_t, kHeadBytes> head{};
+        uint32_t endpoint = EndpointTable::kNone;  // the current request's
+        uint64_t written_at = 0;                   // when its last byte was written
+        uint64_t first_data_at = 0;                // when its answer's first byte was read
     };
     struct TimerEntry {
         uint64_t at;
@@ -131,6 +135,7 @@ class SocketTransport final : public Transport {
     const RecordedSession& rs(const Slot& s) const { return rec_.sessions[s.session]; }
     RecordedRequest request_at(const Slot& s, uint32_t index) const;
     RecordedRequest request(const Slot& s) const { return request_at(s, s.req); }
+    std::span<const uint8_t> request_start(const Slot& s, const RecordedRequest& r) const;
     bool answer_final(const Slot& s) const;
     uint64_t tag_of(uint32_t id) const;
     uint64_t quiet_ns(const Slot& s) const;

@@ -149,6 +149,9 @@ TEST_CASE("conversation: requests, answers and their first lines", "[replay][con
     CHECK(s.answer);
     CHECK(s.status);
     CHECK(w.conv.request(0).status == "HTTP/1.1 200 OK");
+    // Each segment is 1 ms after the previous one: the answer began 1 ms after the request.
+    CHECK(w.conv.recorded(0).answer_first_us == 1000);
+    CHECK(w.conv.recorded(0).answer_last_us == 1000);
     CHECK(w.conv.request(0).head() == a.substr(0, 64));
     // The client read the answer: its next bytes are a new request.
     w.client(19, "GET /b HTTP/1.1\r\n\r\n", static_cast<uint32_t>(a.size()));

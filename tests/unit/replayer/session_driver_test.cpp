@@ -834,7 +834,9 @@ TEST_CASE("the per-session driver state stays within the memory budget", "[repla
     // run loop's tables (a hash-map node keyed by the client endpoint, a timer-heap entry).
     constexpr size_t kTableOverhead = 20 + 8 + 16 + 24;  // key + next + hash + heap entry
     STATIC_REQUIRE(sizeof(SessionDriver) + kTableOverhead <= 512);
-    CHECK(sizeof(SessionDriver) <= 160);
+    // 160 bytes before the comparison per endpoint, which keeps 16 more per session: the
+    // request's endpoint, when its last byte left and its answer's first-byte latency.
+    CHECK(sizeof(SessionDriver) <= 176);
 }
 
 }  // namespace tcpr::replay

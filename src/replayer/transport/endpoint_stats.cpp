@@ -1,0 +1,97 @@
+#include "replayer/transport/endpoint_stats.h"
+
+#include <algorithm>
+
+namespace tcpr::replay {
+
+void EndpointStats::merge(const EndpointStats& o) {
+    requests += o.requests;
+    status_mismatch += o.status_mismatch;
+    body_mismatch += o.body_mismatch;
+    recorded_first_us.merge(o.recorded_first_us);
+    replayed_first_us.merge(o.replayed_first_us);
+    recorded_last_us.merge(o.recorded_last_us);
+    replayed_last_us.merge(o.replayed_last_us);
+}
+
+double EndpointStats::p50_change() const {
+    const uint64_t rec = recorded_first_us.percentile(0.5);
+    const uint64_t rep = replayed_first_us.percentile(0.5);
+    if (recorded_first_us.count() == 0 || replayed_first_us.count() == 0) {
+        return 0;
+    }
+    return static_cast<double>(std::max<uint64_t>(rep, 1)) /
+           static_cast<double>(std::max<uint64_t>(rec, 1));
+}
+
+uint32_t EndpointTable::id_of_name(const std::string& name, bool known) {
+    if (const auto it = ids_.find(name); it != ids_.end()) {
+        return it->second;
+    }
+    if (stats_.size() + 1 >= kMaxEndpoints && name != "(other)") {
+        return id_of_name("(other)", false);  // the last place is kept for the rest
+    }
+    const auto id = static_cast<uint32_t>(stats_.size());
+    stats_.emplace_back();
+    stats_.back().name = name;
+    known_.push_back(known);
+    ids_.emplace(name, id);
+    return id;
+}
+
+uint32_t EndpointTable::id_of(std::span<const uint8_t> request, uint32_t previous) {
+    const EndpointName n = endpoint_name(request, rules_);
+    if (!n.known && previous < stats_.size() && known_[previous]) {
+        const std::string& base = stats_[previous].name;
+        const std::string_view suffix = " (continued)";
+        const bool continued =
+            base.size() >= suffix.size() &&
+            base.compare(base.size() - suffix.size(), suffix.size(), suffix) == 0;
+        return id_of_name(continued ? base : base + std::string(suffix), true);
+    }
+    return id_of_name(n.name, n.known);
+}
+
+void EndpointTable::record(uint32_t id, const RecordedRequest& r, bool status_mismatch,
+                           uint32_t first_us, uint32_t last_us) {
+    if (id >= stats_.size()) {
+        return;
+    }
+    EndpointStats& e = stats_[id];
+    ++e.requests;
+    e.status_mismatch += status_mismatch ? 1 : 0;
+    if (r.answer_first_us != kNoLatency) {
+        e.recorded_first_us.add(r.answer_first_us);
+        e.recorded_last_us.add(r.answer_last_us);
+    }
+    if (first_us != kNoLatency) {
+        e.replayed_first_us.add(first_us);
+    }
+    if (last_us != kNoLatency) {
+        e.replayed_last_us.add(last_us);
+    }
+}
+
+void EndpointTable::merge(const EndpointTable& other) {
+    for (size_t i = 0; i < other.stats_.size(); ++i) {
+        stats_[id_of_name(other.stats_[i].name, other.known_[i])].merge(other.stats_[i]);
+    }
+}
+
+std::vector<const EndpointStats*> EndpointTable::ranked() const {
+    std::vector<const EndpointStats*> out;
+    for (const EndpointStats& e : stats_) {
+        out.push_back(&e);
+    }
+    std::stable_sort(out.begin(), out.end(), [](const EndpointStats* a, const EndpointStats* b) {
+        const uint64_t bad_a = a->status_mismatch + a->body_mismatch;
+        const uint64_t bad_b = b->status_mismatch + b->body_mismatch;
+        if (bad_a != bad_b) {
+            return bad_a > bad_b;
+        }
+        return a->p50_change() > b->p50_change();
+    });
+    return out;
+}
+
+}  // namespace tcpr::replay

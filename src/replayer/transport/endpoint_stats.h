@@ -1,0 +1,66 @@
+// The comparison per endpoint (sessions/endpoint_name.h): for each kind of request, how many were
+// answered, how many answers' first lines differ from the recording, and the latency from the
+// request's last byte to the answer's first and last byte, recorded and replayed, in mergeable
+// histograms (common/base/log_histogram.h). Filled by the transports as answers end; printed by
+// the report (the worst endpoints, and the JSON `endpoints` array).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/base/log_histogram.h"
+#include "replayer/sessions/endpoint_name.h"
+#include "replayer/sessions/recording.h"
+
+namespace tcpr::replay {
+
+struct EndpointStats {
+    std::string name;
+    uint64_t requests = 0;         // answers compared
+    uint64_t status_mismatch = 0;  // first line differs from the recording's
+    uint64_t body_mismatch = 0;    // body differs (not compared yet: always 0)
+    // Microseconds from the request's last byte to the answer's first / last byte.
+    LogHistogram recorded_first_us, replayed_first_us, recorded_last_us, replayed_last_us;
+
+    void merge(const EndpointStats& o);
+    // Replayed p50 latency over recorded p50 (first byte); 0 when either is unknown.
+    double p50_change() const;
+};
+
+class EndpointTable {
+  public:
+    // Endpoints beyond this many are counted under one name, "(other)".
+    static constexpr size_t kMaxEndpoints = 10'000;
+
+    // No endpoint yet (a session's first request has no previous one).
+    static constexpr uint32_t kNone = 0xffff'ffffu;
+
+    // The id of what `request` (its first bytes) asks for. Bytes of no known protocol that
+    // follow a request of a known one in the same session (`previous`) continue it: an HTTP
+    // body sent after "100 Continue" counts as "POST /upload (continued)".
+    uint32_t id_of(std::span<const uint8_t> request, uint32_t previous = kNone);
+    // One answer of endpoint `id`: `r` holds the recorded latencies; the replayed ones are
+    // microseconds (kNoLatency: not measured).
+    void record(uint32_t id, const RecordedRequest& r, bool status_mismatch, uint32_t first_us,
+                uint32_t last_us);
+
+    const std::vector<EndpointStats>& all() const { return stats_; }
+    bool empty() const { return stats_.empty(); }
+    // Adds another table's endpoints by name (several runs or replayers: exact).
+    void merge(const EndpointTable& other);
+    // Endpoints worst first: most status mismatches, then the largest latency change.
+    std::vector<const EndpointStats*> ranked() const;
+
+  private:
+    uint32_t id_of_name(const std::string& name, bool known);
+
+    std::vector<EndpointStats> stats_;
+    std::vector<bool> known_;  // by id: named by a protocol's rule (not by its first bytes)
+    std::unordered_map<std::string, uint32_t> ids_;
+    EndpointRules rules_;
+};
+
+}  // namespace tcpr::replay
