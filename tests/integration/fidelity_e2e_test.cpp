@@ -330,18 +330,35 @@ std::string run_and_check(NetnsLab& lab, const Capture& c, const Target& t, Tran
         CHECK((*j)["status_lines"]["mismatch"].as_u64() == 0);
         // The comparison per endpoint: every answer counted once under its method and path
         // (query dropped), none with a status mismatch, latencies measured on both sides.
+        // Expected names: the captured requests' method and path (tshark), query dropped, path
+        // segments of digits as {n}; an HTTP body after "100 Continue" continues its request.
+        std::set<std::string> expected_names;
+        for (const auto& [request, n] : f.request_counts()) {
+            std::string name;
+            std::istringstream parts(request.substr(0, request.find('?')));
+            for (std::string seg; std::getline(parts, seg, '/');) {
+                const bool digits =
+                    !seg.empty() && seg.find_first_not_of("0123456789") == std::string::npos;
+                name += (name.empty() ? "" : "/") + (digits ? std::string("{n}") : seg);
+            }
+            expected_names.insert(name +
+                                  (request.substr(0, request.find('?')).back() == '/' ? "/" : ""));
+        }
         uint64_t by_endpoint = 0, recorded_latencies = 0;
         for (const Json& e : (*j)["endpoints"].as_array()) {
             INFO("endpoint " << e["name"].as_string());
             by_endpoint += e["requests"].as_u64();
             recorded_latencies += e["latency_recorded_us"]["count"].as_u64();
             CHECK(e["status_mismatch"].as_u64() == 0);
-            CHECK(e["latency_replayed_us"]["count"].as_u64() > 0);
+            // (An answer that began before its request's last byte, e.g. nginx refusing a large
+            // POST before its body is in, has no latency on either side.)
+            if (e["latency_recorded_us"]["count"].as_u64() > 0) {
+                CHECK(e["latency_replayed_us"]["count"].as_u64() > 0);
+            }
             CHECK(e["latency_replayed_us"]["p99"].as_u64() >=
                   e["latency_replayed_us"]["p50"].as_u64());
             const std::string name = e["name"].as_string();
-            CHECK((name.rfind("GET /", 0) == 0 || name.rfind("POST /", 0) == 0));
-            CHECK(name.find('?') == std::string::npos);
+            CHECK(expected_names.count(name.substr(0, name.find(" (continued)"))) == 1);
         }
         CHECK(by_endpoint == (*j)["responses"]["seen"].as_u64());
         CHECK(recorded_latencies > 0);
