@@ -267,6 +267,7 @@ ReplayOptions CommandLine::options() {
     o.builder.policy.split_on_ack = !no_ack_split_;
     o.builder.policy.recognize_starts = !no_start_guess_;
     o.compare = !no_compare_;
+    o.builder.digest_answers = o.compare;
     if (!linger_text_.empty()) {
         o.linger_ns = static_cast<uint64_t>(parse_duration(linger_text_, "--linger", true).count());
     }

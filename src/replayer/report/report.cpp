@@ -235,17 +235,22 @@ std::string endpoint_lines(const RunSummary& s) {
         return {};
     }
     constexpr size_t kShown = 5;
-    std::string o = "  endpoints: " + num(t.all().size()) +
-                    ", worst first (status mismatches, then latency change; latency from the "
-                    "request's last byte to the answer's first, recorded -> replayed):\n";
+    std::string o =
+        "  endpoints: " + num(t.all().size()) +
+        ", worst first (status and body mismatches, then latency change; latency from the "
+        "request's last byte to the answer's first, recorded -> replayed):\n";
     size_t shown = 0;
     for (const EndpointStats* e : t.ranked()) {
         if (shown++ == kShown) {
             break;
         }
+        const std::string bodies =
+            e->body_compared > 0
+                ? num(e->body_mismatch) + " of " + num(e->body_compared) + " bodies differ"
+                : std::string("bodies not compared");
         o += "    " + e->name + ": " + num(e->requests) + " answers, " + num(e->status_mismatch) +
-             " status mismatches; p50 " + latency_text(e->recorded_first_us, 0.5) + " -> " +
-             latency_text(e->replayed_first_us, 0.5) + ", p99 " +
+             " status mismatches, " + bodies + "; p50 " + latency_text(e->recorded_first_us, 0.5) +
+             " -> " + latency_text(e->replayed_first_us, 0.5) + ", p99 " +
              latency_text(e->recorded_first_us, 0.99) + " -> " +
              latency_text(e->replayed_first_us, 0.99) + "\n";
     }
@@ -264,6 +269,7 @@ std::string endpoints_json(const EndpointTable& t) {
         first = false;
         o += "    {\"name\": " + json_string(e->name) + ", \"requests\": " + num(e->requests) +
              ", \"status_mismatch\": " + num(e->status_mismatch) +
+             ", \"body_compared\": " + num(e->body_compared) +
              ", \"body_mismatch\": " + num(e->body_mismatch) +
              ", \"p50_change\": " + fixed(e->p50_change(), 3) +
              ",\n     \"latency_recorded_us\": " + e->recorded_first_us.to_json() +

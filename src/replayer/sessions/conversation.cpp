@@ -200,6 +200,7 @@ void Conversation::add_request(uint32_t at, uint32_t ack_start, uint64_t think_n
     r.ack_start = ack_start;
     r.think_ns = think_ns;
     if (ack_start < server_high_) {
+        r.digest.lose();  // its first bytes went by before it existed
         // The answer began before the request did (pipelining, a greeting).
         std::string_view head;
         for (size_t i = 0; i < heads_used_; ++i) {
@@ -327,12 +328,16 @@ Conversation::Step Conversation::server_segment(const net::PacketView& v,
         const uint32_t skip = d < 0 ? static_cast<uint32_t>(-d) : 0;
         if (skip < v.payload_len && rel + (v.payload_len - skip) > server_high_) {
             const uint32_t end = rel + (v.payload_len - skip);
+            const uint32_t was = server_high_;
             server_high_ = end;
             last_server_data_ts_ = ts_ns;
             s.answer = true;
             time_answer(rel, ts_ns);
             const uint32_t captured = v.captured_payload > skip ? v.captured_payload - skip : 0;
             const char* p = reinterpret_cast<const char*>(frame.data() + v.payload_offset + skip);
+            if (digest_) {
+                digest_answer(was, rel, frame.data() + v.payload_offset + skip, captured, end);
+            }
             if (captured > 0) {
                 Head& h = heads_[heads_next_];
                 heads_next_ = static_cast<uint8_t>((heads_next_ + 1) % kHeadsKept);
@@ -379,6 +384,37 @@ void Conversation::time_answer(uint32_t rel, uint64_t ts_ns) {
             }
             r.answer_last_ts = ts_ns;
             return;
+        }
+    }
+}
+
+// Server bytes [rel, end) arrived (`captured` of them in `bytes`), the stream being whole up to
+// `from` before: each answer's digest takes its new bytes; a gap or a cut segment loses the
+// digests it touches.
+void Conversation::digest_answer(uint32_t from, uint32_t rel, const uint8_t* bytes,
+                                 uint32_t captured, uint32_t end) {
+    // Answers are in stream order: from the latest back to the first one already whole.
+    for (size_t i = reqs_.size(); i-- > 0;) {
+        AssembledRequest& r = reqs_[i];
+        const uint32_t a_begin = r.ack_start;
+        const uint32_t a_end = i + 1 < reqs_.size() ? reqs_[i + 1].ack_start : UINT32_MAX;
+        if (a_end <= from) {
+            break;
+        }
+        if (a_begin >= end || a_end <= a_begin) {
+            continue;  // not this answer's bytes (or an answer of no bytes)
+        }
+        if (rel > std::max(from, a_begin)) {
+            r.digest.lose();  // bytes of this answer before `rel` were not captured
+        }
+        const uint32_t b = std::max({from, a_begin, rel});
+        const uint32_t e = std::min(end, a_end);
+        const uint32_t have = std::min(e, rel + captured);
+        if (have > b) {
+            r.digest.add(std::span<const uint8_t>(bytes + (b - rel), have - b));
+        }
+        if (have < e) {
+            r.digest.lose();  // the capture cut the segment (snaplen)
         }
     }
 }
@@ -538,6 +574,10 @@ RecordedRequest Conversation::recorded(uint32_t index) const {
     const uint32_t answer_end = has_next ? reqs_[i + 1].ack_start : server_high_;
     r.response_len = answer_end > q.ack_start ? answer_end - q.ack_start : 0;
     r.think_ns = q.think_ns;
+    if (q.answer_first_ts != 0 && q.digest.known() &&
+        (has_next || close_ != CloseKind::None || server_fin_)) {
+        r.body_digest = q.digest.value();
+    }
     if (q.sent_ts != 0 && q.answer_first_ts >= q.sent_ts) {
         r.answer_first_us = latency_us(q.answer_first_ts - q.sent_ts);
         r.answer_last_us = latency_us(q.answer_last_ts - q.sent_ts);

@@ -26,6 +26,7 @@
 
 #include "common/net/flow_key.h"
 #include "common/net/packet_view.h"
+#include "replayer/sessions/answer_digest.h"
 #include "replayer/sessions/recording.h"
 #include "replayer/sessions/request_policy.h"
 
@@ -40,6 +41,7 @@ struct AssembledRequest {
     uint64_t sent_ts = 0, answer_first_ts = 0, answer_last_ts = 0;
     // The answer's first bytes are known: head() holds them as captured (<= 64 bytes) and
     // `status` their first line, both empty when they were not captured or there is none.
+    AnswerDigest digest;  // of the answer's body (when digests are on)
     bool status_known = false;
     uint8_t head_len = 0;
     std::string status;
@@ -70,6 +72,9 @@ class Conversation {
         bool skipped_answer = false;  // an answer to a request the capture lacks began
         uint64_t missing = 0;         // client bytes given up as lost by the capture
     };
+
+    // Digest each answer's body (AnswerDigest, RecordedRequest::body_digest): off by default.
+    void digest_answers(bool on) { digest_ = on; }
 
     // --- Handshake and boundary ----------------------------------------------------------
     // The client's SYN (the first one counts; retransmissions change nothing).
@@ -177,6 +182,8 @@ class Conversation {
                uint32_t end, uint32_t skip);
     uint64_t advance(uint32_t to);
     void time_answer(uint32_t rel, uint64_t ts_ns);
+    void digest_answer(uint32_t from, uint32_t rel, const uint8_t* bytes, uint32_t captured,
+                       uint32_t end);
     void resolve(AssembledRequest& r, std::string_view head);
     uint64_t last_activity() const;
 
@@ -216,6 +223,7 @@ class Conversation {
     std::array<Head, kHeadsKept> heads_;
     uint8_t heads_used_ = 0, heads_next_ = 0;
 
+    bool digest_ = false;
     CloseKind close_ = CloseKind::None;
     bool server_fin_ = false, server_rst_ = false, server_closed_first_ = false;
 };

@@ -35,6 +35,9 @@ struct RecordedRequest {
     // Recorded latency from the request's last byte to its answer's first and last byte, in
     // microseconds (kNoLatency: no answer, or not measurable).
     uint32_t answer_first_us = kNoLatency, answer_last_us = kNoLatency;
+    // AnswerDigest of the recorded answer's body (answer_digest.h); 0: not known (bytes the
+    // capture lacks, or digests off).
+    uint64_t body_digest = 0;
 };
 
 enum class CloseKind : uint8_t { None, Fin, Rst };

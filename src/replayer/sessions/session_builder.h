@@ -41,6 +41,8 @@ struct BuilderOptions {
     std::optional<uint16_t> default_server_port;
     // A connection closed (FIN/RST) and quiet this long in capture time, or idle for
     // idle_ns, is complete: its memory is released early on long captures.
+    // Digest every recorded answer's body (the comparison: RecordedRequest::body_digest).
+    bool digest_answers = true;
     uint64_t closed_linger_ns = 10'000'000'000ull;
     uint64_t idle_ns = 600'000'000'000ull;
 };

@@ -7,6 +7,7 @@ namespace tcpr::replay {
 void EndpointStats::merge(const EndpointStats& o) {
     requests += o.requests;
     status_mismatch += o.status_mismatch;
+    body_compared += o.body_compared;
     body_mismatch += o.body_mismatch;
     recorded_first_us.merge(o.recorded_first_us);
     replayed_first_us.merge(o.replayed_first_us);
@@ -52,7 +53,7 @@ uint32_t EndpointTable::id_of(std::span<const uint8_t> request, uint32_t previou
     return id_of_name(n.name, n.known);
 }
 
-void EndpointTable::record(uint32_t id, const RecordedRequest& r, bool status_mismatch,
+void EndpointTable::record(uint32_t id, const RecordedRequest& r, bool status_mismatch, Body body,
                            uint32_t first_us, uint32_t last_us) {
     if (id >= stats_.size()) {
         return;
@@ -60,6 +61,8 @@ void EndpointTable::record(uint32_t id, const RecordedRequest& r, bool status_mi
     EndpointStats& e = stats_[id];
     ++e.requests;
     e.status_mismatch += status_mismatch ? 1 : 0;
+    e.body_compared += body != Body::NotCompared ? 1 : 0;
+    e.body_mismatch += body == Body::Differs ? 1 : 0;
     if (r.answer_first_us != kNoLatency) {
         e.recorded_first_us.add(r.answer_first_us);
         e.recorded_last_us.add(r.answer_last_us);

@@ -21,7 +21,8 @@ struct EndpointStats {
     std::string name;
     uint64_t requests = 0;         // answers compared
     uint64_t status_mismatch = 0;  // first line differs from the recording's
-    uint64_t body_mismatch = 0;    // body differs (not compared yet: always 0)
+    uint64_t body_compared = 0;    // answers whose body was compared (digests on both sides)
+    uint64_t body_mismatch = 0;    // of which the body differs from the recording's
     // Microseconds from the request's last byte to the answer's first / last byte.
     LogHistogram recorded_first_us, replayed_first_us, recorded_last_us, replayed_last_us;
 
@@ -42,10 +43,13 @@ class EndpointTable {
     // follow a request of a known one in the same session (`previous`) continue it: an HTTP
     // body sent after "100 Continue" counts as "POST /upload (continued)".
     uint32_t id_of(std::span<const uint8_t> request, uint32_t previous = kNone);
+    // How an answer's body compared with the recording's.
+    enum class Body : uint8_t { NotCompared, Same, Differs };
+
     // One answer of endpoint `id`: `r` holds the recorded latencies; the replayed ones are
     // microseconds (kNoLatency: not measured).
-    void record(uint32_t id, const RecordedRequest& r, bool status_mismatch, uint32_t first_us,
-                uint32_t last_us);
+    void record(uint32_t id, const RecordedRequest& r, bool status_mismatch, Body body,
+                uint32_t first_us, uint32_t last_us);
 
     const std::vector<EndpointStats>& all() const { return stats_; }
     bool empty() const { return stats_.empty(); }

@@ -170,7 +170,9 @@ void SessionDriver::response_done(DriverEnv& env, uint64_t now, bool by_quiet) {
         // Replayed latency: from our last request byte to intercept's report of the answer's
         // first and last byte (reports arrive later than the target sent: docs/replay.md).
         const bool timed = sent_at_ != 0 && received > 0 && last_data_at_ >= sent_at_;
-        env.counters.endpoints.record(endpoint_, r, status_bad_, timed ? first_us_ : kNoLatency,
+        env.counters.endpoints.record(endpoint_, r, status_bad_,
+                                      EndpointTable::Body::NotCompared,  // intercept: heads only
+                                      timed ? first_us_ : kNoLatency,
                                       timed ? latency_us(last_data_at_ - sent_at_) : kNoLatency);
     }
     ++req_;

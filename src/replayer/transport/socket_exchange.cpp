@@ -45,6 +45,7 @@ void SocketTransport::release_request(uint32_t id, uint64_t now) {
         s.endpoint = counters_.endpoints.id_of(request_start(s, r), s.endpoint);
         s.written_at = r.length == 0 ? now : 0;
         s.first_data_at = 0;
+        s.digest = AnswerDigest{};
     }
     write_request(id, now);
 }
@@ -124,6 +125,9 @@ void SocketTransport::read_input(uint32_t id, uint64_t now) {
             const size_t keep = std::min<size_t>(kHeadBytes - s.head_len, r.bytes);
             std::memcpy(s.head.data() + s.head_len, buffer_.data(), keep);
             s.head_len = static_cast<uint8_t>(s.head_len + keep);
+            if (opt_.compare) {
+                s.digest.add(std::span<const uint8_t>(buffer_.data(), r.bytes));
+            }
             s.received += r.bytes;
             s.last_data_at = now;
         }
@@ -220,9 +224,14 @@ void SocketTransport::check_response(uint32_t id) {
         // Latency from the request's last byte written to the answer's first and last byte read:
         // measured here, at the client, as the recording measured it at its capture point.
         const bool timed = s.written_at != 0 && s.received > 0;
+        using Body = EndpointTable::Body;
+        const Body body =
+            r.body_digest == 0 || s.received == 0 || !s.digest.known() || !s.digest.complete()
+                ? Body::NotCompared
+                : (s.digest.value() == r.body_digest ? Body::Same : Body::Differs);
         counters_.endpoints.record(
             s.endpoint, r,
-            !status_later && s.received > 0 && c.status == ResponseCheck::Status::Mismatch,
+            !status_later && s.received > 0 && c.status == ResponseCheck::Status::Mismatch, body,
             timed && s.first_data_at >= s.written_at ? latency_us(s.first_data_at - s.written_at)
                                                      : kNoLatency,
             timed && s.last_data_at >= s.written_at ? latency_us(s.last_data_at - s.written_at)

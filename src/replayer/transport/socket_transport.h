@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/os/stream_socket.h"
+#include "replayer/sessions/answer_digest.h"
 #include "replayer/sessions/recording.h"
 #include "replayer/sessions/session_feed.h"
 #include "replayer/transport/counters.h"
@@ -124,6 +125,7 @@ class SocketTransport final : public Transport {
         uint32_t endpoint = EndpointTable::kNone;  // the current request's
         uint64_t written_at = 0;                   // when its last byte was written
         uint64_t first_data_at = 0;                // when its answer's first byte was read
+        AnswerDigest digest;                       // of its answer's body
     };
     struct TimerEntry {
         uint64_t at;

@@ -27,8 +27,13 @@ constexpr uint64_t kNoLimit = std::numeric_limits<uint64_t>::max();
 
 // Feeds crafted segments to one Conversation the way its owners do.
 struct Wire {
-    Conversation conv{*net::parse_endpoint("10.0.0.1:40000"), *net::parse_endpoint("10.0.0.2:80"),
-                      1, false, 0};
+    Conversation conv = make();
+    static Conversation make() {
+        Conversation c(*net::parse_endpoint("10.0.0.1:40000"), *net::parse_endpoint("10.0.0.2:80"),
+                       1, false, 0);
+        c.digest_answers(true);
+        return c;
+    }
     RequestPolicy policy;
     uint64_t ts = 1;
 
@@ -161,6 +166,10 @@ TEST_CASE("conversation: requests, answers and their first lines", "[replay][con
     w.server(static_cast<uint32_t>(a.size()), "HTTP/1.1 404 Not Found\r\n\r\n", 38);
     CHECK(w.conv.request(1).status == "HTTP/1.1 404 Not Found");
     CHECK(w.conv.recorded(1).response_len == 26);
+    // The first answer is whole (the next request began): its body's digest is known.
+    AnswerDigest whole;
+    whole.add(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(a.data()), a.size()));
+    CHECK(w.conv.recorded(0).body_digest == whole.value());
     CHECK(w.conv.recorded(1).think_ns > 0);
 }
 
