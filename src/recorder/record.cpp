@@ -52,18 +52,7 @@ class Output {
         : namer_(o.output, o.rotate_every.count() > 0), wo_(std::move(wo)), source_(source) {}
 
     void open(Clock::time_point now) {
-        const std::string name = namer_.next(std::time(nullptr));
-        // Never truncate what an interrupted recording left: it is all that remains of it.
-        const std::string partial = os::AtomicFile::partial_name(name);
-        if (os::file_exists(partial)) {
-            throw Error(ErrorKind::Io, "cannot record to '" + name + "': '" + partial +
-                                           "' exists (left by an interrupted recording? "
-                                           "'tcprec --repair " +
-                                           partial + "' recovers it; remove it to record anew)");
-        }
-        os::AtomicFile file = os::AtomicFile::create(name);
-        // An error mid-capture keeps the frames already written for `tcprec --repair`.
-        file.keep_partial_on_abort();
+        os::AtomicFile file = os::AtomicFile::create_recording(namer_.next(std::time(nullptr)));
         current_.emplace(OpenArchive{std::move(file), nullptr, source_.counters(), now});
         current_->writer = std::make_unique<archive::ArchiveWriter>(current_->file, wo_);
     }

@@ -146,6 +146,83 @@ TEST_CASE_METHOD(NetnsLab,
 }
 
 TEST_CASE_METHOD(NetnsLab,
+                 "comparison per endpoint flags exactly the endpoints whose answers changed",
+                 "[e2e][socket][compare]") {
+    add_host("replayer");
+    add_host("target");
+    const Link& l = link("replayer", "target");
+    const Nginx& nginx = start_nginx("target", l.addr_b, 80);
+    // The target's site differs from the recorded one in two known ways: /large is gone (404
+    // where the recording has 200), / has the same length but other bytes. The rest is the
+    // same site, answering with other Date (and ETag, Last-Modified) headers than recorded.
+    fs::remove(nginx.prefix / "www" / "large");
+    write_file(nginx.prefix / "www" / "index.html", std::string_view("<html>TCPR TEST</html>\n"));
+
+    const fs::path archive = path("http.pcap.zst");
+    const fs::path sample = fs::path(TCPR_SOURCE_DIR) / "samples" / "http.pcap";
+    const CommandResult imp =
+        run("", {binary("tcprec"), "-r", sample.string(), "-o", archive.string(), "-q"}, 60s);
+    {
+        INFO(imp.describe());
+        REQUIRE(imp.ok());
+    }
+    const fs::path report = path("report.json");
+    const CommandResult r =
+        run("replayer",
+            {binary("tcpreplay2"), "--in", archive.string(), "--target", l.addr_b + ":80",
+             "--transport", "socket", "--copies", "3", "--speed", "max", "--timeout", "10s",
+             "--report", "json", report.string(), "--max-failed", "100", "-q"},
+            60s);
+    INFO(r.describe());
+    REQUIRE(r.exit_code == 0);
+    // The summary ends with the worst endpoints: the one now answering 404 first.
+    const size_t worst = r.out.find("endpoints: ");
+    REQUIRE(worst != std::string::npos);
+    CHECK(r.out.find("GET /large: 6 answers, 6 status mismatches", worst) != std::string::npos);
+
+    const Json j = read_json(report);
+    std::map<std::string, const Json*> by_name;
+    for (const Json& e : j["endpoints"].as_array()) {
+        by_name[e["name"].as_string()] = &e;
+    }
+    // Every recorded request's endpoint, ids collapsed and queries dropped (the sample's POST
+    // bodies follow their heads as requests of their own: "(continued)").
+    CHECK(by_name.size() == 11);
+    CHECK(by_name.count("POST /upload (continued)") == 1);
+    REQUIRE(by_name.count("GET /large") == 1);
+    REQUIRE(by_name.count("GET /") == 1);
+    REQUIRE(by_name.count("GET /api/orders/{n}") == 1);
+    REQUIRE(by_name.count("GET /api/users") == 1);
+    CHECK(j["endpoints"][0]["name"].as_string() == "GET /large");
+    const Json& large = *by_name["GET /large"];
+    CHECK(large["requests"].as_u64() == 6);
+    CHECK(large["status_mismatch"].as_u64() == 6);
+    const Json& index = *by_name["GET /"];
+    CHECK(index["requests"].as_u64() == 3);
+    CHECK(index["status_mismatch"].as_u64() == 0);
+    CHECK(index["body_compared"].as_u64() == 3);
+    CHECK(index["body_mismatch"].as_u64() == 3);
+    for (const auto& [name, e] : by_name) {
+        INFO("endpoint " << name);
+        // Latency where the recording has one (nginx answers an upload before its body is in:
+        // no latency from the body's last byte, on either side).
+        if (name != "POST /upload (continued)") {
+            CHECK((*e)["latency_recorded_us"]["count"].as_u64() > 0);
+            CHECK((*e)["latency_replayed_us"]["count"].as_u64() > 0);
+        }
+        CHECK((*e)["latency_recorded_us"]["p99"].as_u64() >=
+              (*e)["latency_recorded_us"]["p50"].as_u64());
+        if (name == "GET /large" || name == "GET /") {
+            continue;
+        }
+        // Unchanged: same status lines and bodies (only Date and the like differ).
+        CHECK((*e)["status_mismatch"].as_u64() == 0);
+        CHECK((*e)["body_mismatch"].as_u64() == 0);
+        CHECK((*e)["body_compared"].as_u64() == (*e)["requests"].as_u64());
+    }
+}
+
+TEST_CASE_METHOD(NetnsLab,
                  "redis-benchmark traffic replayed with --copies 2 doubles every command count "
                  "of a fresh redis",
                  "[e2e][socket]") {

@@ -38,6 +38,19 @@ AtomicFile AtomicFile::create(const std::string& path, const std::string& tmp_pa
     return AtomicFile(path, std::move(tmp), std::move(fd));
 }
 
+AtomicFile AtomicFile::create_recording(const std::string& path) {
+    const std::string partial = partial_name(path);
+    if (file_exists(partial)) {
+        throw Error(ErrorKind::Io, "cannot record to '" + path + "': '" + partial +
+                                       "' exists (left by an interrupted recording? "
+                                       "'tcprec --repair " +
+                                       partial + "' recovers it; remove it to record anew)");
+    }
+    AtomicFile f = create(path);
+    f.keep_partial_on_abort();
+    return f;
+}
+
 AtomicFile::~AtomicFile() {
     if (!committed_ && !keep_ && !tmp_.empty()) {
         ::unlink(tmp_.c_str());

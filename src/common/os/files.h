@@ -31,6 +31,10 @@ class AtomicFile final : public archive::ByteSink {
     const std::string& partial_path() const { return tmp_; }
 
     static std::string partial_name(const std::string& path) { return path + ".partial"; }
+    // A recording's file (tcprec, tcpreplay2 --record): refused with one line when the
+    // ".partial" of an interrupted recording is there (never truncate what remains of it), kept
+    // as ".partial" when the recording is cut by an error, for `tcprec --repair`.
+    static AtomicFile create_recording(const std::string& path);
 
   private:
     AtomicFile(std::string path, std::string tmp, UniqueFd fd);

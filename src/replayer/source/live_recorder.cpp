@@ -9,22 +9,10 @@ namespace {
 
 constexpr uint64_t kFlushNs = 1'000'000'000;  // --record reaches the disk at least this often
 
-os::AtomicFile create_partial(const std::string& path) {
-    const std::string partial = os::AtomicFile::partial_name(path);
-    if (os::file_exists(partial)) {
-        throw Error(ErrorKind::Io, "cannot record to '" + path + "': '" + partial +
-                                       "' exists (left by an interrupted recording? "
-                                       "'tcprec --repair " +
-                                       partial + "' recovers it; remove it to record anew)");
-    }
-    os::AtomicFile f = os::AtomicFile::create(path);
-    f.keep_partial_on_abort();
-    return f;
-}
-
 }  // namespace
 
-LiveRecorder::LiveRecorder(const std::string& path) : path_(path), file_(create_partial(path)) {}
+LiveRecorder::LiveRecorder(const std::string& path)
+    : path_(path), file_(os::AtomicFile::create_recording(path)) {}
 
 void LiveRecorder::start(const os::PacketSource& capture, uint16_t server_port, int level) {
     archive::WriterOptions wo;
