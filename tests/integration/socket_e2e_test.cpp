@@ -157,6 +157,28 @@ TEST_CASE_METHOD(NetnsLab,
     // same site, answering with other Date (and ETag, Last-Modified) headers than recorded.
     fs::remove(nginx.prefix / "www" / "large");
     write_file(nginx.prefix / "www" / "index.html", std::string_view("<html>TCPR TEST</html>\n"));
+    // And /api/ping answers a new random id (same length) each time: its copies differ from each
+    // other, so its body differences are noise, not a regression.
+    {
+        std::string conf = read_text(nginx.conf);
+        const std::string api = "        location /api/ {";
+        const size_t at = conf.find(api);
+        REQUIRE(at != std::string::npos);
+        conf.insert(at,
+                    "        location = /api/ping {\n"
+                    "            default_type text/plain;\n"
+                    "            return 200 \"$request_id\\n\";\n"
+                    "        }\n");
+        write_file(nginx.conf, conf);
+        const CommandResult reload =
+            run("target",
+                {"nginx", "-p", nginx.prefix.string(), "-c", nginx.conf.string(), "-e",
+                 nginx.error_log.string(), "-s", "reload"},
+                10s);
+        INFO(reload.describe());
+        REQUIRE(reload.ok());
+        std::this_thread::sleep_for(500ms);  // the new workers take over
+    }
 
     const fs::path archive = path("http.pcap.zst");
     const fs::path sample = fs::path(TCPR_SOURCE_DIR) / "samples" / "http.pcap";
@@ -197,6 +219,11 @@ TEST_CASE_METHOD(NetnsLab,
     const Json& large = *by_name["GET /large"];
     CHECK(large["requests"].as_u64() == 6);
     CHECK(large["status_mismatch"].as_u64() == 6);
+    REQUIRE(by_name.count("GET /api/ping") == 1);
+    const Json& ping = *by_name["GET /api/ping"];
+    CHECK(ping["body_compared"].as_u64() == 3);
+    CHECK(ping["body_noise"].as_u64() == 3);
+    CHECK(ping["body_mismatch"].as_u64() == 0);
     const Json& index = *by_name["GET /"];
     CHECK(index["requests"].as_u64() == 3);
     CHECK(index["status_mismatch"].as_u64() == 0);
@@ -212,7 +239,7 @@ TEST_CASE_METHOD(NetnsLab,
         }
         CHECK((*e)["latency_recorded_us"]["p99"].as_u64() >=
               (*e)["latency_recorded_us"]["p50"].as_u64());
-        if (name == "GET /large" || name == "GET /") {
+        if (name == "GET /large" || name == "GET /" || name == "GET /api/ping") {
             continue;
         }
         // Unchanged: same status lines and bodies (only Date and the like differ).

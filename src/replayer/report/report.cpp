@@ -246,7 +246,10 @@ std::string endpoint_lines(const RunSummary& s) {
         }
         const std::string bodies =
             e->body_compared > 0
-                ? num(e->body_mismatch) + " of " + num(e->body_compared) + " bodies differ"
+                ? num(e->body_mismatch) + " of " + num(e->body_compared) + " bodies differ" +
+                      (e->body_noise > 0
+                           ? " (" + num(e->body_noise) + " set aside as noise: copies differ)"
+                           : std::string())
                 : std::string("bodies not compared");
         o += "    " + e->name + ": " + num(e->requests) + " answers, " + num(e->status_mismatch) +
              " status mismatches, " + bodies + "; p50 " + latency_text(e->recorded_first_us, 0.5) +
@@ -271,6 +274,7 @@ std::string endpoints_json(const EndpointTable& t) {
              ", \"status_mismatch\": " + num(e->status_mismatch) +
              ", \"body_compared\": " + num(e->body_compared) +
              ", \"body_mismatch\": " + num(e->body_mismatch) +
+             ", \"body_noise\": " + num(e->body_noise) +
              ", \"p50_change\": " + fixed(e->p50_change(), 3) +
              ",\n     \"latency_recorded_us\": " + e->recorded_first_us.to_json() +
              ",\n     \"latency_replayed_us\": " + e->replayed_first_us.to_json() +

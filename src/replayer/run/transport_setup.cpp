@@ -62,6 +62,7 @@ SocketTransportOptions socket_transport_options(const ReplayOptions& o, const Tr
     so.compare = o.compare;
     so.timeout_ns = o.timeout_ns;
     so.feed = use.feed;
+    so.copies = o.copies;
     return so;
 }
 

@@ -9,6 +9,7 @@ void EndpointStats::merge(const EndpointStats& o) {
     status_mismatch += o.status_mismatch;
     body_compared += o.body_compared;
     body_mismatch += o.body_mismatch;
+    body_noise += o.body_noise;
     recorded_first_us.merge(o.recorded_first_us);
     replayed_first_us.merge(o.replayed_first_us);
     recorded_last_us.merge(o.recorded_last_us);
@@ -73,6 +74,16 @@ void EndpointTable::record(uint32_t id, const RecordedRequest& r, bool status_mi
     if (last_us != kNoLatency) {
         e.replayed_last_us.add(last_us);
     }
+}
+
+void EndpointTable::body_verdict(uint32_t id, uint64_t compared, uint64_t mismatched,
+                                 uint64_t noise) {
+    if (id >= stats_.size()) {
+        return;
+    }
+    stats_[id].body_compared += compared;
+    stats_[id].body_mismatch += mismatched;
+    stats_[id].body_noise += noise;
 }
 
 void EndpointTable::merge(const EndpointTable& other) {

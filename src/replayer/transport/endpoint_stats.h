@@ -23,6 +23,10 @@ struct EndpointStats {
     uint64_t status_mismatch = 0;  // first line differs from the recording's
     uint64_t body_compared = 0;    // answers whose body was compared (digests on both sides)
     uint64_t body_mismatch = 0;    // of which the body differs from the recording's
+    // Of the compared: answers whose copies' bodies differ from each other (with --copies 2 or
+    // more the same build answered the same request twice: what differs then is noise, not a
+    // regression), not counted as mismatches.
+    uint64_t body_noise = 0;
     // Microseconds from the request's last byte to the answer's first / last byte.
     LogHistogram recorded_first_us, replayed_first_us, recorded_last_us, replayed_last_us;
 
@@ -50,6 +54,10 @@ class EndpointTable {
     // microseconds (kNoLatency: not measured).
     void record(uint32_t id, const RecordedRequest& r, bool status_mismatch, Body body,
                 uint32_t first_us, uint32_t last_us);
+
+    // Bodies of `compared` answers of endpoint `id` decided together (the copies of one
+    // request): `mismatched` differ from the recording, `noise` were set aside as noise.
+    void body_verdict(uint32_t id, uint64_t compared, uint64_t mismatched, uint64_t noise);
 
     const std::vector<EndpointStats>& all() const { return stats_; }
     bool empty() const { return stats_.empty(); }

@@ -415,7 +415,11 @@ void SocketTransport::on_timer(uint64_t now_ns) {
     }
 }
 
-void SocketTransport::flush(uint64_t /*now_ns*/) {}
+void SocketTransport::flush(uint64_t /*now_ns*/) {
+    if (active() == 0 && !votes_.empty()) {
+        settle_votes();  // no copy is running: no other copy's answer can come now
+    }
+}
 
 uint64_t SocketTransport::next_deadline() const {
     return timers_.empty() ? kNever : timers_.top().at;

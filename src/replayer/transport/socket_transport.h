@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/base/hash.h"
 #include "common/os/stream_socket.h"
 #include "replayer/sessions/answer_digest.h"
 #include "replayer/sessions/recording.h"
@@ -36,6 +37,8 @@ struct SocketTransportOptions {
     net::Endpoint target;                  // the only endpoint it connects to
     uint32_t speed_milli = 1000;           // think times / speed; 0 = max (no waits)
     bool compare = true;                   // the comparison per endpoint (--no-compare)
+    uint32_t copies = 1;                   // copies per session (bodies that differ between
+                                           //   copies are noise)
     uint64_t timeout_ns = 30'000'000'000;  // waiting on the target without progress
     // An answer shorter than recorded is done after a quiet period without new data once the
     // request was written: clamp(max(factor x rtt, the connection's RTO), min, max); rtt = the
@@ -127,12 +130,34 @@ class SocketTransport final : public Transport {
         uint64_t first_data_at = 0;                // when its answer's first byte was read
         AnswerDigest digest;                       // of its answer's body
     };
+    // The bodies of one request's copies, decided together once every copy answered.
+    struct BodyVote {
+        uint64_t first = 0;  // the first copy's digest
+        uint32_t endpoint = 0;
+        uint32_t seen = 0, differs = 0;  // copies compared; of which differ from the recording
+        bool noisy = false;              // two copies' bodies differ
+    };
+    struct VoteKey {
+        uint32_t session, loop, request;
+        bool operator==(const VoteKey&) const = default;
+    };
+    struct VoteKeyHash {
+        size_t operator()(const VoteKey& k) const {
+            return static_cast<size_t>(
+                mix64((uint64_t{k.session} << 32 | k.request) ^ mix64(k.loop + 1)));
+        }
+    };
+    void vote_body(const Slot& s, const RecordedRequest& r, uint64_t digest);
+    void settle_votes();
+
     struct TimerEntry {
         uint64_t at;
         uint32_t slot;
         uint32_t gen;
         bool operator>(const TimerEntry& o) const { return at > o.at; }
     };
+
+    std::unordered_map<VoteKey, BodyVote, VoteKeyHash> votes_;
 
     const RecordedSession& rs(const Slot& s) const { return rec_.sessions[s.session]; }
     RecordedRequest request_at(const Slot& s, uint32_t index) const;
