@@ -138,4 +138,11 @@ EndpointName endpoint_name(std::span<const uint8_t> request, const EndpointRules
     return {printable(text.substr(0, rules.prefix_bytes)), false};
 }
 
+std::string continued_name(const std::string& name) {
+    static constexpr std::string_view kSuffix = " (continued)";
+    const bool already = name.size() >= kSuffix.size() &&
+                         name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0;
+    return already ? name : name + std::string(kSuffix);
+}
+
 }  // namespace tcpr::replay

@@ -27,4 +27,8 @@ struct EndpointName {
 
 EndpointName endpoint_name(std::span<const uint8_t> request, const EndpointRules& rules = {});
 
+// The name of bytes that continue a request of endpoint `name` (an HTTP body after "100
+// Continue"): "POST /upload (continued)" (itself when it already is one).
+std::string continued_name(const std::string& name);
+
 }  // namespace tcpr::replay

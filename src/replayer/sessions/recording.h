@@ -16,6 +16,9 @@
 
 namespace tcpr::replay {
 
+// RecordedRequest::endpoint when the request was not named.
+constexpr uint32_t kNoEndpoint = 0xffff'ffffu;
+
 // A latency that was not measured (no answer, or no request byte to count from).
 constexpr uint32_t kNoLatency = 0xffff'ffffu;
 // Nanoseconds as the microseconds a RecordedRequest holds (capped below kNoLatency).
@@ -38,6 +41,9 @@ struct RecordedRequest {
     // AnswerDigest of the recorded answer's body (answer_digest.h); 0: not known (bytes the
     // capture lacks, or digests off).
     uint64_t body_digest = 0;
+    // Its endpoint (endpoint_name.h) as an index into Recording::endpoints, named once when the
+    // recording was built; kNoEndpoint: not named (live input: named when replayed).
+    uint32_t endpoint = kNoEndpoint;
 };
 
 enum class CloseKind : uint8_t { None, Fin, Rst };
@@ -88,6 +94,7 @@ struct Recording {
     std::vector<RecordedRequest> requests;
     std::vector<uint8_t> arena;          // client payload bytes
     std::string text;                    // recorded status lines
+    std::vector<std::string> endpoints;  // endpoint names (RecordedRequest::endpoint)
     uint64_t first_ns = 0, last_ns = 0;  // recorded time span of the input
     BuildStats stats;
 

@@ -6,6 +6,7 @@
 
 #include "common/base/hash.h"
 #include "common/net/flow_key.h"
+#include "replayer/sessions/endpoint_name.h"
 
 namespace tcpr::replay {
 namespace {
@@ -160,6 +161,28 @@ struct SessionBuilder::Impl {
         c.server_segment(v, frame, ts, false);
     }
 
+    // Endpoint names of the recording, by name.
+    std::unordered_map<std::string, uint32_t> endpoint_ids;
+    std::vector<bool> endpoint_known;
+
+    // The endpoint of a request's bytes (endpoint_name.h); bytes of no known protocol after a
+    // known request of the same session continue it.
+    uint32_t endpoint_of(std::span<const uint8_t> request, uint32_t previous) {
+        EndpointName n =
+            endpoint_name(request.first(std::min<size_t>(request.size(), kEndpointScanBytes)));
+        if (!n.known && previous != kNoEndpoint && endpoint_known[previous]) {
+            n.known = true;
+            n.name = continued_name(rec.endpoints[previous]);
+        }
+        const auto [it, fresh] =
+            endpoint_ids.emplace(n.name, static_cast<uint32_t>(rec.endpoints.size()));
+        if (fresh) {
+            rec.endpoints.push_back(n.name);
+            endpoint_known.push_back(n.known);
+        }
+        return it->second;
+    }
+
     void sweep(uint64_t now) {
         for (auto it = open.begin(); it != open.end();) {
             const Connection& c = it->second;
@@ -198,8 +221,12 @@ struct SessionBuilder::Impl {
         s.missing_bytes = static_cast<uint32_t>(conv.missing_bytes());
         rec.arena.insert(rec.arena.end(), stream.begin(), stream.end());
         s.first_request = static_cast<uint32_t>(rec.requests.size());
+        uint32_t previous = kNoEndpoint;
         for (uint32_t i = conv.first_request(); i < conv.request_end(); ++i) {
             RecordedRequest r = conv.recorded(i);
+            if (opt.digest_answers) {  // the comparison is on: name the request once, here
+                r.endpoint = previous = endpoint_of(stream.subspan(r.begin, r.length), previous);
+            }
             const AssembledRequest& a = conv.request(i);
             if (r.response_len > 0 && a.head_len > 0) {
                 // The answer's first line, and its raw head for the socket transport's --diff.

@@ -54,6 +54,21 @@ uint32_t EndpointTable::id_of(std::span<const uint8_t> request, uint32_t previou
     return id_of_name(n.name, n.known);
 }
 
+uint32_t EndpointTable::id_of(const Recording& recording, const RecordedRequest& r,
+                              std::span<const uint8_t> request, uint32_t previous) {
+    if (r.endpoint == kNoEndpoint || r.endpoint >= recording.endpoints.size()) {
+        return id_of(request, previous);
+    }
+    if (r.endpoint >= recorded_ids_.size()) {
+        recorded_ids_.resize(recording.endpoints.size(), kNone);
+    }
+    uint32_t& id = recorded_ids_[r.endpoint];
+    if (id == kNone) {
+        id = id_of_name(recording.endpoints[r.endpoint], true);
+    }
+    return id;
+}
+
 void EndpointTable::record(uint32_t id, const RecordedRequest& r, bool status_mismatch, Body body,
                            uint32_t first_us, uint32_t last_us) {
     if (id >= stats_.size()) {

@@ -47,6 +47,11 @@ class EndpointTable {
     // follow a request of a known one in the same session (`previous`) continue it: an HTTP
     // body sent after "100 Continue" counts as "POST /upload (continued)".
     uint32_t id_of(std::span<const uint8_t> request, uint32_t previous = kNone);
+    // The same for request `r` of `recording`: by the name the recording gave it
+    // (RecordedRequest::endpoint, a table lookup), else from its bytes. One table serves one
+    // recording.
+    uint32_t id_of(const Recording& recording, const RecordedRequest& r,
+                   std::span<const uint8_t> request, uint32_t previous);
     // How an answer's body compared with the recording's.
     enum class Body : uint8_t { NotCompared, Same, Differs };
 
@@ -71,6 +76,7 @@ class EndpointTable {
 
     std::vector<EndpointStats> stats_;
     std::vector<bool> known_;  // by id: named by a protocol's rule (not by its first bytes)
+    std::vector<uint32_t> recorded_ids_;  // Recording::endpoints index -> id (kNone: not yet)
     std::unordered_map<std::string, uint32_t> ids_;
     EndpointRules rules_;
 };

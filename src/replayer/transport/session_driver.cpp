@@ -137,6 +137,7 @@ void SessionDriver::release_request(DriverEnv& env, uint64_t now) {
     if (env.config.compare) {
         const uint32_t n = std::min<uint32_t>(r.length, kEndpointScanBytes);
         endpoint_ = env.counters.endpoints.id_of(
+            env.recording, r,
             env.feed != nullptr ? env.feed->bytes(session_, r.begin, n)
                                 : env.recording.stream(rs(env)).subspan(r.begin, n),
             endpoint_);

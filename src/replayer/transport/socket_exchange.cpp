@@ -42,7 +42,7 @@ void SocketTransport::release_request(uint32_t id, uint64_t now) {
         ++counters_.requests_sent;
     }
     if (opt_.compare) {
-        s.endpoint = counters_.endpoints.id_of(request_start(s, r), s.endpoint);
+        s.endpoint = counters_.endpoints.id_of(rec_, r, request_start(s, r), s.endpoint);
         s.written_at = r.length == 0 ? now : 0;
         s.first_data_at = 0;
         s.digest = AnswerDigest{};

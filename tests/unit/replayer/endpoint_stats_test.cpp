@@ -73,3 +73,25 @@ TEST_CASE("endpoint tables merge exactly", "[replay][endpoint]") {
 }
 
 }  // namespace tcpr::replay
+
+namespace tcpr::replay {
+
+TEST_CASE("endpoints named when the recording was built are looked up, not parsed again",
+          "[replay][endpoint]") {
+    Recording rec;
+    rec.endpoints = {"GET /named/{n}", "POST /x (continued)"};
+    EndpointTable t;
+    RecordedRequest r;
+    r.endpoint = 0;
+    // The bytes say otherwise: the recording's name wins (it was made from the same bytes).
+    const uint32_t a = t.id_of(rec, r, bytes("GET /other HTTP/1.1\r\n\r\n"), EndpointTable::kNone);
+    CHECK(t.all()[a].name == "GET /named/{n}");
+    CHECK(t.id_of(rec, r, {}, a) == a);
+    r.endpoint = kNoEndpoint;  // not named (live input): from the bytes
+    const uint32_t b = t.id_of(rec, r, bytes("GET /other HTTP/1.1\r\n\r\n"), EndpointTable::kNone);
+    CHECK(t.all()[b].name == "GET /other");
+    CHECK(continued_name("POST /x") == "POST /x (continued)");
+    CHECK(continued_name("POST /x (continued)") == "POST /x (continued)");
+}
+
+}  // namespace tcpr::replay

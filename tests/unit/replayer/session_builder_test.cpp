@@ -99,6 +99,11 @@ TEST_CASE("keep-alive connection with several requests becomes one session of re
     CHECK(reqs[2].think_ns >= 50'000'000);
     CHECK(rec.stats.sessions == 1);
     CHECK(rec.stats.requests == 3);
+    // Each request named once, for the comparison per endpoint.
+    for (const RecordedRequest& r : rec.requests_of(rec.sessions[0])) {
+        REQUIRE(r.endpoint < rec.endpoints.size());
+        CHECK(rec.endpoints[r.endpoint].rfind("GET /", 0) == 0);
+    }
 }
 
 TEST_CASE("a large POST split over many segments is one request", "[replay][builder]") {
