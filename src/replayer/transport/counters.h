@@ -12,6 +12,20 @@
 
 namespace tcpr::replay {
 
+// One example of a kind of difference between the recorded and the replayed answer to one
+// request (the HTML report shows them side by side). Text with non-printable bytes as '.'.
+struct DifferenceExample {
+    std::string kind;  // "status", "headers", "body"
+    std::string endpoint;
+    std::string client;  // replayed client endpoint
+    uint32_t session = 0, request = 0;
+    std::string request_head;        // the request's first bytes
+    std::string recorded, replayed;  // the answers' heads and first body bytes (<= 2 KiB each)
+};
+// How many difference examples a run keeps: the first of each kind per endpoint, this many in
+// all.
+constexpr size_t kMaxDifferenceExamples = 50;
+
 struct ReplayCounters {
     // Sessions (one per copy per loop).
     uint64_t sessions_planned = 0;  // sessions x copies x loops (before --duration)
@@ -44,6 +58,7 @@ struct ReplayCounters {
     std::vector<StatusMismatch> mismatch_examples;  // at most kMaxExamples
     // The comparison per endpoint (empty with --no-compare).
     EndpointTable endpoints;
+    std::vector<DifferenceExample> difference_examples;  // at most kMaxDifferenceExamples
 
     // Packets.
     uint64_t packets_sent = 0;
