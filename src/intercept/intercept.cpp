@@ -21,7 +21,13 @@ int run_intercept(const InterceptOptions& o) {
     lo.promiscuous = o.promiscuous;
     lo.buffer_bytes = o.buffer_bytes;
     lo.filter = effective_filter(o.filter, o.server.bind.port);
-    lo.immediate = true;  // a replayer waits for each SYN-ACK: no batching delay in the kernel
+    // Not libpcap's immediate mode: it falls back to a TPACKET_V2 ring of fixed slots as large as
+    // the biggest packet (64 kB with receive offload), so a 32 MB buffer held only 512 packets
+    // and bursts of whole-payload captures were dropped in the kernel. The TPACKET_V3 ring packs
+    // packets by their size; its blocks are handed over when full or after 1 ms, a delay
+    // below intercept's own batching (docs/intercept-protocol.md, "Batching").
+    lo.immediate = false;
+    lo.read_timeout = std::chrono::milliseconds(1);
     ResponseCapture capture(os::open_live(lo));
     ReportServer server(o.server, &capture);
 

@@ -40,8 +40,10 @@ Cli::Cli(CLI::App& app) {
     app.add_option("--queue-limit", queue_text_,
                    "Bytes of reports queued per replayer before reports are dropped (8M)")
         ->capture_default_str();
-    app.add_option("-s,--snaplen", o_.snaplen, "Bytes captured per packet")
-        ->check(CLI::Range(128u, 65535u))
+    app.add_option("-s,--snaplen", o_.snaplen,
+                   "Bytes captured per packet (below a packet's size, replayers cannot compare "
+                   "answer bodies)")
+        ->check(CLI::Range(128u, 262144u))
         ->capture_default_str();
     app.add_option("-B,--buffer-size", buffer_kib_, "Kernel capture buffer in KiB (default 32768)")
         ->check(CLI::Range(256, 4 << 20));

@@ -17,7 +17,7 @@ namespace tcpr::icpt {
 struct InterceptOptions {
     std::string interface;              // -i ("any" allowed)
     std::string filter;                 // -F, BPF; empty = "tcp"
-    uint32_t snaplen = 512;             // -s: headers + kMaxPayloadHead bytes fit easily
+    uint32_t snaplen = 262144;          // -s: whole packets (replayers compare answer bodies)
     uint32_t buffer_bytes = 32u << 20;  // -B (KiB on the command line)
     bool promiscuous = false;           // --promisc (routed responses are addressed to us)
     ServerOptions server;               // -b, -p, --allow, --expiry, --idle-timeout, --queue-limit

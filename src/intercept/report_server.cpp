@@ -18,6 +18,13 @@ constexpr auto kHousekeepingEvery = std::chrono::milliseconds(500);
 
 SteadyTime now_steady() { return std::chrono::steady_clock::now(); }
 
+// The clock of the capture's timestamps (Report::ts_ns), for Reports::sent_ns.
+uint64_t now_realtime_ns() {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+}
+
 }  // namespace
 
 struct ReportServer::Replayer {
@@ -34,6 +41,7 @@ struct ReportServer::Replayer {
     bool watching_write = false;
     std::vector<uint8_t> pending;  // reports encoded, not yet framed
     uint32_t pending_count = 0;
+    size_t max_payload = wire::kMaxPayloadHead;  // kMaxPayloadBytes: asked for payloads
     uint64_t reported = 0, dropped = 0;
     bool warned_slow = false;
 
@@ -163,9 +171,12 @@ void ReportServer::submit(const wire::Report& rep, SteadyTime now) {
     if (r->pending_count == 0) {
         dirty_.push_back(r->id);
     }
-    wire::append_report(rep, r->pending);
+    wire::append_report(rep, r->pending, r->max_payload);
     ++r->pending_count;
-    if (r->pending_count == wire::kMaxReportsPerFrame) {
+    // A frame's body stays within kMaxBodyBytes: the next report may be a whole one.
+    constexpr size_t kFrameFull =
+        wire::kMaxBodyBytes - wire::kReportsBodyOverhead - wire::kMaxReportBytes;
+    if (r->pending_count == wire::kMaxReportsPerFrame || r->pending.size() > kFrameFull) {
         flush_replayer(*r);  // its id stays in dirty_, so flush() writes the frame out
     }
 }
@@ -185,7 +196,7 @@ void ReportServer::flush_replayer(Replayer& r) {
         return;
     }
     frame_scratch_.clear();
-    wire::append_reports_frame(r.pending, r.pending_count, frame_scratch_);
+    wire::append_reports_frame(r.pending, r.pending_count, now_realtime_ns(), frame_scratch_);
     if (r.conn.queue(frame_scratch_)) {
         stats_.reported += r.pending_count;
         r.reported += r.pending_count;
@@ -255,11 +266,17 @@ void ReportServer::on_replayer_event(Replayer& r, const os::Epoll::Event& ev, St
             ++stats_.protocol_errors;
             log::warn("%s sent a bad frame (%s): closing", r.label().c_str(),
                       wire::to_string(d.status));
-            fail(r, std::string("bad frame: ") + wire::to_string(d.status) +
-                        (d.status == wire::DecodeStatus::BadVersion
-                             ? " (this intercept speaks version " +
-                                   std::to_string(wire::kProtocolVersion) + ")"
-                             : ""));
+            if (d.status == wire::DecodeStatus::BadVersion && !r.hello_done) {
+                // An older replayer: refused in words it can read (an Error framed as its
+                // version; docs/intercept-protocol.md, "Versioning").
+                fail(r,
+                     "this intercept speaks protocol version " +
+                         std::to_string(wire::kProtocolVersion) +
+                         ", the replayer another: use a tcpreplay2 of the intercept's release",
+                     true);
+                break;
+            }
+            fail(r, std::string("bad frame: ") + wire::to_string(d.status));
             break;
         }
         handle_message(r, std::move(*d.message), now);
@@ -291,9 +308,14 @@ void ReportServer::handle_message(Replayer& r, wire::Message&& m, SteadyTime now
         r.name = hello->name;
         r.hello_done = true;
         ++stats_.replayers_seen;
+        const uint32_t granted = hello->features & wire::kKnownFeatures;
+        if ((granted & wire::kFeaturePayload) != 0) {
+            r.max_payload = wire::kMaxPayloadBytes;  // it compares answer bodies
+        }
         const auto secs = std::chrono::duration_cast<std::chrono::seconds>(opt_.expiry).count();
-        r.conn.send(wire::HelloAck{wire::kProtocolVersion, static_cast<uint32_t>(secs)});
-        log::info("%s connected", r.label().c_str());
+        r.conn.send(wire::HelloAck{wire::kProtocolVersion, static_cast<uint32_t>(secs), granted});
+        log::info("%s connected%s", r.label().c_str(),
+                  granted & wire::kFeaturePayload ? " (answers with their payloads)" : "");
         return;
     }
     if (auto* reg = std::get_if<wire::Register>(&m)) {
@@ -323,7 +345,7 @@ void ReportServer::handle_message(Replayer& r, wire::Message&& m, SteadyTime now
     }
 }
 
-void ReportServer::fail(Replayer& r, const std::string& reason) {
+void ReportServer::fail(Replayer& r, const std::string& reason, bool legacy) {
     r.closing = true;
     r.pending.clear();
     r.pending_count = 0;
@@ -332,7 +354,11 @@ void ReportServer::fail(Replayer& r, const std::string& reason) {
     }
     r.conn.set_max_queued_bytes(r.conn.queued_bytes() + wire::kHeaderBytes + 2 +
                                 wire::kMaxTextBytes);
-    r.conn.send(wire::ErrorMsg{reason});
+    if (legacy) {
+        r.conn.queue(wire::encode_legacy_error(reason));
+    } else {
+        r.conn.send(wire::ErrorMsg{reason});
+    }
     r.last_heard = now_steady();  // the linger starts now
     write_out(r);
 }

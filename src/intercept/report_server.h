@@ -88,8 +88,9 @@ class ReportServer {
     void handle_message(Replayer& r, wire::Message&& m, SteadyTime now);
     void flush_replayer(Replayer& r);
     void write_out(Replayer& r);
-    // Sends `reason` as an Error message and closes (after a short linger for the peer to read).
-    void fail(Replayer& r, const std::string& reason);
+    // Sends `reason` as an Error message and closes (after a short linger for the peer to read);
+    // `legacy`: framed as version 1, for a replayer of that version.
+    void fail(Replayer& r, const std::string& reason, bool legacy = false);
     void close_now(Replayer& r, const char* why);
     void housekeeping(SteadyTime now);
     void reap();

@@ -22,7 +22,7 @@ void build_report(const net::PacketView& v, std::span<const uint8_t> frame, uint
         out.mss = o.mss;
         out.window_scale = o.window_scale;
     }
-    const size_t head = std::min<size_t>(v.captured_payload, wire::kMaxPayloadHead);
+    const size_t head = std::min<size_t>(v.captured_payload, wire::kMaxPayloadBytes);
     const size_t at = std::min<size_t>(v.payload_offset, frame.size());
     const size_t n = std::min(head, frame.size() - at);
     out.payload_head.assign(frame.begin() + static_cast<long>(at),

@@ -1,7 +1,7 @@
 // libFuzzer target: wire::decode and wire::FrameBuffer on arbitrary bytes.
 // Invariants: decoding never crashes or reads outside the input; an Ok frame consumed is within
 // the input; re-encoding a decoded message gives back the frame byte for byte (flags aside,
-// which version 1 ignores); a FrameBuffer fed the same bytes in pieces agrees with decode().
+// which versions 1 and 2 ignore); a FrameBuffer fed the same bytes in pieces agrees with decode().
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -36,7 +36,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
         check(r.message.has_value());
         check(r.consumed >= kHeaderBytes && r.consumed <= rest.size());
-        std::vector<uint8_t> again = encode(*r.message);
+        // A version-1 frame decodes only as an Error, re-encoded as version 1.
+        std::vector<uint8_t> again =
+            rest[0] == kLegacyVersion
+                ? encode_legacy_error(std::get<ErrorMsg>(*r.message).reason)
+                : encode(*r.message);
         check(again.size() == r.consumed);
         std::vector<uint8_t> original(rest.begin(), rest.begin() + static_cast<long>(r.consumed));
         original[2] = original[3] = 0;  // flags

@@ -355,8 +355,7 @@ std::string run_and_check(NetnsLab& lab, const Capture& c, const Target& t, Tran
             CHECK(e["status_mismatch"].as_u64() == 0);
             // (An answer that began before its request's last byte, e.g. nginx refusing a large
             // POST before its body is in, has no latency on either side.)
-            // (Raw transport: not yet for a POST's head answered "100 Continue", issue 13.)
-            if (e["latency_recorded_us"]["count"].as_u64() > 0 && transport == Transport::Socket) {
+            if (e["latency_recorded_us"]["count"].as_u64() > 0) {
                 CHECK(e["latency_replayed_us"]["count"].as_u64() > 0);
             }
             replayed_latencies += e["latency_replayed_us"]["count"].as_u64();
@@ -368,12 +367,8 @@ std::string run_and_check(NetnsLab& lab, const Capture& c, const Target& t, Tran
         CHECK(by_endpoint == (*j)["responses"]["seen"].as_u64());
         CHECK(recorded_latencies > 0);
         CHECK(replayed_latencies > 0);
-        // Bodies are compared over the socket transport (raw: intercept reports heads only).
-        if (transport == Transport::Socket) {
-            CHECK(bodies > 0);
-        } else {
-            CHECK(bodies == 0);
-        }
+        // Bodies are compared over both transports (raw: from the payloads intercept forwards).
+        CHECK(bodies > 0);
     } else {
         // Every request answered (redis-benchmark pipelines its CONFIG GET pair: one request
         // of the recording holds two commands, so compare with the requests sent; status lines

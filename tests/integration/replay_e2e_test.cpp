@@ -32,55 +32,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 
-std::string host_of(const std::string& endpoint) { return endpoint.substr(0, endpoint.rfind(':')); }
-
-// The sample, imported into an archive by our recorder, and what it holds.
-struct Sample {
-    fs::path archive;
-    std::vector<std::string> client_addresses;  // recorded clients (tcprec --info)
-    uint16_t server_port = 0;
-    size_t sessions = 0;
-    Conversations recorded;  // from samples/http.access.log (the recorded run's nginx)
-    size_t http_requests = 0;
-};
-
-Sample import_sample(NetnsLab& lab) {
-    Sample s;
-    s.archive = lab.path("http.pcap.zst");
-    const fs::path pcap = fs::path(TCPR_SOURCE_DIR) / "samples" / "http.pcap";
-    const CommandResult imp =
-        lab.run("", {binary("tcprec"), "-r", pcap.string(), "-o", s.archive.string(), "-q"}, 60s);
-    {
-        INFO(imp.describe());
-        REQUIRE(imp.ok());
-    }
-    const CommandResult info = lab.run(
-        "", {binary("tcprec"), "--info", s.archive.string(), "--all-sessions", "--json"}, 30s);
-    INFO(info.describe());
-    REQUIRE(info.ok());
-    const Json j = Json::parse(info.out);
-    std::set<std::string> clients;
-    std::set<std::string> servers;
-    for (const auto& session : j["sessions"].as_array()) {
-        clients.insert(host_of(session["client"].as_string()));
-        servers.insert(session["server"].as_string());
-    }
-    s.sessions = j["sessions"].size();
-    s.client_addresses.assign(clients.begin(), clients.end());
-    REQUIRE(servers.size() == 1);
-    const std::string server = *servers.begin();
-    s.server_port = static_cast<uint16_t>(std::stoul(server.substr(server.rfind(':') + 1)));
-
-    const auto log_lines =
-        split_lines(read_text(fs::path(TCPR_SOURCE_DIR) / "samples" / "http.access.log"));
-    s.http_requests = log_lines.size();
-    s.recorded = conversations(log_lines);
-    // The access log of the recorded run and the archive describe the same connections.
-    REQUIRE(s.recorded.size() == s.sessions);
-    REQUIRE(s.http_requests > 0);
-    return s;
-}
-
 // The replay lab (tests/support/replay_lab.h) with the sample it replays.
 struct SampleLab : ReplayLab {
     Sample sample;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "support/e2e_helpers.h"
 #include "support/json_lite.h"
 #include "support/netns_lab.h"
 
@@ -100,6 +101,21 @@ void check_nothing_half_open(NetnsLab& lab, const ReplayLab& r);
 
 // The access log, once it has `expected` lines (or after 2 s).
 std::vector<std::string> access_log(NetnsLab& lab, const Nginx& nginx, size_t expected);
+
+// The bundled sample (samples/http.pcap), imported into an archive by our recorder, and what it
+// holds.
+struct Sample {
+    std::filesystem::path archive;
+    std::vector<std::string> client_addresses;  // recorded clients (tcprec --info)
+    uint16_t server_port = 0;
+    size_t sessions = 0;
+    Conversations recorded;  // from samples/http.access.log (the recorded run's nginx)
+    size_t http_requests = 0;
+};
+Sample import_sample(NetnsLab& lab);
+
+// "10.0.0.1:80" -> "10.0.0.1".
+std::string host_of(const std::string& endpoint);
 
 // Whitespace-separated words of a line.
 std::vector<std::string> split_words(const std::string& line);

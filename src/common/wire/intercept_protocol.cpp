@@ -44,7 +44,7 @@ void put_tuples(ByteWriter& w, const std::vector<Tuple>& tuples) {
     }
 }
 
-void put_report(ByteWriter& w, const Report& r) {
+void put_report(ByteWriter& w, const Report& r, size_t max_payload) {
     w.u64be(r.ts_ns);
     put_tuple(w, r.tuple);
     w.u32be(r.seq);
@@ -54,8 +54,8 @@ void put_report(ByteWriter& w, const Report& r) {
     w.u8(r.window_scale);
     w.u16be(r.mss);
     w.u32be(r.payload_len);
-    const size_t head = std::min(r.payload_head.size(), kMaxPayloadHead);
-    w.u8(static_cast<uint8_t>(head));
+    const size_t head = std::min({r.payload_head.size(), max_payload, kMaxPayloadBytes});
+    w.u16be(static_cast<uint16_t>(head));
     w.bytes(std::span<const uint8_t>(r.payload_head.data(), head));
 }
 
@@ -64,11 +64,13 @@ struct BodyEncoder {
     MessageType operator()(const Hello& m) {
         w.u8(m.version);
         put_text(w, m.name);
+        w.u32be(m.features);
         return MessageType::Hello;
     }
     MessageType operator()(const HelloAck& m) {
         w.u8(m.version);
         w.u32be(m.expiry_seconds);
+        w.u32be(m.features);
         return MessageType::HelloAck;
     }
     MessageType operator()(const Register& m) {
@@ -81,9 +83,10 @@ struct BodyEncoder {
     }
     MessageType operator()(const Reports& m) {
         assert(m.reports.size() <= kMaxReportsPerFrame);
+        w.u64be(m.sent_ns);
         w.u32be(static_cast<uint32_t>(m.reports.size()));
         for (const Report& r : m.reports) {
-            put_report(w, r);
+            put_report(w, r, kMaxPayloadBytes);
         }
         return MessageType::Reports;
     }
@@ -97,11 +100,12 @@ struct BodyEncoder {
     }
 };
 
-void put_header(std::vector<uint8_t>& out, size_t at, MessageType type, size_t body_len) {
+void put_header(std::vector<uint8_t>& out, size_t at, MessageType type, size_t body_len,
+                uint8_t version = kProtocolVersion) {
     assert(body_len <= kMaxBodyBytes);
-    out[at + 0] = kProtocolVersion;
+    out[at + 0] = version;
     out[at + 1] = static_cast<uint8_t>(type);
-    out[at + 2] = 0;  // flags: none defined in version 1
+    out[at + 2] = 0;  // flags: none defined in versions 1 and 2
     out[at + 3] = 0;
     for (int i = 0; i < 4; ++i) {
         out[at + 4 + i] = static_cast<uint8_t>(body_len >> (8 * (3 - i)));
@@ -145,8 +149,7 @@ bool get_text(ByteReader& r, std::string& s) {
 // The smallest encoding of one tuple / report: a count larger than remaining / min is a lie,
 // rejected before anything is allocated.
 constexpr size_t kMinTupleBytes = 1 + 2 * (4 + 2);
-constexpr size_t kMinReportBytes =
-    kMaxReportBytes - (kMaxTupleBytes - kMinTupleBytes) - kMaxPayloadHead;
+constexpr size_t kMinReportBytes = kReportFixedBytes + kMinTupleBytes;
 
 bool get_tuples(ByteReader& r, std::vector<Tuple>& out) {
     const uint32_t n = r.u32be();
@@ -174,8 +177,8 @@ bool get_report(ByteReader& r, Report& rep) {
     rep.window_scale = r.u8();
     rep.mss = r.u16be();
     rep.payload_len = r.u32be();
-    const uint8_t head = r.u8();
-    if (!r.ok() || head > kMaxPayloadHead) {
+    const uint16_t head = r.u16be();
+    if (!r.ok() || head > rep.payload_len) {
         return false;
     }
     const auto b = r.bytes(head);
@@ -195,6 +198,8 @@ std::optional<Message> decode_body(MessageType type, std::span<const uint8_t> bo
             Hello h;
             h.version = r.u8();
             ok = r.ok() && get_text(r, h.name);
+            h.features = r.u32be();
+            ok = ok && r.ok();
             m = std::move(h);
             break;
         }
@@ -202,6 +207,7 @@ std::optional<Message> decode_body(MessageType type, std::span<const uint8_t> bo
             HelloAck h;
             h.version = r.u8();
             h.expiry_seconds = r.u32be();
+            h.features = r.u32be();
             ok = r.ok();
             m = h;
             break;
@@ -220,6 +226,7 @@ std::optional<Message> decode_body(MessageType type, std::span<const uint8_t> bo
         }
         case MessageType::Reports: {
             Reports rs;
+            rs.sent_ns = r.u64be();
             const uint32_t n = r.u32be();
             ok = r.ok() && n <= kMaxReportsPerFrame && n <= r.remaining() / kMinReportBytes;
             if (ok) {
@@ -282,20 +289,29 @@ std::vector<uint8_t> encode(const Message& m) {
     return out;
 }
 
-void append_report(const Report& r, std::vector<uint8_t>& body) {
+std::vector<uint8_t> encode_legacy_error(const std::string& reason) {
+    std::vector<uint8_t> out(kHeaderBytes);
+    ByteWriter w(out);
+    put_text(w, reason);
+    put_header(out, 0, MessageType::Error, out.size() - kHeaderBytes, kLegacyVersion);
+    return out;
+}
+
+void append_report(const Report& r, std::vector<uint8_t>& body, size_t max_payload) {
     ByteWriter w(body);
-    put_report(w, r);
+    put_report(w, r, max_payload);
 }
 
 void append_reports_frame(std::span<const uint8_t> encoded_reports, uint32_t count,
-                          std::vector<uint8_t>& out) {
+                          uint64_t sent_ns, std::vector<uint8_t>& out) {
     assert(count <= kMaxReportsPerFrame);
     const size_t at = out.size();
     out.resize(at + kHeaderBytes);
     ByteWriter w(out);
+    w.u64be(sent_ns);
     w.u32be(count);
     w.bytes(encoded_reports);
-    put_header(out, at, MessageType::Reports, 4 + encoded_reports.size());
+    put_header(out, at, MessageType::Reports, kReportsBodyOverhead + encoded_reports.size());
 }
 
 const char* to_string(DecodeStatus s) {
@@ -323,7 +339,9 @@ DecodeResult decode(std::span<const uint8_t> bytes) {
     if (bytes.empty()) {
         return res;
     }
-    if (bytes[0] != kProtocolVersion) {
+    // A version-1 frame is read only if it is an Error: an old intercept's refusal of us.
+    const bool legacy = bytes[0] == kLegacyVersion;
+    if (bytes[0] != kProtocolVersion && !legacy) {
         res.status = DecodeStatus::BadVersion;
         return res;
     }
@@ -333,8 +351,12 @@ DecodeResult decode(std::span<const uint8_t> bytes) {
     ByteReader r(bytes.first(kHeaderBytes));
     r.u8();
     const uint8_t type = r.u8();
-    r.u16be();  // flags: ignored in version 1
+    r.u16be();  // flags: ignored in versions 1 and 2
     const uint32_t length = r.u32be();
+    if (legacy && type != static_cast<uint8_t>(MessageType::Error)) {
+        res.status = DecodeStatus::BadVersion;
+        return res;
+    }
     if (!known_type(type)) {
         res.status = DecodeStatus::BadType;
         return res;

@@ -14,11 +14,21 @@
 
 namespace tcpr::wire {
 
-constexpr uint8_t kProtocolVersion = 1;
+// Version 2 added payloads and timestamps for the comparison report (docs/intercept-protocol.md,
+// "Version 2"). A version-1 peer is refused with an Error it can read (framed as version 1).
+constexpr uint8_t kProtocolVersion = 2;
+constexpr uint8_t kLegacyVersion = 1;
 constexpr uint16_t kDefaultPort = 36524;
 constexpr size_t kHeaderBytes = 8;            // [ver u8][type u8][flags u16][length u32]
 constexpr uint32_t kMaxBodyBytes = 1u << 20;  // larger frames are a protocol error
-constexpr size_t kMaxPayloadHead = 64;        // payload bytes copied into a report
+constexpr size_t kMaxPayloadHead = 64;        // payload bytes in a report by default
+constexpr size_t kMaxPayloadBytes = 65535;    // payload bytes in a report, with kFeaturePayload
+
+// Hello::features / HelloAck::features bits.
+// Reports carry every captured payload byte (up to kMaxPayloadBytes), not only the first 64:
+// the replayer compares answer bodies.
+constexpr uint32_t kFeaturePayload = 1u << 0;
+constexpr uint32_t kKnownFeatures = kFeaturePayload;
 
 enum class MessageType : uint8_t {
     Hello = 1,       // replayer -> intercept, first message: version, name
@@ -42,11 +52,13 @@ struct TupleHash {
 
 struct Hello {
     uint8_t version = kProtocolVersion;
-    std::string name;  // e.g. "tcpreplay2 pid 1234"
+    std::string name;       // e.g. "tcpreplay2 pid 1234"
+    uint32_t features = 0;  // kFeature* bits the replayer asks for
 };
 struct HelloAck {
     uint8_t version = kProtocolVersion;
     uint32_t expiry_seconds = 0;  // registrations idle this long are dropped
+    uint32_t features = 0;        // of the features asked for, those granted
 };
 struct Register {
     std::vector<Tuple> tuples;
@@ -67,14 +79,20 @@ struct Report {
     Tuple tuple;         // client = packet's destination, server = packet's source
     uint32_t seq = 0, ack = 0;
     uint16_t window = 0;
-    uint8_t flags = 0;                  // net::tcp_flags
-    uint8_t window_scale = 0xff;        // from a SYN-ACK's option, 0xff = absent
-    uint16_t mss = 0;                   // from a SYN-ACK's option, 0 = absent
-    uint32_t payload_len = 0;           // TCP payload length per the IP header
-    std::vector<uint8_t> payload_head;  // first <= kMaxPayloadHead payload bytes
+    uint8_t flags = 0;            // net::tcp_flags
+    uint8_t window_scale = 0xff;  // from a SYN-ACK's option, 0xff = absent
+    uint16_t mss = 0;             // from a SYN-ACK's option, 0 = absent
+    uint32_t payload_len = 0;     // TCP payload length per the IP header
+    // The first payload bytes: at most kMaxPayloadHead, or kMaxPayloadBytes for a replayer that
+    // asked for kFeaturePayload (all of them unless the capture cut the packet).
+    std::vector<uint8_t> payload_head;
 };
 struct Reports {
     std::vector<Report> reports;
+    // Intercept's clock (ns since the Unix epoch, the clock of ts_ns) when the frame was made:
+    // sent_ns - ts_ns is how long a report waited in intercept (0: unknown). On the wire it
+    // comes first.
+    uint64_t sent_ns = 0;
 };
 
 using Message = std::variant<Hello, HelloAck, Register, Unregister, Reports, Ping, ErrorMsg>;
@@ -82,11 +100,15 @@ using Message = std::variant<Hello, HelloAck, Register, Unregister, Reports, Pin
 // Appends one framed message to `out`.
 void encode(const Message& m, std::vector<uint8_t>& out);
 std::vector<uint8_t> encode(const Message& m);
+// An Error framed as version 1, for a version-1 peer to read why it is refused (the Error's
+// layout is the same in both versions).
+std::vector<uint8_t> encode_legacy_error(const std::string& reason);
 
 enum class DecodeStatus {
     Ok,          // *message set, `consumed` bytes used
     NeedMore,    // not a whole frame yet: read more and call again
-    BadVersion,  // frame from another protocol version: close the connection
+    BadVersion,  // frame from another protocol version: close the connection (a version-1
+                 // Error is decoded: an old intercept's refusal, readable)
     BadType,     // unknown message type: close
     BadLength,   // frame length over kMaxBodyBytes: close
     Malformed,   // body does not match its type: close
@@ -106,20 +128,25 @@ DecodeResult decode(std::span<const uint8_t> bytes);
 
 // An IPv6 tuple: 37 bytes (IPv4: 13).
 constexpr size_t kMaxTupleBytes = 1 + 2 * (16 + 2);
-// An IPv6 report with a full payload head: 128 bytes (IPv4 without head: 40).
-constexpr size_t kMaxReportBytes =
-    8 + kMaxTupleBytes + 4 + 4 + 2 + 1 + 1 + 2 + 4 + 1 + kMaxPayloadHead;
+// An IPv6 report with a full payload: 65,600 bytes (IPv4 without payload: 41).
+constexpr size_t kReportFixedBytes = 8 + 4 + 4 + 2 + 1 + 1 + 2 + 4 + 2;
+constexpr size_t kMaxReportBytes = kReportFixedBytes + kMaxTupleBytes + kMaxPayloadBytes;
+// A Reports body holds its reports and 12 bytes (sent_ns, count).
+constexpr size_t kReportsBodyOverhead = 12;
 constexpr size_t kMaxTuplesPerFrame = 16384;  // per Register / Unregister
 constexpr size_t kMaxReportsPerFrame = 4096;  // per Reports
 constexpr size_t kMaxTextBytes = 1024;        // Hello name, Error reason
 
 // ---- The intercept's batching path: encode reports one by one, frame them once ----
 
-// Appends the encoding of one report (no frame header) to `body`.
-void append_report(const Report& r, std::vector<uint8_t>& body);
-// Appends a whole Reports frame holding `count` reports already encoded by append_report.
+// Appends the encoding of one report (no frame header) to `body`, with at most `max_payload`
+// payload bytes (kMaxPayloadHead, or kMaxPayloadBytes for a replayer with kFeaturePayload).
+void append_report(const Report& r, std::vector<uint8_t>& body,
+                   size_t max_payload = kMaxPayloadHead);
+// Appends a whole Reports frame holding `count` reports already encoded by append_report
+// (at most kMaxBodyBytes - kReportsBodyOverhead bytes of them).
 void append_reports_frame(std::span<const uint8_t> encoded_reports, uint32_t count,
-                          std::vector<uint8_t>& out);
+                          uint64_t sent_ns, std::vector<uint8_t>& out);
 
 // ---- Stream reassembly for a receiver ----
 

@@ -111,7 +111,8 @@ int run_live(const ReplayOptions& o) {
     } else {
         io = open_raw_io(o, "tcpreplay2 live pid " + std::to_string(getpid()),
                          "live passthrough needs intercept to see the target's answers: give "
-                         "--intercept HOST[:PORT] (tcpcopy's -s), or use --transport socket");
+                         "--intercept HOST[:PORT] (tcpcopy's -s), or use --transport socket",
+                         false);  // the online answers' bodies are not digested live
     }
     std::unique_ptr<LiveRecorder> recorder;
     if (!lv.record.empty()) {

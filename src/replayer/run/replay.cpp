@@ -147,7 +147,8 @@ int run_replay(const ReplayOptions& o) {
     if (!o.dry_run && !socket_mode) {
         io = open_raw_io(o, "tcpreplay2 pid " + std::to_string(getpid()),
                          "raw replay needs intercept to see the target's answers: give "
-                         "--intercept HOST[:PORT] (tcpcopy's -s)");
+                         "--intercept HOST[:PORT] (tcpcopy's -s)",
+                         o.compare);
     }
     ReplayInput in = read_input(o);
     const Recording& rec = in.loaded.recording;

@@ -9,7 +9,7 @@
 namespace tcpr::replay {
 
 RawIo open_raw_io(const ReplayOptions& o, const std::string& client_name,
-                  const std::string& missing_intercept) {
+                  const std::string& missing_intercept, bool bodies) {
     RawIo io;
     if (o.inject == InjectMode::Pcap) {
         io.sink = std::make_unique<os::PcapInjector>(
@@ -23,6 +23,7 @@ RawIo open_raw_io(const ReplayOptions& o, const std::string& client_name,
     InterceptOptions io_options;
     io_options.address = *o.intercept;
     io_options.name = client_name;
+    io_options.features = bodies ? wire::kFeaturePayload : 0;
     io.intercept = std::make_unique<InterceptClient>(io_options);
     io.intercept->connect();
     return io;

@@ -11,7 +11,7 @@ InterceptClient::InterceptClient(InterceptOptions options) : opt_(std::move(opti
 }
 
 void InterceptClient::hello(std::chrono::milliseconds timeout) {
-    conn_->send_blocking(wire::Hello{wire::kProtocolVersion, opt_.name}, timeout);
+    conn_->send_blocking(wire::Hello{wire::kProtocolVersion, opt_.name, opt_.features}, timeout);
     auto reply = conn_->receive_blocking(timeout);
     if (!reply) {
         throw Error(ErrorKind::Network,
@@ -19,10 +19,11 @@ void InterceptClient::hello(std::chrono::milliseconds timeout) {
     }
     if (auto* ack = std::get_if<wire::HelloAck>(&*reply)) {
         expiry_seconds_ = ack->expiry_seconds == 0 ? 120 : ack->expiry_seconds;
+        features_ = ack->features & opt_.features;
         return;
     }
     if (auto* err = std::get_if<wire::ErrorMsg>(&*reply)) {
-        throw Error(ErrorKind::Network, "refused: " + err->reason);
+        throw Refused(err->reason);
     }
     throw Error(ErrorKind::Network, "unexpected answer to Hello");
 }
@@ -32,6 +33,12 @@ void InterceptClient::connect() {
     try {
         conn_.emplace(os::TcpConnection::connect(opt_.address, opt_.connect_timeout));
         hello(opt_.connect_timeout);
+    } catch (const Refused& e) {
+        conn_.reset();
+        throw Error(ErrorKind::Network, "intercept at " + opt_.address.to_string() +
+                                            " refused this replayer: " + e.reason +
+                                            " (this tcpreplay2 speaks intercept protocol version " +
+                                            std::to_string(wire::kProtocolVersion) + ")");
     } catch (const Error& e) {
         conn_.reset();
         std::string why = e.what();

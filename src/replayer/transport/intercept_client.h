@@ -21,6 +21,7 @@ namespace tcpr::replay {
 struct InterceptOptions {
     net::Endpoint address;
     std::string name = "tcpreplay2";
+    uint32_t features = 0;  // wire::kFeature* to ask for (kFeaturePayload: to compare bodies)
     std::chrono::milliseconds connect_timeout{3000};   // at start
     std::chrono::milliseconds reconnect_timeout{200};  // each later attempt
     uint64_t backoff_min_ns = 100'000'000;
@@ -39,6 +40,9 @@ class InterceptClient {
     int fd() const { return conn_ ? conn_->fd() : -1; }
     bool wants_write() const { return conn_ && conn_->wants_write(); }
     uint32_t expiry_seconds() const { return expiry_seconds_; }
+    // Of the features asked for, those intercept granted (all of them: intercept knows every
+    // feature of its protocol version).
+    uint32_t features() const { return features_; }
     const std::string& last_error() const { return last_error_; }
 
     // Queue messages; false when disconnected or the output queue is full (nothing queued).
@@ -64,11 +68,15 @@ class InterceptClient {
     uint64_t reconnects() const { return reconnects_; }
 
   private:
+    struct Refused {  // intercept answered Hello with an Error
+        std::string reason;
+    };
     void hello(std::chrono::milliseconds timeout);
 
     InterceptOptions opt_;
     std::optional<os::TcpConnection> conn_;
     uint32_t expiry_seconds_ = 120;
+    uint32_t features_ = 0;
     uint64_t nonce_ = 1;
     uint64_t backoff_ = 0;
     uint64_t next_attempt_ = 0;

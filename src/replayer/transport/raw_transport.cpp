@@ -11,6 +11,7 @@ namespace tcpr::replay {
 namespace {
 constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
 constexpr uint64_t kInterceptTag = Transport::kFirstTag;
+constexpr uint64_t kMaxWait = 10'000'000'000;  // a report's wait in intercept beyond: a clock jump
 }  // namespace
 
 RawTransport::RawTransport(const Recording& recording, RawTransportOptions options,
@@ -21,9 +22,14 @@ RawTransport::RawTransport(const Recording& recording, RawTransportOptions optio
       sink_(std::move(sink)),
       intercept_(std::move(intercept)),
       env_{rec_, opt_.driver, *sink_, counters_, {}, 1},
-      endpoints_(opt_.endpoints) {
+      endpoints_(opt_.endpoints),
+      votes_(opt_.copies) {
     env_.scratch.reserve(65536 + 128);
     env_.feed = opt_.feed;
+    env_.votes = &votes_;
+    // Bodies are compared when intercept forwards the answers' payloads (protocol version 2).
+    opt_.driver.compare_bodies =
+        opt_.driver.compare && (intercept_->features() & wire::kFeaturePayload) != 0;
 }
 
 RawTransport::~RawTransport() { send_queued(); }
@@ -74,6 +80,7 @@ bool RawTransport::start(const StartEvent& e, uint64_t due_ns, uint64_t now_ns) 
     }
     Slot& s = slots_[id];
     s.driver = SessionDriver(e.session, *client, next_isn(*client));
+    s.driver.set_loop(e.loop);
     s.start_at = due_ns;
     s.give_up_at = std::max(due_ns, now_ns) + opt_.driver.timeout_ns;
     s.last_report = now_ns;
@@ -262,6 +269,9 @@ void RawTransport::send_queued() {
 
 void RawTransport::flush(uint64_t now_ns) {
     send_queued();
+    if (active_ == 0 && !votes_.empty()) {
+        votes_.settle(counters_.endpoints);  // no copy is running: no other copy's answer can come
+    }
     if (!intercept_->connected()) {
         to_register_.clear();
         to_unregister_.clear();
@@ -333,6 +343,12 @@ void RawTransport::handle_messages(std::vector<wire::Message>& messages, uint64_
 
 void RawTransport::on_reports(const wire::Reports& reports, uint64_t now_ns) {
     for (const wire::Report& r : reports.reports) {
+        // How long the report waited in intercept (capture to frame: its batching), on
+        // intercept's clock: the target sent it that much before now (0: not known, or
+        // implausible).
+        const uint64_t waited = reports.sent_ns >= r.ts_ns && reports.sent_ns - r.ts_ns < kMaxWait
+                                    ? reports.sent_ns - r.ts_ns
+                                    : 0;
         ++counters_.reports;
         auto it = r.tuple.server == opt_.driver.target ? by_client_.find(r.tuple.client)
                                                        : by_client_.end();
@@ -342,7 +358,7 @@ void RawTransport::on_reports(const wire::Reports& reports, uint64_t now_ns) {
         }
         Slot& s = slots_[it->second];
         s.last_report = now_ns;
-        s.driver.on_report(env_, r, now_ns);
+        s.driver.on_report(env_, r, now_ns, now_ns > waited ? now_ns - waited : now_ns);
         touched_.push_back(it->second);
     }
     for (uint32_t id : touched_) {

@@ -101,6 +101,7 @@ class RawTransport final : public Transport {
     ReplayCounters counters_;
     DriverEnv env_;
     EndpointAllocator endpoints_;
+    AnswerVotes votes_;
     os::Epoll* epoll_ = nullptr;
     int watched_fd_ = -1;
     uint32_t watched_interest_ = 0;

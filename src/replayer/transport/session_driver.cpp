@@ -142,8 +142,18 @@ void SessionDriver::release_request(DriverEnv& env, uint64_t now) {
                                 : env.recording.stream(rs(env)).subspan(r.begin, n),
             endpoint_);
         sent_at_ = r.length == 0 ? now : 0;
-        first_us_ = kNoLatency;
+        first_us_ = last_us_ = kNoLatency;
         status_bad_ = false;
+        if (env.config.compare_bodies) {
+            if (!digest_) {
+                digest_ = std::make_unique<AnswerDigest>();
+            } else {
+                *digest_ = AnswerDigest{};
+            }
+            if (rcv_nxt_ != resp_start_) {
+                digest_->lose();  // a greeting's bytes came before it was asked for
+            }
+        }
     }
     send_data(env, now, false);
 }
@@ -168,13 +178,18 @@ void SessionDriver::response_done(DriverEnv& env, uint64_t now, bool by_quiet) {
         ++env.counters.sessions_unanswered;  // once: the session ends here
     }
     if (env.config.compare && (received > 0 || r.response_len > 0)) {
-        // Replayed latency: from our last request byte to intercept's report of the answer's
-        // first and last byte (reports arrive later than the target sent: docs/replay.md).
-        const bool timed = sent_at_ != 0 && received > 0 && last_data_at_ >= sent_at_;
+        // Replayed latency: from our last request byte to the answer's first and last byte as
+        // the target sent them (intercept's capture time; docs/replay.md).
+        const bool timed = sent_at_ != 0 && received > 0;
         env.counters.endpoints.record(endpoint_, r, status_bad_,
-                                      EndpointTable::Body::NotCompared,  // intercept: heads only
+                                      EndpointTable::Body::NotCompared,  // bodies: by the votes
                                       timed ? first_us_ : kNoLatency,
-                                      timed ? latency_us(last_data_at_ - sent_at_) : kNoLatency);
+                                      timed ? last_us_ : kNoLatency);
+        if (digest_ && env.votes != nullptr && r.body_digest != 0 && received > 0 &&
+            digest_->known() && digest_->complete()) {
+            env.votes->vote({session_, loop_, req_}, endpoint_, digest_->value(), r.body_digest,
+                            env.counters.endpoints);
+        }
     }
     ++req_;
     const uint32_t count = rs(env).request_count;

@@ -18,13 +18,16 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "common/net/flow_key.h"
 #include "common/net/packet_sink.h"
 #include "common/wire/intercept_protocol.h"
+#include "replayer/sessions/answer_digest.h"
 #include "replayer/sessions/recording.h"
 #include "replayer/sessions/session_feed.h"
+#include "replayer/transport/answer_votes.h"
 #include "replayer/transport/counters.h"
 
 namespace tcpr::replay {
@@ -33,6 +36,7 @@ struct DriverConfig {
     net::Endpoint target;
     uint32_t speed_milli = 1000;           // think times / speed; 0 = max (no waits)
     bool compare = true;                   // the comparison per endpoint (--no-compare)
+    bool compare_bodies = false;           // ... with bodies: intercept forwards payloads
     uint64_t timeout_ns = 30'000'000'000;  // waiting on the target without progress
     // Response done by silence: quiet for clamp(max(recorded rtt x factor, 2 x (srtt + 4 x
     // rttvar)), min, max): recorded rtt = the recorded handshake RTT or default_rtt_ns; srtt and
@@ -83,6 +87,8 @@ struct DriverEnv {
     uint16_t ip_id = 1;
     // Live passthrough: sessions still growing are read through this (session_feed.h).
     SessionFeed* feed = nullptr;
+    // The copies' answer bodies, decided together (config.compare_bodies).
+    AnswerVotes* votes = nullptr;
 };
 
 class SessionDriver {
@@ -93,8 +99,11 @@ class SessionDriver {
 
     void start(DriverEnv& env, uint64_t now);  // sends the SYN
     // One report for this session's tuple (the caller routes by tuple). Updates the state;
-    // what to send next is decided by flush().
-    void on_report(DriverEnv& env, const wire::Report& report, uint64_t now);
+    // what to send next is decided by flush(). `sent_at`: when the target sent it, on our clock
+    // (`now` less the time the report waited in intercept; 0: unknown, taken as `now`).
+    void on_report(DriverEnv& env, const wire::Report& report, uint64_t now, uint64_t sent_at = 0);
+    // Which loop over the recording this copy replays (copies of one request vote together).
+    void set_loop(uint32_t loop) { loop_ = loop; }
     // After a batch of reports: moves on (answer done, next request, close) and sends what is
     // due, at least a pending acknowledgment. Call once per batch, after on_report()s.
     void flush(DriverEnv& env, uint64_t now);
@@ -132,7 +141,8 @@ class SessionDriver {
     void send_ack_if_due(DriverEnv& env, uint64_t now);
     uint64_t ack_deadline(const DriverEnv& env) const;
     void on_ack(DriverEnv& env, const wire::Report& r, uint64_t now);
-    void on_data(DriverEnv& env, const wire::Report& r, uint64_t now);
+    void on_data(DriverEnv& env, const wire::Report& r, uint64_t now, uint64_t sent_at);
+    void digest_data(const wire::Report& r);
     void on_rto(DriverEnv& env, uint64_t now);
     void rtt_sample(const DriverConfig& config, uint64_t rtt_ns);
     void classify_retransmission();
@@ -173,7 +183,10 @@ class SessionDriver {
     uint64_t syn_at_ = 0;        // first SYN sent (RTT sample)
     uint64_t sent_at_ = 0;       // the current request's last byte first sent (0: not yet)
     uint32_t endpoint_ = EndpointTable::kNone;  // the current request's
-    uint32_t first_us_ = kNoLatency;            // its answer's first byte reported, after sent_at_
+    uint32_t first_us_ = kNoLatency;  // its answer's first byte sent by the target, after sent_at_
+    uint32_t last_us_ = kNoLatency;   // ... and its last byte so far
+    uint32_t loop_ = 0;
+    std::unique_ptr<AnswerDigest> digest_;  // of the current answer (config.compare_bodies)
     uint16_t mss_ = 536;
     uint8_t snd_shift_ = 0;  // target's window scale (0 if not negotiated)
     uint8_t retries_ = 0;

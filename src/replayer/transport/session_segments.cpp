@@ -162,7 +162,8 @@ void SessionDriver::reset(DriverEnv& env) {
 
 // ---- input ----------------------------------------------------------------------------------
 
-void SessionDriver::on_report(DriverEnv& env, const wire::Report& r, uint64_t now) {
+void SessionDriver::on_report(DriverEnv& env, const wire::Report& r, uint64_t now,
+                              uint64_t sent_at) {
     if (finished() || state_ == State::Idle) {
         return;
     }
@@ -243,7 +244,7 @@ void SessionDriver::on_report(DriverEnv& env, const wire::Report& r, uint64_t no
         on_ack(env, r, now);
     }
     if (r.payload_len > 0 || (r.flags & kFin)) {
-        on_data(env, r, now);
+        on_data(env, r, now, sent_at == 0 || sent_at > now ? now : sent_at);
     }
     // Decisions (answer done, next request, close) wait for flush(): the whole batch of
     // reports is seen first, e.g. an answer and the FIN that follows it.
@@ -307,7 +308,7 @@ void SessionDriver::on_ack(DriverEnv& env, const wire::Report& r, uint64_t now) 
     send_data(env, now, false);
 }
 
-void SessionDriver::on_data(DriverEnv& env, const wire::Report& r, uint64_t now) {
+void SessionDriver::on_data(DriverEnv& env, const wire::Report& r, uint64_t now, uint64_t sent_at) {
     const uint32_t end = r.seq + r.payload_len;
     if (r.payload_len > 0) {
         if (!seq_gt(end, rcv_nxt_)) {
@@ -322,9 +323,15 @@ void SessionDriver::on_data(DriverEnv& env, const wire::Report& r, uint64_t now)
             if (phase_ == Phase::Request && !status_checked_) {
                 check_status(env, r);
             }
-            if (phase_ == Phase::Request && first_us_ == kNoLatency && sent_at_ != 0 &&
-                now >= sent_at_) {
-                first_us_ = latency_us(now - sent_at_);
+            if (phase_ == Phase::Request && sent_at_ != 0) {
+                // Latency as the target sent the answer (the report's wait in intercept
+                // removed); never before our request left.
+                const uint32_t us = latency_us(sent_at >= sent_at_ ? sent_at - sent_at_ : 0);
+                first_us_ = first_us_ == kNoLatency ? us : first_us_;
+                last_us_ = us;
+            }
+            if (digest_) {
+                digest_data(r);
             }
             env.counters.response_bytes += end - rcv_nxt_;
             rcv_nxt_ = end;
@@ -341,6 +348,20 @@ void SessionDriver::on_data(DriverEnv& env, const wire::Report& r, uint64_t now)
         }
         ack_pending_ = true;
         ack_now_ = true;
+    }
+}
+
+// The answer's new bytes (from rcv_nxt_ on) into its digest. A hole (bytes intercept did not
+// report) or a payload intercept's capture cut (its snaplen) loses it: no body comparison.
+void SessionDriver::digest_data(const wire::Report& r) {
+    if (seq_gt(r.seq, rcv_nxt_) || r.payload_head.size() < r.payload_len) {
+        digest_->lose();
+        return;
+    }
+    const uint32_t from = seq_gt(resp_start_, rcv_nxt_) ? resp_start_ : rcv_nxt_;
+    const uint32_t skip = from - r.seq;
+    if (skip < r.payload_len) {
+        digest_->add(std::span<const uint8_t>(r.payload_head).subspan(skip));
     }
 }
 

@@ -224,18 +224,15 @@ void SocketTransport::check_response(uint32_t id) {
         // Latency from the request's last byte written to the answer's first and last byte read:
         // measured here, at the client, as the recording measured it at its capture point.
         const bool timed = s.written_at != 0 && s.received > 0;
-        using Body = EndpointTable::Body;
-        Body body = Body::NotCompared;
         if (r.body_digest != 0 && s.received > 0 && s.digest.known() && s.digest.complete()) {
-            if (opt_.copies <= 1) {
-                body = s.digest.value() == r.body_digest ? Body::Same : Body::Differs;
-            } else {
-                vote_body(s, r, s.digest.value());  // decided once every copy answered
-            }
+            // Decided once every copy answered (at once with one copy).
+            votes_.vote({s.session, s.loop, s.answered}, s.endpoint, s.digest.value(),
+                        r.body_digest, counters_.endpoints);
         }
         counters_.endpoints.record(
             s.endpoint, r,
-            !status_later && s.received > 0 && c.status == ResponseCheck::Status::Mismatch, body,
+            !status_later && s.received > 0 && c.status == ResponseCheck::Status::Mismatch,
+            EndpointTable::Body::NotCompared,  // bodies: by the votes
             timed && s.first_data_at >= s.written_at ? latency_us(s.first_data_at - s.written_at)
                                                      : kNoLatency,
             timed && s.last_data_at >= s.written_at ? latency_us(s.last_data_at - s.written_at)
@@ -400,37 +397,6 @@ void SocketTransport::pump(uint32_t id, uint64_t now) {
                 return;
         }
     }
-}
-
-// With several copies, one request's bodies are decided together: if two copies' bodies differ
-// from each other the same build answered it differently (a timestamp, a random id): noise,
-// not counted as mismatches.
-void SocketTransport::vote_body(const Slot& s, const RecordedRequest& r, uint64_t digest) {
-    const VoteKey key{s.session, s.loop, s.answered};
-    BodyVote& v = votes_[key];
-    if (v.seen == 0) {
-        v.first = digest;
-        v.endpoint = s.endpoint;
-    } else if (digest != v.first) {
-        v.noisy = true;
-    }
-    ++v.seen;
-    v.differs += digest != r.body_digest ? 1 : 0;
-    if (v.seen >= opt_.copies) {
-        counters_.endpoints.body_verdict(v.endpoint, v.seen, v.noisy ? 0 : v.differs,
-                                         v.noisy ? v.seen : 0);
-        votes_.erase(key);
-    }
-}
-
-// Requests some of whose copies never answered (failed sessions, the end of the run): decided on
-// the copies that did.
-void SocketTransport::settle_votes() {
-    for (const auto& [key, v] : votes_) {
-        counters_.endpoints.body_verdict(v.endpoint, v.seen, v.noisy ? 0 : v.differs,
-                                         v.noisy ? v.seen : 0);
-    }
-    votes_.clear();
 }
 
 }  // namespace tcpr::replay

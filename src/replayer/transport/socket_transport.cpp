@@ -17,7 +17,11 @@ constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
 
 SocketTransport::SocketTransport(const Recording& recording, SocketTransportOptions options,
                                  DiffWriter* diff)
-    : rec_(recording), opt_(std::move(options)), diff_(diff), dialer_(opt_.target) {
+    : rec_(recording),
+      opt_(std::move(options)),
+      diff_(diff),
+      dialer_(opt_.target),
+      votes_(opt_.copies) {
     buffer_.resize(64u << 10);
 }
 
@@ -417,7 +421,8 @@ void SocketTransport::on_timer(uint64_t now_ns) {
 
 void SocketTransport::flush(uint64_t /*now_ns*/) {
     if (active() == 0 && !votes_.empty()) {
-        settle_votes();  // no copy is running: no other copy's answer can come now
+        votes_.settle(
+            counters_.endpoints);  // no copy is running: no other copy's answer can come now
     }
 }
 

@@ -26,6 +26,7 @@
 #include "replayer/sessions/answer_digest.h"
 #include "replayer/sessions/recording.h"
 #include "replayer/sessions/session_feed.h"
+#include "replayer/transport/answer_votes.h"
 #include "replayer/transport/counters.h"
 #include "replayer/transport/response_diff.h"
 #include "replayer/transport/session_driver.h"
@@ -130,25 +131,6 @@ class SocketTransport final : public Transport {
         uint64_t first_data_at = 0;                // when its answer's first byte was read
         AnswerDigest digest;                       // of its answer's body
     };
-    // The bodies of one request's copies, decided together once every copy answered.
-    struct BodyVote {
-        uint64_t first = 0;  // the first copy's digest
-        uint32_t endpoint = 0;
-        uint32_t seen = 0, differs = 0;  // copies compared; of which differ from the recording
-        bool noisy = false;              // two copies' bodies differ
-    };
-    struct VoteKey {
-        uint32_t session, loop, request;
-        bool operator==(const VoteKey&) const = default;
-    };
-    struct VoteKeyHash {
-        size_t operator()(const VoteKey& k) const {
-            return static_cast<size_t>(
-                mix64((uint64_t{k.session} << 32 | k.request) ^ mix64(k.loop + 1)));
-        }
-    };
-    void vote_body(const Slot& s, const RecordedRequest& r, uint64_t digest);
-    void settle_votes();
 
     struct TimerEntry {
         uint64_t at;
@@ -156,8 +138,6 @@ class SocketTransport final : public Transport {
         uint32_t gen;
         bool operator>(const TimerEntry& o) const { return at > o.at; }
     };
-
-    std::unordered_map<VoteKey, BodyVote, VoteKeyHash> votes_;
 
     const RecordedSession& rs(const Slot& s) const { return rec_.sessions[s.session]; }
     RecordedRequest request_at(const Slot& s, uint32_t index) const;
@@ -190,6 +170,7 @@ class SocketTransport final : public Transport {
     SocketTransportOptions opt_;
     DiffWriter* diff_;
     os::TargetDialer dialer_;
+    AnswerVotes votes_;
     ReplayCounters counters_;
     os::Epoll* epoll_ = nullptr;
     std::vector<Slot> slots_;

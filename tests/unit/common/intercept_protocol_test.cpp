@@ -49,7 +49,9 @@ std::vector<Message> all_messages() {
     std::vector<Message> m;
     m.push_back(Hello{kProtocolVersion, "tcpreplay2 pid 1234"});
     m.push_back(Hello{kProtocolVersion, ""});
+    m.push_back(Hello{kProtocolVersion, "tcpreplay2", kFeaturePayload});
     m.push_back(HelloAck{kProtocolVersion, 120});
+    m.push_back(HelloAck{kProtocolVersion, 120, kFeaturePayload});
     m.push_back(Register{{v4_tuple(1), v4_tuple(2), v4_tuple(65535)}});
     m.push_back(Register{{v6_tuple(1)}});
     m.push_back(Register{{v4_tuple(3), v6_tuple(4)}});
@@ -61,6 +63,7 @@ std::vector<Message> all_messages() {
     m.push_back(Reports{{sample_report(v4_tuple(5), 17), sample_report(v6_tuple(6), 64),
                          sample_report(v4_tuple(7), 1)}});
     m.push_back(Reports{});
+    m.push_back(Reports{{sample_report(v4_tuple(8), 1448)}, 1700000000223456789ULL});
     m.push_back(Ping{0});
     m.push_back(Ping{0x0123456789abcdefULL});
     m.push_back(ErrorMsg{"address 10.9.9.9 is not allowed"});
@@ -79,11 +82,12 @@ bool same(const Message& a, const Message& b) {
     }
     if (auto* x = std::get_if<Hello>(&a)) {
         auto& y = std::get<Hello>(b);
-        return x->version == y.version && x->name == y.name;
+        return x->version == y.version && x->name == y.name && x->features == y.features;
     }
     if (auto* x = std::get_if<HelloAck>(&a)) {
         auto& y = std::get<HelloAck>(b);
-        return x->version == y.version && x->expiry_seconds == y.expiry_seconds;
+        return x->version == y.version && x->expiry_seconds == y.expiry_seconds &&
+               x->features == y.features;
     }
     if (auto* x = std::get_if<Register>(&a)) {
         return x->tuples == std::get<Register>(b).tuples;
@@ -93,7 +97,7 @@ bool same(const Message& a, const Message& b) {
     }
     if (auto* x = std::get_if<Reports>(&a)) {
         auto& y = std::get<Reports>(b);
-        if (x->reports.size() != y.reports.size()) {
+        if (x->reports.size() != y.reports.size() || x->sent_ns != y.sent_ns) {
             return false;
         }
         for (size_t i = 0; i < x->reports.size(); ++i) {
@@ -140,7 +144,7 @@ TEST_CASE("every message type round-trips, IPv4 and IPv6", "[wire]") {
 TEST_CASE("the header and a Register body are laid out big-endian as documented", "[wire]") {
     const std::vector<uint8_t> bytes = encode(Register{{v4_tuple(0x1234)}});
     const std::vector<uint8_t> expected = {
-        1,   3,  0,   0,  0,    0,    0, 17,  // version 1, type Register, flags 0, length 17
+        2,   3,  0,   0,  0,    0,    0, 17,  // version 2, type Register, flags 0, length 17
         0,   0,  0,   1,                      // one tuple
         4,                                    // IPv4
         192, 0,  2,   10, 0x12, 0x34,         // client 192.0.2.10:4660
@@ -151,22 +155,27 @@ TEST_CASE("the header and a Register body are laid out big-endian as documented"
 
 TEST_CASE("a Report is laid out as documented", "[wire]") {
     Report r = sample_report(v6_tuple(0x0102), 3);
-    const std::vector<uint8_t> bytes = encode(Reports{{r}});
-    // header 8 + count 4 + ts 8 + tuple 37 + seq..payload_len 18 + head_len 1 + head 3
-    REQUIRE(bytes.size() == 8 + 4 + 8 + 37 + 18 + 1 + 3);
+    const std::vector<uint8_t> bytes = encode(Reports{{r}, 0x0102030405060708ULL});
+    // header 8 + sent_ns 8 + count 4 + ts 8 + tuple 37 + seq..payload_len 18 + head_len 2 +
+    // head 3
+    REQUIRE(bytes.size() == 8 + 8 + 4 + 8 + 37 + 18 + 2 + 3);
     CHECK(bytes[1] == static_cast<uint8_t>(MessageType::Reports));
-    CHECK(bytes[12] == 0x17);  // ts_ns big-endian: 0x17979cfe3d85cd15
-    CHECK(bytes[20] == 6);     // family
-    CHECK(bytes[37] == 0x01);  // client port, after 16 address bytes
-    CHECK(bytes[38] == 0x02);
-    const size_t seq_at = 8 + 4 + 8 + 37;
+    CHECK(bytes[8] == 0x01);  // sent_ns big-endian
+    CHECK(bytes[15] == 0x08);
+    CHECK(bytes[19] == 1);     // count
+    CHECK(bytes[20] == 0x17);  // ts_ns big-endian: 0x17979cfe3d85cd15
+    CHECK(bytes[28] == 6);     // family
+    CHECK(bytes[45] == 0x01);  // client port, after 16 address bytes
+    CHECK(bytes[46] == 0x02);
+    const size_t seq_at = 8 + 8 + 4 + 8 + 37;
     CHECK(bytes[seq_at] == 0xff);
     CHECK(bytes[seq_at + 3] == 0xfb);
     CHECK(bytes[seq_at + 10] == (net::tcp_flags::kSyn | net::tcp_flags::kAck));
     CHECK(bytes[seq_at + 11] == 7);     // window scale
     CHECK(bytes[seq_at + 12] == 0x05);  // MSS 1460 = 0x05b4
     CHECK(bytes[seq_at + 13] == 0xb4);
-    CHECK(bytes[seq_at + 18] == 3);  // head length
+    CHECK(bytes[seq_at + 18] == 0);  // head length, u16
+    CHECK(bytes[seq_at + 19] == 3);
     CHECK(bytes.back() == 'C');
 }
 
@@ -239,12 +248,29 @@ TEST_CASE("FrameBuffer reassembles frames fed in pieces of every size", "[wire]"
 
 TEST_CASE("another protocol version is refused from its first byte", "[wire]") {
     std::vector<uint8_t> bytes = encode(Ping{7});
-    for (uint8_t v : {0, 2, 255}) {
+    for (uint8_t v : {0, 3, 255}) {
         bytes[0] = v;
         CAPTURE(v);
         CHECK(decode(bytes).status == DecodeStatus::BadVersion);
         CHECK(decode(std::span<const uint8_t>(bytes.data(), 1)).status == DecodeStatus::BadVersion);
     }
+}
+
+TEST_CASE("a version-1 peer's Error is read, anything else of version 1 is refused", "[wire]") {
+    // A new replayer reads an old intercept's refusal of it...
+    const std::vector<uint8_t> legacy =
+        frame(MessageType::Error, {0, 5, 'o', 'l', 'd', ' ', 'v'}, kLegacyVersion);
+    const DecodeResult r = decode(legacy);
+    REQUIRE(r.status == DecodeStatus::Ok);
+    CHECK(std::get<ErrorMsg>(*r.message).reason == "old v");
+    // ... and the Error a new intercept sends an old replayer is that frame.
+    CHECK(encode_legacy_error("old v") == legacy);
+    // An old replayer's Hello is refused.
+    std::vector<uint8_t> hello = encode(Hello{kLegacyVersion, "tcpreplay2 1.0"});
+    hello[0] = kLegacyVersion;
+    hello.resize(hello.size() - 4);  // version 1 had no features field
+    hello[7] = static_cast<uint8_t>(hello[7] - 4);
+    CHECK(decode(hello).status == DecodeStatus::BadVersion);
 }
 
 TEST_CASE("an unknown message type is refused", "[wire]") {
@@ -286,9 +312,9 @@ TEST_CASE("malformed bodies are reported as Malformed", "[wire]") {
     }
     SECTION("a report count larger than the body") {
         std::vector<uint8_t> bytes = encode(Reports{{sample_report(v4_tuple(), 4)}});
-        bytes[kHeaderBytes + 3] = 2;
+        bytes[kHeaderBytes + 8 + 3] = 2;
         CHECK(decode(bytes).status == DecodeStatus::Malformed);
-        bytes[kHeaderBytes] = 0x7f;
+        bytes[kHeaderBytes + 8] = 0x7f;
         CHECK(decode(bytes).status == DecodeStatus::Malformed);
     }
     SECTION("an unknown address family") {
@@ -296,12 +322,13 @@ TEST_CASE("malformed bodies are reported as Malformed", "[wire]") {
         bytes[kHeaderBytes + 4] = 5;
         CHECK(decode(bytes).status == DecodeStatus::Malformed);
     }
-    SECTION("a payload head longer than kMaxPayloadHead") {
-        std::vector<uint8_t> body = {0, 0, 0, 1};
+    SECTION("more payload bytes than the packet's payload length") {
+        std::vector<uint8_t> body = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
         std::vector<uint8_t> rep = encode(Reports{{sample_report(v4_tuple(), 0)}});
-        body.insert(body.end(), rep.begin() + kHeaderBytes + 4, rep.end());
-        body.back() = kMaxPayloadHead + 1;
-        body.resize(body.size() + kMaxPayloadHead + 1, 'x');
+        body.insert(body.end(), rep.begin() + kHeaderBytes + 12, rep.end());
+        body[body.size() - 2] = 1449 >> 8;  // payload_len is 1448
+        body.back() = 1449 & 0xff;
+        body.resize(body.size() + 1449, 'x');
         CHECK(decode(frame(MessageType::Reports, body)).status == DecodeStatus::Malformed);
     }
     SECTION("a text length past the body, or over the limit") {
@@ -316,7 +343,7 @@ TEST_CASE("malformed bodies are reported as Malformed", "[wire]") {
     SECTION("trailing bytes after the body's content") {
         std::vector<uint8_t> body = {0, 0, 0, 0, 0, 0, 0, 9, 0xaa};
         CHECK(decode(frame(MessageType::Ping, body)).status == DecodeStatus::Malformed);
-        CHECK(decode(frame(MessageType::HelloAck, {1, 0, 0, 0, 60, 0})).status ==
+        CHECK(decode(frame(MessageType::HelloAck, {2, 0, 0, 0, 60, 0, 0, 0, 0, 0})).status ==
               DecodeStatus::Malformed);
     }
     SECTION("bodies too short for their fixed fields") {
@@ -344,11 +371,15 @@ TEST_CASE("reports encoded one by one frame like a Reports message", "[wire]") {
     append_report(a, body);
     append_report(b, body);
     std::vector<uint8_t> framed;
-    append_reports_frame(body, 2, framed);
-    CHECK(framed == encode(Reports{{a, b}}));
-    // Limits stated in the header hold: a full frame of maximal reports fits the body limit.
-    CHECK(body.size() == 2 * kMaxReportBytes - (kMaxTupleBytes - 13) - (kMaxPayloadHead - 10));
-    CHECK(4 + kMaxReportsPerFrame * kMaxReportBytes <= kMaxBodyBytes);
+    append_reports_frame(body, 2, 99, framed);
+    CHECK(framed == encode(Reports{{a, b}, 99}));
+    CHECK(body.size() == 2 * kReportFixedBytes + 13 + 10 + kMaxTupleBytes + 64);
+    // Limits stated in the header hold: a full frame of reports with heads fits the body limit,
+    // and so does a report with a whole payload.
+    CHECK(kReportsBodyOverhead +
+              kMaxReportsPerFrame * (kReportFixedBytes + kMaxTupleBytes + kMaxPayloadHead) <=
+          kMaxBodyBytes);
+    CHECK(kReportsBodyOverhead + kMaxReportBytes <= kMaxBodyBytes);
     CHECK(4 + kMaxTuplesPerFrame * kMaxTupleBytes <= kMaxBodyBytes);
 }
 
@@ -358,11 +389,28 @@ TEST_CASE("texts and payload heads longer than the limits are cut when encoded",
     REQUIRE(r.status == DecodeStatus::Ok);
     CHECK(std::get<Hello>(*r.message).name == long_name.substr(0, kMaxTextBytes));
 
+    // A replayer that did not ask for payloads gets the first kMaxPayloadHead bytes; one that
+    // asked gets them all, up to kMaxPayloadBytes.
     Report rep = sample_report(v4_tuple(), 0);
     rep.payload_head.assign(200, 'p');
-    const DecodeResult r2 = decode(encode(Reports{{rep}}));
+    std::vector<uint8_t> body, framed;
+    append_report(rep, body);
+    append_reports_frame(body, 1, 0, framed);
+    const DecodeResult r2 = decode(framed);
     REQUIRE(r2.status == DecodeStatus::Ok);
     CHECK(std::get<Reports>(*r2.message).reports.at(0).payload_head.size() == kMaxPayloadHead);
+    body.clear();
+    framed.clear();
+    append_report(rep, body, kMaxPayloadBytes);
+    append_reports_frame(body, 1, 0, framed);
+    const DecodeResult r3 = decode(framed);
+    REQUIRE(r3.status == DecodeStatus::Ok);
+    CHECK(std::get<Reports>(*r3.message).reports.at(0).payload_head.size() == 200);
+    rep.payload_len = 70000;
+    rep.payload_head.assign(70000, 'q');
+    const DecodeResult r4 = decode(encode(Reports{{rep}}));
+    REQUIRE(r4.status == DecodeStatus::Ok);
+    CHECK(std::get<Reports>(*r4.message).reports.at(0).payload_head.size() == kMaxPayloadBytes);
 }
 
 TEST_CASE("tuples differing in one field hash and compare apart", "[wire]") {

@@ -2,11 +2,13 @@
 // captured packets to exactly the replayer that registered them, refusals, slow replayers.
 #include "intercept/report_server.h"
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <deque>
 #include <mutex>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
 
@@ -177,9 +179,11 @@ void step_until_closed(ReportServer& server, os::TcpConnection& c) {
     CHECK(c.next_message().status == wire::DecodeStatus::NeedMore);
 }
 
-os::TcpConnection connect_with_hello(const net::Endpoint& server, const std::string& name) {
+os::TcpConnection connect_with_hello(const net::Endpoint& server, const std::string& name,
+                                     uint32_t features = 0) {
     auto c = os::TcpConnection::connect(server, kTimeout);
-    c.send_blocking(wire::Hello{wire::kProtocolVersion, name}, kTimeout);  // kernel-buffered
+    c.send_blocking(wire::Hello{wire::kProtocolVersion, name, features},
+                    kTimeout);  // kernel-buffered
     return c;
 }
 
@@ -346,15 +350,35 @@ TEST_CASE("the handshake refuses other versions and anything before Hello", "[in
         step_until_closed(server, c);
         return std::get<wire::ErrorMsg>(m).reason;
     };
-    SECTION("Hello announcing version 2") {
-        CHECK(refused(wire::encode(wire::Hello{2, "future"})) ==
-              "protocol version 2 is not supported (this intercept speaks version 1)");
+    SECTION("Hello announcing version 3") {
+        CHECK(refused(wire::encode(wire::Hello{3, "future"})) ==
+              "protocol version 3 is not supported (this intercept speaks version 2)");
     }
-    SECTION("a frame of protocol version 2") {
+    SECTION("a frame of protocol version 3") {
         auto bytes = wire::encode(wire::Hello{wire::kProtocolVersion, "x"});
-        bytes[0] = 2;
+        bytes[0] = 3;
         CHECK(refused(bytes) ==
-              "bad frame: unsupported protocol version (this intercept speaks version 1)");
+              "this intercept speaks protocol version 2, the replayer another: use a "
+              "tcpreplay2 of the intercept's release");
+    }
+    SECTION("an old replayer's Hello (version 1), answered in words it reads") {
+        // Version 1's Hello: [version u8][name text], framed as version 1.
+        const std::vector<uint8_t> hello = {1, 1, 0, 0, 0, 0, 0, 4, 1, 0, 1, 'x'};
+        os::TcpConnection c = os::TcpConnection::connect(server.local_endpoint(), kTimeout);
+        REQUIRE(::send(c.fd(), hello.data(), hello.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(hello.size()));
+        std::vector<uint8_t> got;
+        REQUIRE(step_until(server, [&] {
+            std::array<uint8_t, 512> buf{};
+            const ssize_t n = ::recv(c.fd(), buf.data(), buf.size(), MSG_DONTWAIT);
+            if (n > 0) {
+                got.insert(got.end(), buf.begin(), buf.begin() + n);
+            }
+            return got.size() >= wire::kHeaderBytes;
+        }));
+        CHECK(got[0] == wire::kLegacyVersion);  // a version-1 decoder reads it
+        CHECK(got[1] == static_cast<uint8_t>(wire::MessageType::Error));
+        step_until_closed(server, c);
     }
     SECTION("Register before Hello") {
         CHECK(refused(wire::encode(wire::Register{{tuple(1)}})) ==
@@ -425,6 +449,62 @@ TEST_CASE("unregister, disconnect and takeover change where reports go", "[inter
     CHECK(seqs_of(a) == std::vector<uint32_t>{4});
 }
 
+TEST_CASE("a replayer that asks for payloads gets them whole, the others the first 64 bytes",
+          "[intercept]") {
+    ReportServer server(loopback_options(), nullptr);
+    auto a = connect_with_hello(server.local_endpoint(), "bodies", wire::kFeaturePayload);
+    auto b = connect_with_hello(server.local_endpoint(), "heads");
+    const wire::Message ack_a = step_for_message(server, a);
+    const wire::Message ack_b = step_for_message(server, b);
+    REQUIRE(std::holds_alternative<wire::HelloAck>(ack_a));
+    REQUIRE(std::holds_alternative<wire::HelloAck>(ack_b));
+    CHECK(std::get<wire::HelloAck>(ack_a).features == wire::kFeaturePayload);
+    CHECK(std::get<wire::HelloAck>(ack_b).features == 0);
+    a.send_blocking(wire::Register{{tuple(1)}}, kTimeout);
+    b.send_blocking(wire::Register{{tuple(2)}}, kTimeout);
+    REQUIRE(step_until(server, [&] { return server.router().size() == 2; }));
+
+    // 40 segments of 60 kB (offloaded answers) for each: more than one frame's 1 MiB.
+    wire::Report rep;
+    rep.ts_ns = 1'000'000'000;
+    rep.payload_len = 60'000;
+    rep.payload_head.assign(rep.payload_len, 'x');
+    const SteadyTime now = std::chrono::steady_clock::now();
+    for (uint32_t i = 0; i < 40; ++i) {
+        rep.seq = i * rep.payload_len;
+        rep.tuple = tuple(1);
+        server.submit(rep, now);
+        rep.tuple = tuple(2);
+        server.submit(rep, now);
+    }
+    server.flush();
+    auto collect = [&](os::TcpConnection& c, size_t& frames) {
+        std::vector<wire::Report> got;
+        while (got.size() < 40) {
+            const wire::Message m = step_for_message(server, c);
+            REQUIRE(std::holds_alternative<wire::Reports>(m));
+            const auto& rs = std::get<wire::Reports>(m);
+            CHECK(rs.sent_ns >= rep.ts_ns);  // intercept's clock when the frame was made
+            got.insert(got.end(), rs.reports.begin(), rs.reports.end());
+            ++frames;
+        }
+        return got;
+    };
+    size_t frames_a = 0, frames_b = 0;
+    const auto got_a = collect(a, frames_a);
+    const auto got_b = collect(b, frames_b);
+    REQUIRE(got_a.size() == 40);
+    REQUIRE(got_b.size() == 40);
+    for (size_t i = 0; i < 40; ++i) {
+        CHECK(got_a[i].payload_head == rep.payload_head);
+        CHECK(got_b[i].payload_head.size() == wire::kMaxPayloadHead);
+        CHECK(got_b[i].payload_len == rep.payload_len);
+    }
+    CHECK(frames_a >= 3);  // 2.4 MB of payloads: split to keep frames within 1 MiB
+    CHECK(frames_b == 1);
+    CHECK(server.stats().dropped_slow == 0);
+}
+
 TEST_CASE("a replayer that does not read loses reports; the others lose none", "[intercept]") {
     ServerOptions o = loopback_options();
     o.max_queued_bytes = 64 * 1024;
@@ -442,6 +522,7 @@ TEST_CASE("a replayer that does not read loses reports; the others lose none", "
     wire::Report big;
     big.tuple = tuple(1);
     big.payload_head.assign(wire::kMaxPayloadHead, 'z');
+    big.payload_len = wire::kMaxPayloadHead;
     wire::Report small;
     small.tuple = tuple(2);
     constexpr int kRounds = 200;

@@ -277,4 +277,35 @@ TEST_CASE("an unreachable intercept is one clear error at start", "[replay][tran
     CHECK_FALSE(client.connected());
 }
 
+TEST_CASE("an intercept of protocol version 1 refuses a new replayer with one clear line",
+          "[replay][transport]") {
+    // What intercept 1.x answers any frame of another version: an Error framed as version 1.
+    auto listener = os::TcpListener::listen(ep("127.0.0.1", 0));
+    const net::Endpoint where = listener.local_endpoint();
+    std::thread old_intercept([&] {
+        for (int i = 0; i < 500; ++i) {
+            os::TcpListener::Accepted a = listener.accept();
+            if (a.connection) {
+                const auto refusal = wire::encode_legacy_error(
+                    "bad frame: unsupported protocol version (this intercept speaks version 1)");
+                (void)a.connection->queue(refusal);
+                (void)a.connection->flush();
+                std::this_thread::sleep_for(200ms);
+                return;
+            }
+            std::this_thread::sleep_for(10ms);
+        }
+    });
+    InterceptOptions io;
+    io.address = where;
+    InterceptClient client(io);
+    CHECK_THROWS_WITH(client.connect(),
+                      "intercept at " + where.to_string() +
+                          " refused this replayer: bad frame: unsupported protocol version (this "
+                          "intercept speaks version 1) (this tcpreplay2 speaks intercept "
+                          "protocol version 2)");
+    CHECK_FALSE(client.connected());
+    old_intercept.join();
+}
+
 }  // namespace tcpr::replay
