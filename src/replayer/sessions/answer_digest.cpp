@@ -1,90 +1,672 @@
 #include "replayer/sessions/answer_digest.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
-#include <string_view>
+#include <utility>
 
+#include <nlohmann/json.hpp>
+#include <re2/re2.h>
+
+#include "common/base/error.h"
 #include "common/base/hash.h"
 
 namespace tcpr::replay {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr uint64_t kNameSeed = 0x6a09e667f3bcc908ULL;
+constexpr uint64_t kValueSeed = 0xbb67ae8584caa73bULL;
+constexpr uint64_t kHeadSeed = 0x3c6ef372fe94f82bULL;
+
+bool is_space(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && is_space(s.front())) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && is_space(s.back())) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+bool contains_lower(std::string_view text, std::string_view lower_word) {
+    const auto it = std::search(
+        text.begin(), text.end(), lower_word.begin(), lower_word.end(),
+        [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+    return it != text.end();
+}
+
+// One JSON path step (the syntax is in the header).
+struct Step {
+    enum class Kind : uint8_t { Member, Index, All, Descendant };
+    Kind kind;
+    std::string name;  // Member, Descendant
+    size_t index = 0;  // Index
+};
+using JsonPath = std::vector<Step>;
+
+[[noreturn]] void bad_path(std::string_view path, const std::string& why) {
+    throw Error(ErrorKind::Usage, "ignore_json: bad JSON path '" + std::string(path) + "': " + why);
+}
+
+JsonPath parse_path(std::string_view p) {
+    if (p.empty() || p[0] != '$') {
+        bad_path(p, "it must start with '$'");
+    }
+    JsonPath steps;
+    bool descendant = false;
+    size_t i = 1;
+    while (i < p.size()) {
+        if (p[i] == '.') {
+            const bool desc = i + 1 < p.size() && p[i + 1] == '.';
+            i += desc ? 2 : 1;
+            if (i < p.size() && p[i] == '*' && !desc) {
+                steps.push_back({Step::Kind::All, {}, 0});
+                ++i;
+                continue;
+            }
+            size_t e = i;
+            while (e < p.size() && p[e] != '.' && p[e] != '[') {
+                ++e;
+            }
+            if (e == i || p.substr(i, e - i) == "*") {
+                bad_path(p, desc ? "'..' must be followed by a member name"
+                                 : "empty member name at offset " + std::to_string(i));
+            }
+            if (desc && descendant) {
+                bad_path(p, "only one '..' per path");  // keeps removal linear in the body
+            }
+            descendant = descendant || desc;
+            steps.push_back({desc ? Step::Kind::Descendant : Step::Kind::Member,
+                             std::string(p.substr(i, e - i)), 0});
+            i = e;
+        } else if (p[i] == '[') {
+            if (i + 1 < p.size() && (p[i + 1] == '\'' || p[i + 1] == '"')) {
+                const size_t end = p.find(p[i + 1], i + 2);
+                if (end == std::string_view::npos) {
+                    bad_path(p, "unterminated quote at offset " + std::to_string(i + 1));
+                }
+                if (end + 1 >= p.size() || p[end + 1] != ']') {
+                    bad_path(p, "expected ']' at offset " + std::to_string(end + 1));
+                }
+                steps.push_back({Step::Kind::Member, std::string(p.substr(i + 2, end - i - 2)), 0});
+                i = end + 2;
+                continue;
+            }
+            const size_t close = p.find(']', i);
+            if (close == std::string_view::npos) {
+                bad_path(p, "missing ']' after offset " + std::to_string(i));
+            }
+            const std::string_view inner = p.substr(i + 1, close - i - 1);
+            if (inner == "*") {
+                steps.push_back({Step::Kind::All, {}, 0});
+            } else if (!inner.empty() && inner.size() <= 9 &&
+                       std::all_of(inner.begin(), inner.end(),
+                                   [](char c) { return c >= '0' && c <= '9'; })) {
+                steps.push_back({Step::Kind::Index, {}, std::stoul(std::string(inner))});
+            } else {
+                bad_path(p, "bad index '" + std::string(inner) + "'");
+            }
+            i = close + 1;
+        } else {
+            bad_path(p, "expected '.' or '[' at offset " + std::to_string(i));
+        }
+    }
+    if (steps.empty()) {
+        bad_path(p, "it names the whole body");
+    }
+    return steps;
+}
+
+// Removes what `steps[k...]` name below `node`. Recursion is bounded by the JSON's depth
+// (kMaxJsonDepth); with at most one Descendant step every node is visited O(steps) times.
+void remove_path(Json& node, const JsonPath& steps, size_t k) {
+    const Step& s = steps[k];
+    const bool last = k + 1 == steps.size();
+    const auto member = [&] {
+        if (!node.is_object()) {
+            return;
+        }
+        const auto it = node.find(s.name);
+        if (it == node.end()) {
+            return;
+        }
+        if (last) {
+            node.erase(it);
+        } else {
+            remove_path(*it, steps, k + 1);
+        }
+    };
+    switch (s.kind) {
+        case Step::Kind::Member:
+            member();
+            break;
+        case Step::Kind::Index:
+            if (node.is_array() && s.index < node.size()) {
+                if (last) {
+                    node.erase(s.index);
+                } else {
+                    remove_path(node[s.index], steps, k + 1);
+                }
+            }
+            break;
+        case Step::Kind::All:
+            if (node.is_object() || node.is_array()) {
+                if (last) {
+                    node.clear();  // {} or []
+                } else {
+                    for (Json& child : node) {
+                        remove_path(child, steps, k + 1);
+                    }
+                }
+            }
+            break;
+        case Step::Kind::Descendant:
+            member();
+            if (node.is_object() || node.is_array()) {
+                for (Json& child : node) {
+                    remove_path(child, steps, k);
+                }
+            }
+            break;
+    }
+}
+
+// Whether `s` nests no deeper than kMaxJsonDepth (a cheap scan before parsing: a deeper body
+// is not treated as JSON, so nothing recurses deeply over user input).
+bool json_depth_ok(std::string_view s) {
+    int depth = 0;
+    bool in_string = false;
+    bool escaped = false;
+    for (const char c : s) {
+        if (in_string) {
+            if (escaped) {
+                escaped = false;
+            } else if (c == '\\') {
+                escaped = true;
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > kMaxJsonDepth) {
+                return false;
+            }
+        } else if ((c == ']' || c == '}') && --depth < 0) {
+            return false;  // not JSON anyway
+        }
+    }
+    return true;
+}
+
+std::string header_name(const std::string& given, const char* option) {
+    std::string name(trim(given));
+    for (char& c : name) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    const bool bad = name.empty() || std::any_of(name.begin(), name.end(), [](char c) {
+                         return c == ':' || std::isspace(static_cast<unsigned char>(c)) ||
+                                std::iscntrl(static_cast<unsigned char>(c));
+                     });
+    if (bad) {
+        throw Error(ErrorKind::Usage, std::string(option) + ": bad header name '" + given + "'");
+    }
+    return name;
+}
+
+uint64_t hash_text(std::string_view s, uint64_t seed) {
+    uint64_t h = seed;
+    uint64_t word = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+        word = (word << 8) | static_cast<uint8_t>(s[i]);
+        if (i % 8 == 7) {
+            h = mix64(h ^ word);
+            word = 0;
+        }
+    }
+    return mix64(mix64(h ^ word) ^ s.size());
+}
+
+}  // namespace
+
+// --- CompiledNoiseRules ------------------------------------------------------------------
+
+struct CompiledNoiseRules::BodyRules {
+    std::vector<std::unique_ptr<re2::RE2>> regexes;
+    std::vector<JsonPath> paths;
+};
+
+CompiledNoiseRules::CompiledNoiseRules()
+    : ignored_(std::begin(kDefaultIgnoredHeaders), std::end(kDefaultIgnoredHeaders)) {
+    std::sort(ignored_.begin(), ignored_.end());
+}
+
+CompiledNoiseRules CompiledNoiseRules::compile(const NoiseRules& rules) {
+    CompiledNoiseRules c;
+    for (const std::string& n : rules.ignore_headers) {
+        c.ignored_.push_back(header_name(n, "ignore_headers"));
+    }
+    std::vector<std::string> compared;
+    for (const std::string& n : rules.compare_headers) {
+        compared.push_back(header_name(n, "compare_headers"));
+    }
+    std::sort(c.ignored_.begin(), c.ignored_.end());
+    c.ignored_.erase(std::unique(c.ignored_.begin(), c.ignored_.end()), c.ignored_.end());
+    std::erase_if(c.ignored_, [&](const std::string& n) {
+        return std::find(compared.begin(), compared.end(), n) != compared.end();
+    });
+
+    if (rules.ignore_body.empty() && rules.ignore_json.empty()) {
+        return c;
+    }
+    auto body = std::make_shared<BodyRules>();
+    RE2::Options options;
+    options.set_log_errors(false);  // the error goes into our one line instead
+    for (const std::string& pattern : rules.ignore_body) {
+        auto re = std::make_unique<re2::RE2>(pattern, options);
+        if (!re->ok()) {
+            throw Error(ErrorKind::Usage,
+                        "ignore_body: bad regex '" + pattern + "': " + re->error());
+        }
+        body->regexes.push_back(std::move(re));
+    }
+    for (const std::string& path : rules.ignore_json) {
+        body->paths.push_back(parse_path(path));
+    }
+    c.body_ = std::move(body);
+    return c;
+}
+
+const CompiledNoiseRules& CompiledNoiseRules::defaults() {
+    static const CompiledNoiseRules rules;
+    return rules;
+}
+
+bool CompiledNoiseRules::ignores_header(std::string_view lower_name) const {
+    const auto it = std::lower_bound(
+        ignored_.begin(), ignored_.end(), lower_name,
+        [](const std::string& a, std::string_view b) { return std::string_view(a) < b; });
+    return it != ignored_.end() && *it == lower_name;
+}
+
+CompiledNoiseRules::Normalized CompiledNoiseRules::normalize_body(std::string_view body,
+                                                                  bool json) const {
+    Normalized out;
+    if (json && !body.empty() && body_ != nullptr) {
+        if (json_depth_ok(body)) {
+            // The non-throwing parse: a body that is not JSON gives a discarded value.
+            Json j = Json::parse(body.begin(), body.end(), nullptr, false);
+            if (!j.is_discarded()) {
+                for (const JsonPath& path : body_->paths) {
+                    remove_path(j, path, 0);
+                }
+                // std::map objects: keys sorted; no whitespace. Replace bad UTF-8, never throw.
+                out.text = j.dump(-1, ' ', false, Json::error_handler_t::replace);
+                out.json = true;
+            }
+        }
+        out.json_failed = !out.json;
+    }
+    if (!out.json) {
+        out.text.assign(body);
+    }
+    if (body_ != nullptr) {
+        for (const auto& re : body_->regexes) {
+            // RE2 steps past an empty match, so a pattern matching "" ends too.
+            RE2::GlobalReplace(&out.text, *re, "");
+        }
+    }
+    return out;
+}
+
+// --- AnswerDigest ------------------------------------------------------------------------
+
+void AnswerDigest::Stream::add(const uint8_t* p, size_t len) {
+    for (size_t i = 0; i < len; ++i) {
+        word = (word << 8) | p[i];
+        if (++n % 8 == 0) {
+            h = mix64(h ^ word);
+            word = 0;
+        }
+    }
+}
+
+uint64_t AnswerDigest::Stream::value() const {
+    const uint64_t x = n % 8 != 0 ? mix64(h ^ word) : h;
+    const uint64_t v = mix64(x ^ n);
+    return v != 0 ? v : 1;  // 0 means "not known" in RecordedRequest::body_digest
+}
 
 void AnswerDigest::add(std::span<const uint8_t> bytes) {
+    cached_ = false;
+    const uint8_t* p = bytes.data();
+    const size_t n = bytes.size();
     size_t i = 0;
-    while (state_ == 0 && i < bytes.size()) {
-        first_[seen_++] = bytes[i++];
+    while (state_ == State::Deciding && i < n) {
+        first_[seen_++] = p[i++];
         if (seen_ == sizeof first_) {
-            const bool http = std::memcmp(first_, "HTTP/", 5) == 0;
-            state_ = http ? 1 : 2;
-            if (!http) {
-                body({first_, seen_});
+            http_ = std::memcmp(first_, "HTTP/", 5) == 0;
+            if (http_) {
+                state_ = State::Head;
+                line_.reserve(128);
+                line_.assign(reinterpret_cast<const char*>(first_), seen_);
+            } else {
+                state_ = State::Body;
+                body(first_, seen_);
             }
         }
     }
-    while (state_ == 1 && i < bytes.size()) {
-        static constexpr char kEnd[] = "\r\n\r\n";
-        const char c = static_cast<char>(bytes[i++]);
-        match_ = c == kEnd[match_] ? static_cast<uint8_t>(match_ + 1) : (c == '\r' ? 1 : 0);
-        if (c == '\n') {
-            head_line_end();
-        } else if (c != '\r' && line_len_ < sizeof line_) {
-            line_[line_len_++] = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        }
-        if (match_ == 4) {
-            state_ = 2;  // the body begins after the empty line
-        }
+    if (state_ == State::Head && i < n) {
+        head(p, n, i);
     }
-    if (state_ == 2 && i < bytes.size()) {
-        body(bytes.subspan(i));
+    if (state_ == State::Body && i < n) {
+        body(p + i, n - i);
     }
 }
 
-// A head line ended: "Content-Length: N" says how long the body is.
+// Head bytes up to the empty line, a line at a time; a line keeps its first kMaxHeadLine bytes.
+void AnswerDigest::head(const uint8_t* p, size_t n, size_t& i) {
+    while (state_ == State::Head && i < n) {
+        const void* nl = std::memchr(p + i, '\n', n - i);
+        const size_t end =
+            nl != nullptr ? static_cast<size_t>(static_cast<const uint8_t*>(nl) - p) : n;
+        const size_t take = std::min(end - i, kMaxHeadLine - line_.size());
+        line_.append(reinterpret_cast<const char*>(p + i), take);
+        line_long_ = line_long_ || take < end - i;
+        i = end;
+        if (nl != nullptr) {
+            ++i;
+            head_line_end();
+        }
+    }
+}
+
 void AnswerDigest::head_line_end() {
-    static constexpr std::string_view kName = "content-length:";
-    const std::string_view line(line_, line_len_);
-    line_len_ = 0;
-    if (line.substr(0, kName.size()) != kName) {
+    const bool status_line = lines_ == 0;
+    lines_ += lines_ < UINT32_MAX ? 1 : 0;
+    long_lines_ += line_long_ ? 1 : 0;
+    size_t len = line_.size();
+    if (len > 0 && line_[len - 1] == '\r') {
+        --len;
+    }
+    if (len == 0 && !line_long_) {
+        // RFC 9112 §2.2: the empty line ends the head (a bare LF is accepted too).
+        state_ = State::Body;
+        std::string().swap(line_);  // no longer needed while the body streams
         return;
     }
-    int64_t n = 0;
-    bool digits = false;
-    for (const char c : line.substr(kName.size())) {
-        if (c >= '0' && c <= '9' && n < (int64_t{1} << 50)) {
-            n = n * 10 + (c - '0');
-            digits = true;
-        } else if (c != ' ' && c != '\t') {
-            return;
+    if (!status_line) {  // the status line is compared elsewhere
+        const std::string_view line(line_.data(), len);
+        const size_t colon = line.find(':');
+        const std::string_view raw_name =
+            colon == std::string_view::npos ? line : line.substr(0, colon);
+        const std::string_view name = trim(raw_name);
+        // Lower-case the name where it lies in line_.
+        const size_t off = static_cast<size_t>(name.data() - line_.data());
+        for (size_t k = off; k < off + name.size(); ++k) {
+            line_[k] = static_cast<char>(std::tolower(static_cast<unsigned char>(line_[k])));
         }
+        header(name,
+               colon == std::string_view::npos ? std::string_view{} : trim(line.substr(colon + 1)));
     }
-    if (digits) {
-        content_length_ = n;
+    line_.clear();
+    line_long_ = false;
+}
+
+void AnswerDigest::header(std::string_view name, std::string_view value) {
+    if (name == "content-length") {
+        int64_t v = 0;
+        bool digits = !value.empty();
+        for (const char c : value) {
+            if (c < '0' || c > '9' || v >= (int64_t{1} << 50)) {
+                digits = false;
+                break;
+            }
+            v = v * 10 + (c - '0');
+        }
+        if (digits) {
+            content_length_ = v;
+        }
+    } else if (name == "transfer-encoding") {
+        // RFC 9112 §6.3: chunked framing wins over any Content-Length.
+        if (contains_lower(value, "chunked")) {
+            chunk_ = Chunk::Size;
+        }
+    } else if (name == "content-type") {
+        json_ = contains_lower(value, "json");
+    }
+    if (headers_ >= kMaxHeaders) {
+        ++dropped_headers_;
+        ++unlisted_headers_;
+        return;
+    }
+    ++headers_;
+    const uint64_t vh = hash_text(value, kValueSeed);
+    if (!rules().ignores_header(name)) {
+        // A sum: the headers' order does not count, a repeated header does.
+        head_sum_ += mix64(hash_text(name, kNameSeed) ^ mix64(vh));
+        ++compared_;
+    }
+    if (listed_.size() >= kMaxListedHeaders) {
+        ++unlisted_headers_;
+        return;
+    }
+    if (listed_.empty()) {
+        listed_.reserve(16);
+        names_.reserve(256);
+    }
+    const std::string_view kept = name.substr(0, kMaxHeaderName);
+    listed_.push_back(
+        {vh, static_cast<uint32_t>(names_.size()), static_cast<uint32_t>(kept.size())});
+    names_.append(kept);
+}
+
+void AnswerDigest::body(const uint8_t* p, size_t len) {
+    if (chunk_ == Chunk::None) {
+        payload(p, len);
+    } else {
+        dechunk(p, len);
     }
 }
 
-void AnswerDigest::body(std::span<const uint8_t> bytes) {
-    for (const uint8_t b : bytes) {
-        word_ = (word_ << 8) | b;
-        if (++body_bytes_ % 8 == 0) {
-            h_ = mix64(h_ ^ word_);
-            word_ = 0;
+// RFC 9112 §7.1: chunk-size [; ext] CRLF, data CRLF, ..., 0 CRLF, trailer lines, CRLF. The
+// state is a few fields whatever the pieces: sizes and extensions are read a byte at a time.
+void AnswerDigest::dechunk(const uint8_t* p, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        if (chunk_ == Chunk::Data) {
+            const size_t take = static_cast<size_t>(std::min<uint64_t>(chunk_left_, len - i));
+            payload(p + i, take);
+            i += take;
+            chunk_left_ -= take;
+            if (chunk_left_ == 0) {
+                chunk_ = Chunk::DataEnd;
+            }
+            continue;
+        }
+        if (chunk_ == Chunk::Broken) {
+            payload(p + i, len - i);  // still digested: a difference stays visible
+            return;
+        }
+        if (chunk_ == Chunk::Done) {
+            return;  // after the last chunk's trailer: no part of this answer
+        }
+        const char c = static_cast<char>(p[i++]);
+        const bool line_end = c == '\n';
+        switch (chunk_) {
+            case Chunk::Size: {
+                const int hex = c >= '0' && c <= '9'   ? c - '0'
+                                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                       : -1;
+                if (hex >= 0 && chunk_left_ < (uint64_t{1} << 40)) {
+                    chunk_left_ = chunk_left_ * 16 + static_cast<uint64_t>(hex);
+                    chunk_digits_ = true;
+                } else if (chunk_digits_ && (c == ';' || is_space(c))) {
+                    chunk_ = Chunk::Extension;
+                } else if (c != '\r' && !line_end) {
+                    chunk_ = Chunk::Broken;
+                }
+                break;
+            }
+            case Chunk::Extension:
+                break;
+            case Chunk::DataEnd:
+                if (line_end) {
+                    chunk_ = Chunk::Size;
+                } else if (c != '\r') {
+                    chunk_ = Chunk::Broken;
+                }
+                continue;
+            case Chunk::Trailer:
+                if (line_end) {
+                    if (!trailer_text_) {
+                        chunk_ = Chunk::Done;
+                    }
+                    trailer_text_ = false;
+                } else if (c != '\r') {
+                    trailer_text_ = true;
+                }
+                continue;
+            default:
+                continue;
+        }
+        if (line_end && (chunk_ == Chunk::Size || chunk_ == Chunk::Extension)) {
+            if (!chunk_digits_) {
+                chunk_ = Chunk::Broken;
+            } else if (chunk_left_ == 0) {
+                chunk_ = Chunk::Trailer;
+                trailer_text_ = false;
+            } else {
+                chunk_ = Chunk::Data;
+            }
+            chunk_digits_ = false;
         }
     }
+}
+
+void AnswerDigest::payload(const uint8_t* p, size_t len) {
+    body_bytes_ += len;
+    if (buffering() && !too_large_) {
+        if (buffer_.size() + len <= kMaxNormalizedBody) {
+            if (buffer_.empty() && content_length_ > 0 && chunk_ == Chunk::None &&
+                static_cast<uint64_t>(content_length_) <= kMaxNormalizedBody) {
+                buffer_.reserve(static_cast<size_t>(content_length_));  // one allocation
+            }
+            buffer_.append(reinterpret_cast<const char*>(p), len);
+            return;
+        }
+        // Too large to normalize: the plain digest of everything, from here on streaming.
+        too_large_ = true;
+        stream_.add(reinterpret_cast<const uint8_t*>(buffer_.data()), buffer_.size());
+        std::string().swap(buffer_);
+    }
+    stream_.add(p, len);
+}
+
+bool AnswerDigest::complete() const {
+    if (chunk_ != Chunk::None) {
+        return chunk_ == Chunk::Done;
+    }
+    return content_length_ < 0 ||
+           (state_ == State::Body && body_bytes_ >= static_cast<uint64_t>(content_length_));
+}
+
+void AnswerDigest::normalize() const {
+    if (cached_) {
+        return;
+    }
+    // Fewer than 5 bytes in all: they are the body.
+    const std::string_view body =
+        state_ == State::Deciding ? std::string_view(reinterpret_cast<const char*>(first_), seen_)
+                                  : std::string_view(buffer_);
+    const CompiledNoiseRules::Normalized n = rules_->normalize_body(body, http_ && json_);
+    Stream s;
+    s.add(reinterpret_cast<const uint8_t*>(n.text.data()), n.text.size());
+    value_ = s.value();
+    json_failed_ = n.json_failed;
+    cached_ = true;
 }
 
 uint64_t AnswerDigest::value() const {
-    uint64_t h = h_;
-    uint64_t n = body_bytes_;
-    if (state_ == 0) {
-        // Fewer than 5 bytes in all: they are the body.
-        for (uint8_t k = 0; k < seen_; ++k) {
-            h = mix64(h ^ first_[k]);
-        }
-        n = seen_;
-    } else if (body_bytes_ % 8 != 0) {
-        h = mix64(h ^ word_);
+    if (normalized()) {
+        normalize();
+        return value_;
     }
-    const uint64_t v = mix64(h ^ n);
-    return v != 0 ? v : 1;  // 0 means "not known" in RecordedRequest::body_digest
+    if (state_ == State::Deciding) {
+        Stream s = stream_;
+        s.add(first_, seen_);
+        return s.value();
+    }
+    return stream_.value();
+}
+
+bool AnswerDigest::json_failed() const {
+    if (!normalized()) {
+        return false;
+    }
+    normalize();
+    return json_failed_;
+}
+
+uint64_t AnswerDigest::head_digest() const {
+    if (!http_) {
+        return 0;
+    }
+    const uint64_t v = mix64(head_sum_ ^ mix64(kHeadSeed + compared_));
+    return v != 0 ? v : 1;
+}
+
+std::vector<AnswerDigest::Header> AnswerDigest::headers() const {
+    std::vector<Header> out;
+    out.reserve(listed_.size());
+    for (const Listed& l : listed_) {
+        out.push_back({std::string_view(names_).substr(l.name_off, l.name_len), l.value_hash});
+    }
+    return out;
+}
+
+std::vector<std::string> differing_headers(const AnswerDigest& a, const AnswerDigest& b) {
+    // Each name with the sum of mix64 of its values: a repeated name is a multiset.
+    const auto by_name = [](const AnswerDigest& d) {
+        std::vector<std::pair<std::string_view, uint64_t>> v;
+        for (const AnswerDigest::Header& h : d.headers()) {
+            v.emplace_back(h.name, mix64(h.value_hash));
+        }
+        std::sort(v.begin(), v.end());
+        std::vector<std::pair<std::string_view, uint64_t>> merged;
+        for (const auto& [name, hash] : v) {
+            if (!merged.empty() && merged.back().first == name) {
+                merged.back().second += hash;
+            } else {
+                merged.emplace_back(name, hash);
+            }
+        }
+        return merged;
+    };
+    const auto x = by_name(a);
+    const auto y = by_name(b);
+    std::vector<std::string> out;
+    size_t i = 0;
+    size_t j = 0;
+    while (i < x.size() || j < y.size()) {
+        if (j == y.size() || (i < x.size() && x[i].first < y[j].first)) {
+            out.emplace_back(x[i++].first);
+        } else if (i == x.size() || y[j].first < x[i].first) {
+            out.emplace_back(y[j++].first);
+        } else {
+            if (x[i].second != y[j].second) {
+                out.emplace_back(x[i].first);
+            }
+            ++i;
+            ++j;
+        }
+    }
+    return out;
 }
 
 }  // namespace tcpr::replay

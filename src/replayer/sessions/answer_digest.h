@@ -1,47 +1,218 @@
-// The digest of an answer's body, to tell whether the target answered a request with the same
-// bytes as the recording: over the bytes after an HTTP/1.x head ("HTTP/..." up to the empty
-// line: status and headers are compared apart, their Date, ETag, ... differ on every run), or
-// over every byte of an answer of another protocol. Fed the answer's bytes in order, in pieces
-// of any size (segments, reads); 8 bytes at a time through mix64, so a 100 kB answer costs tens
-// of microseconds.
+// The digest of an answer, to tell whether the target answered a request as the recording did,
+// and the noise rules that say what differs on every run and is no regression. The body digest
+// covers the bytes after an HTTP/1.x head ("HTTP/..." up to the empty line; de-chunked when
+// Transfer-Encoding is chunked), or every byte of an answer of another protocol. The head digest
+// covers the HTTP headers the rules do not ignore, in any order (the status line is compared
+// apart). Fed the answer's bytes in order, in pieces of any size (segments, reads); without body
+// rules the body is digested as it streams, 8 bytes at a time through mix64, so a 100 kB answer
+// costs tens of microseconds and nothing is buffered.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace tcpr::replay {
 
+// What the user says is noise.
+struct NoiseRules {
+    std::vector<std::string> ignore_headers{};   // extra header names to ignore (any case)
+    std::vector<std::string> compare_headers{};  // names to compare although ignored by default
+    std::vector<std::string> ignore_body{};      // RE2 regexes; matches are removed from the body
+    std::vector<std::string> ignore_json{};      // JSON paths removed from JSON bodies
+};
+
+// Header names ignored by default: they differ on every run (dates, ids, caches, tracing,
+// proxies) or describe the transport, not the answer. content-length and transfer-encoding are
+// here because the body is compared on its own (de-chunked), so a different framing of the same
+// body is no difference. Vary is compared: the server's code or configuration sets it, and a
+// change means caches will store the answer differently. Not ignored either: content-type,
+// cache-control, location, content-encoding.
+inline constexpr std::string_view kDefaultIgnoredHeaders[] = {
+    // Times and validators of this very answer.
+    "date", "expires", "last-modified", "age", "etag",
+    // The server's software and timing, and its session cookies.
+    "server", "x-runtime", "set-cookie",
+    // Request and trace ids.
+    "x-request-id", "x-correlation-id", "request-id", "x-trace-id", "traceparent", "tracestate",
+    "x-amzn-trace-id", "x-amzn-requestid", "x-amz-request-id", "x-amz-id-2", "x-amz-cf-id",
+    "cf-ray",
+    // Caches and proxies on the way.
+    "x-served-by", "x-cache", "x-cache-hits", "x-timer", "via",
+    // The transport and the body's framing.
+    "connection", "keep-alive", "content-length", "transfer-encoding"};
+
+// Bodies longer than this are not buffered for the body rules: their digest is the plain one.
+inline constexpr size_t kMaxNormalizedBody = size_t{4} << 20;
+// JSON nested deeper than this is not parsed (treated as not JSON): no recursion on user input.
+inline constexpr int kMaxJsonDepth = 256;
+
+// NoiseRules compiled once (regexes, JSON paths, the header set) and then shared by pointer
+// among every AnswerDigest; const and therefore safe to read from any thread.
+//
+// JSON paths remove members or elements from a parsed JSON body:
+//   $.a.b          member b of member a of the root object
+//   $.items[*].id  member id of every element of the array items (also $.a.* : every member)
+//   $.items[0].ts  member ts of the first element of items
+//   $..request_id  member request_id of any object at any depth
+//   $['a.b']       a member whose name has dots or brackets ("..." works as well)
+// A path that names nothing in a body removes nothing.
+class CompiledNoiseRules {
+  public:
+    // The defaults: kDefaultIgnoredHeaders, no body rules.
+    CompiledNoiseRules();
+    // Throws tcpr::Error (ErrorKind::Usage) with one line naming the bad regex, JSON path or
+    // header name. A name both ignored and compared is compared.
+    static CompiledNoiseRules compile(const NoiseRules& rules);
+    // The defaults, built once.
+    static const CompiledNoiseRules& defaults();
+
+    // `lower_name` is a lower-case header name.
+    bool ignores_header(std::string_view lower_name) const;
+    // Every ignored name, lower-case, sorted.
+    const std::vector<std::string>& ignored_header_names() const { return ignored_; }
+    // Regexes or JSON paths are set: answers' bodies are buffered and normalized.
+    bool has_body_rules() const { return body_ != nullptr; }
+
+    struct Normalized {
+        std::string text;          // what is digested
+        bool json = false;         // parsed as JSON: canonical text, the paths removed
+        bool json_failed = false;  // JSON was expected but did not parse (or nests too deep)
+    };
+    // `body` with the rules applied: when `json`, parsed, the paths removed and re-serialised
+    // canonically (sorted keys, no whitespace), then the regexes remove their matches (from the
+    // serialised text, or from the raw body when it is not JSON). Never throws on bad input.
+    Normalized normalize_body(std::string_view body, bool json) const;
+
+  private:
+    struct BodyRules;  // RE2 and JSON paths, only in the .cpp
+
+    std::vector<std::string> ignored_;
+    std::shared_ptr<const BodyRules> body_;
+};
+
 class AnswerDigest {
   public:
+    // The default rules (CompiledNoiseRules::defaults()).
+    AnswerDigest() = default;
+    // `rules` (nullptr: the defaults) must outlive the digest.
+    explicit AnswerDigest(const CompiledNoiseRules* rules) : rules_(rules) {}
+
     void add(std::span<const uint8_t> bytes);
     // Bytes of the answer are missing (a capture gap, a cut snaplen): no digest.
     void lose() { lost_ = true; }
     bool known() const { return !lost_; }
-    // The digest of the body so far (of the whole answer once it is complete).
+
+    // The digest of the body so far (of the whole answer once it is complete); never 0. With
+    // body rules, of the normalized body (cached until more bytes come).
     uint64_t value() const;
+    // Body bytes so far (de-chunked).
     uint64_t body_bytes() const { return body_bytes_; }
-    // False while an HTTP answer's body is shorter than its Content-Length says (its tail has
-    // not come yet): such a digest is not the answer's. True when there is no such length.
-    bool complete() const {
-        return content_length_ < 0 ||
-               (state_ == 2 && body_bytes_ >= static_cast<uint64_t>(content_length_));
-    }
+    // False while an HTTP answer's body is shorter than its Content-Length says, or a chunked
+    // body's last chunk and trailer have not come (or its framing is broken): such a digest is
+    // not the answer's. True when there is no such length.
+    bool complete() const;
+
+    // Order-insensitive digest of the headers the rules do not ignore (lower-cased name, value
+    // trimmed); 0 for an answer of another protocol or before any HTTP head byte.
+    uint64_t head_digest() const;
+    // The empty line that ends the HTTP head has come.
+    bool head_complete() const { return state_ == State::Body && http_; }
+    struct Header {
+        std::string_view name;  // lower-case (its first kMaxHeaderName bytes)
+        uint64_t value_hash;    // of the trimmed value
+    };
+    // The first kMaxListedHeaders headers, ignored ones too, in order. The views stay valid
+    // until the next add().
+    std::vector<Header> headers() const;
+    // Headers past kMaxHeaders (in no digest) and past kMaxListedHeaders (not in headers()).
+    uint32_t dropped_headers() const { return dropped_headers_; }
+    uint32_t unlisted_headers() const { return unlisted_headers_; }
+    // Head lines longer than kMaxHeadLine: their first kMaxHeadLine bytes were hashed.
+    uint32_t long_head_lines() const { return long_lines_; }
+
+    // The body rules were applied to the whole body: false without body rules or when the body
+    // was too large (too_large(): digested as it streamed, rules not applied).
+    bool normalized() const { return buffering() && !too_large_; }
+    bool too_large() const { return too_large_; }
+    // The answer said it is JSON but its body did not parse: the raw body was digested, with
+    // the regexes applied.
+    bool json_failed() const;
+    // The chunked framing is broken: the rest was digested as it came, never complete().
+    bool chunk_error() const { return chunk_ == Chunk::Broken; }
+
+    static constexpr size_t kMaxHeadLine = 8192;
+    static constexpr uint32_t kMaxHeaders = 128;
+    static constexpr uint32_t kMaxListedHeaders = 64;
+    static constexpr size_t kMaxHeaderName = 128;
 
   private:
-    void body(std::span<const uint8_t> bytes);
-    void head_line_end();
+    // The streaming digest: 8 bytes at a time through mix64.
+    struct Stream {
+        uint64_t h = 0x9e3779b97f4a7c15ULL;
+        uint64_t word = 0;  // bytes not yet mixed (fewer than 8)
+        uint64_t n = 0;
+        void add(const uint8_t* p, size_t len);
+        uint64_t value() const;
+    };
+    enum class State : uint8_t { Deciding, Head, Body };
+    enum class Chunk : uint8_t { None, Size, Extension, Data, DataEnd, Trailer, Done, Broken };
+    struct Listed {
+        uint64_t value_hash;
+        uint32_t name_off;  // in names_
+        uint32_t name_len;
+    };
 
-    uint64_t h_ = 0x9e3779b97f4a7c15ULL;
-    uint64_t word_ = 0;        // body bytes not yet mixed (fewer than 8)
-    uint64_t body_bytes_ = 0;  // body bytes so far
-    uint8_t state_ = 0;        // 0: deciding (first 5 bytes), 1: in an HTTP head, 2: body
-    uint8_t match_ = 0;        // progress through "\r\n\r\n" in the head
-    uint8_t seen_ = 0;         // first bytes kept while deciding
-    uint8_t first_[5] = {};
-    bool lost_ = false;
+    const CompiledNoiseRules& rules() const {
+        return rules_ != nullptr ? *rules_ : CompiledNoiseRules::defaults();
+    }
+    bool buffering() const { return rules_ != nullptr && rules_->has_body_rules(); }
+    void head(const uint8_t* p, size_t len, size_t& i);
+    void head_line_end();
+    void header(std::string_view name, std::string_view value);
+    void body(const uint8_t* p, size_t len);
+    void dechunk(const uint8_t* p, size_t len);
+    void payload(const uint8_t* p, size_t len);
+    void normalize() const;
+
+    const CompiledNoiseRules* rules_ = nullptr;
+    Stream stream_;
+    uint64_t body_bytes_ = 0;
     int64_t content_length_ = -1;  // from the HTTP head; -1: none
-    uint8_t line_len_ = 0;         // start of the current head line, lower-cased
-    char line_[40] = {};
+    State state_ = State::Deciding;
+    Chunk chunk_ = Chunk::None;
+    bool http_ = false;
+    bool lost_ = false;
+    bool json_ = false;  // Content-Type says JSON
+    bool too_large_ = false;
+    bool line_long_ = false;     // the current head line passed kMaxHeadLine
+    bool chunk_digits_ = false;  // chunk-size digits seen on this line
+    bool trailer_text_ = false;  // the current trailer line is not empty
+    uint8_t seen_ = 0;           // first bytes kept while deciding
+    uint8_t first_[5] = {};
+    uint32_t lines_ = 0;  // head lines ended so far
+    uint32_t headers_ = 0;
+    uint32_t compared_ = 0;
+    uint32_t dropped_headers_ = 0;
+    uint32_t unlisted_headers_ = 0;
+    uint32_t long_lines_ = 0;
+    uint64_t chunk_left_ = 0;
+    uint64_t head_sum_ = 0;  // of mix64 of each compared header
+    std::string line_;       // the current head line (<= kMaxHeadLine bytes)
+    std::string names_;      // listed headers' names
+    std::vector<Listed> listed_;
+    std::string buffer_;           // the body, with body rules (<= kMaxNormalizedBody)
+    mutable bool cached_ = false;  // value_ and json_failed_ hold the normalized body's
+    mutable bool json_failed_ = false;
+    mutable uint64_t value_ = 0;
 };
+
+// Names of the headers (lower-case, sorted) whose values differ between `a` and `b` or that
+// only one has, ignored names included (filter with CompiledNoiseRules::ignores_header). A name
+// repeated is compared as the multiset of its values.
+std::vector<std::string> differing_headers(const AnswerDigest& a, const AnswerDigest& b);
 
 }  // namespace tcpr::replay
