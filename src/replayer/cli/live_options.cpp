@@ -97,6 +97,9 @@ void LiveCommandLine::check(ReplayOptions& o) const {
     if (!o.report_json.empty()) {
         o.report_json = absolute(o.report_json);
     }
+    if (!o.report_html.empty()) {
+        o.report_html = absolute(o.report_html);
+    }
 }
 
 }  // namespace tcpr::replay

@@ -31,6 +31,32 @@ double parse_number(const std::string& text, const std::string& option, const ch
     return v;
 }
 
+// --report FORMAT FILE or --report FILE (json), each given at most once per format.
+void parse_reports(const std::vector<std::vector<std::string>>& reports, ReplayOptions& o) {
+    for (const auto& args : reports) {
+        if (args.empty() || args.size() > 2) {
+            throw Error(ErrorKind::Usage, "--report takes FORMAT FILE or FILE (json)");
+        }
+        const std::string format = args.size() == 2 ? args[0] : "json";
+        const std::string& file = args.back();
+        if (args.size() == 1 && (file == "json" || file == "html")) {
+            throw Error(ErrorKind::Usage,
+                        "--report " + file + ": give the file: --report " + file + " FILE");
+        }
+        std::string* target = format == "json"   ? &o.report_json
+                              : format == "html" ? &o.report_html
+                                                 : nullptr;
+        if (target == nullptr) {
+            throw Error(ErrorKind::Usage,
+                        "--report " + format + ": the report formats are json and html");
+        }
+        if (!target->empty()) {
+            throw Error(ErrorKind::Usage, "--report " + format + " given twice");
+        }
+        *target = file;
+    }
+}
+
 }  // namespace
 
 uint32_t parse_speed(const std::string& text, const std::string& option) {
@@ -175,8 +201,12 @@ CommandLine::CommandLine(CLI::App& app) {
     app.add_option("--duration", duration_text_, "Start no session after this long (10m, 1h)");
     app.add_option("--timeout", timeout_text_,
                    "A session waiting on the target this long is reset (default 30s)");
-    app.add_option("--report", report_args_, "Write the report as JSON: --report json FILE")
-        ->expected(1, 2);
+    app.add_option("--report", report_args_,
+                   "Write the report: --report json FILE, --report html FILE (one page, "
+                   "opens offline); repeatable (--report json r.json --report html r.html); "
+                   "--report FILE is json")
+        ->expected(1, 2)
+        ->type_name("[json|html] FILE");
     app.add_option("--max-failed", max_failed_text_,
                    "Exit 3 when more sessions than this failed (default 1%)");
     app.add_option("--client-pool", pool_text_,
@@ -271,17 +301,7 @@ ReplayOptions CommandLine::options() {
     if (!linger_text_.empty()) {
         o.linger_ns = static_cast<uint64_t>(parse_duration(linger_text_, "--linger", true).count());
     }
-    if (!report_args_.empty()) {
-        if (report_args_.size() == 2) {
-            if (report_args_[0] != "json") {
-                throw Error(ErrorKind::Usage,
-                            "--report " + report_args_[0] + ": the only report format is json");
-            }
-            o.report_json = report_args_[1];
-        } else {
-            o.report_json = report_args_[0];
-        }
-    }
+    parse_reports(report_args_, o);
     if (!o.diff_file.empty() && o.transport != TransportMode::Socket) {
         throw Error(ErrorKind::Usage,
                     "--diff needs --transport socket (raw replay sees only the first bytes of "

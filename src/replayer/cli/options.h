@@ -42,7 +42,7 @@ class CommandLine {
     std::vector<std::string> sessions_text_;
     std::string sample_text_, duration_text_, timeout_text_, max_failed_text_, pool_text_;
     std::string request_gap_text_, linger_text_;
-    std::vector<std::string> report_args_;
+    std::vector<std::vector<std::string>> report_args_;  // each --report: [FORMAT] FILE
     bool no_ack_split_ = false;
     bool no_start_guess_ = false;
     bool no_compare_ = false;

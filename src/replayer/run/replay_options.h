@@ -44,7 +44,8 @@ struct ReplayOptions {
     uint32_t loops = 1;                            // --loop
     BuilderOptions builder;                        // --port, --sessions, --sample, --request-gap
     std::optional<uint64_t> duration_ns;           // --duration
-    std::string report_json;                       // --report json FILE
+    std::string report_json;                       // --report json FILE (or --report FILE)
+    std::string report_html;                       // --report html FILE
     uint64_t timeout_ns = 30'000'000'000;          // --timeout
     double max_failed_percent = 1.0;               // --max-failed
     std::optional<Cidr> client_pool;               // --client-pool

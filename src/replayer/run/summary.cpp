@@ -4,6 +4,7 @@
 #include <span>
 
 #include "common/os/files.h"
+#include "replayer/report/html_report.h"
 
 namespace tcpr::replay {
 
@@ -29,16 +30,26 @@ RunSummary build_summary(const ReplayOptions& o, const std::string& transport_te
     return s;
 }
 
+namespace {
+
+void write_atomically(const std::string& path, const std::string& text) {
+    os::AtomicFile f = os::AtomicFile::create(path);
+    f.write(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+    f.commit();
+}
+
+}  // namespace
+
 void publish_summary(const ReplayOptions& o, const RunSummary& s, const SessionSource& source) {
+    const std::string source_lines = source.summary_text(s);
     std::fputs(format_summary(s).c_str(), stdout);
-    std::fputs(source.summary_text(s).c_str(), stdout);
+    std::fputs(source_lines.c_str(), stdout);
     std::fflush(stdout);
     if (!o.report_json.empty()) {
-        const std::string json = source.summary_json(s);
-        os::AtomicFile f = os::AtomicFile::create(o.report_json);
-        f.write(
-            std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(json.data()), json.size()));
-        f.commit();
+        write_atomically(o.report_json, source.summary_json(s));
+    }
+    if (!o.report_html.empty()) {
+        write_atomically(o.report_html, format_html(s, source_lines));
     }
 }
 

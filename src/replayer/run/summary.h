@@ -1,6 +1,6 @@
 // The run's report, built in one place for archive replay and live passthrough: the
 // RunSummary's common part from the command line, the transport and the run loop, the input's
-// part from the session source; then the summary on stdout and --report json.
+// part from the session source; then the summary on stdout and --report json / html.
 #pragma once
 
 #include <string>
@@ -18,8 +18,8 @@ RunSummary build_summary(const ReplayOptions& o, const std::string& transport_te
                          const std::string& diff_file, const Transport& transport,
                          const SessionSource& source, const RunResult& run);
 
-// Prints the summary (with the source's own lines) to stdout and writes --report json
-// atomically (throws Error(Io) when it cannot).
+// Prints the summary (with the source's own lines) to stdout and writes --report json and
+// --report html, each atomically (throws Error(Io) when it cannot).
 void publish_summary(const ReplayOptions& o, const RunSummary& s, const SessionSource& source);
 
 }  // namespace tcpr::replay

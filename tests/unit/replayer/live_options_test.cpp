@@ -62,7 +62,13 @@ TEST_CASE("the live options of the issue", "[replay][live][options]") {
                                    "--pidfile",
                                    "/run/t.pid",
                                    "--logfile",
-                                   "/var/log/t.log"});
+                                   "/var/log/t.log",
+                                   "--report",
+                                   "json",
+                                   "r.json",
+                                   "--report",
+                                   "html",
+                                   "r.html"});
     CHECK(is_live(o));
     CHECK(o.interface == "eth0");
     CHECK(o.copies == 2);
@@ -77,6 +83,9 @@ TEST_CASE("the live options of the issue", "[replay][live][options]") {
     CHECK(o.live.daemon);
     CHECK(o.live.pidfile == "/run/t.pid");
     CHECK(o.live.logfile == "/var/log/t.log");
+    CHECK(o.report_json.front() == '/');
+    CHECK(o.report_html.front() == '/');
+    CHECK(o.report_html.substr(o.report_html.size() - 7) == "/r.html");
 }
 
 TEST_CASE("live and file options do not mix", "[replay][live][options]") {

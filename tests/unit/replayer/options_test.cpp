@@ -125,12 +125,42 @@ TEST_CASE("the command line with tcpcopy aliases", "[replay][options]") {
     CHECK(o.transport == TransportMode::Raw);
 }
 
+TEST_CASE("report files: json and html, each at most once", "[replay][options][html]") {
+    const std::vector<std::string> base{"--in", "x", "-t", "10.0.0.1:80"};
+    auto with = [&](std::vector<std::string> more) {
+        std::vector<std::string> args = base;
+        args.insert(args.end(), more.begin(), more.end());
+        return parse(args);
+    };
+    ReplayOptions o = with({"--report", "json", "r.json", "--report", "html", "r.html", "-q"});
+    CHECK(o.report_json == "r.json");
+    CHECK(o.report_html == "r.html");
+    o = with({"--report", "html", "r.html", "--copies", "2", "--report", "r.json"});
+    CHECK(o.report_json == "r.json");
+    CHECK(o.report_html == "r.html");
+    CHECK(o.copies == 2);
+    o = with({"--report", "r.json"});  // one argument: json, as before
+    CHECK(o.report_json == "r.json");
+    CHECK(o.report_html.empty());
+    o = with({});
+    CHECK(o.report_json.empty());
+    CHECK(o.report_html.empty());
+    CHECK_THROWS_WITH(with({"--report", "html", "a.html", "--report", "html", "b.html"}),
+                      "--report html given twice");
+    CHECK_THROWS_WITH(with({"--report", "r.json", "--report", "json", "s.json"}),
+                      "--report json given twice");
+    CHECK_THROWS_WITH(with({"--report", "html"}),
+                      "--report html: give the file: --report html FILE");
+    CHECK_THROWS_WITH(with({"--report", "json", "a", "b"}),
+                      "--report takes FORMAT FILE or FILE (json)");
+}
+
 TEST_CASE("command-line errors are one clear line", "[replay][options]") {
     CHECK_THROWS_WITH(parse({"--in", "x"}), "no target: give --target IP:PORT (or tcpcopy's -x)");
     CHECK_THROWS_WITH(parse({"--in", "x", "-t", "10.0.0.1:80", "-x", "80-10.0.0.1:80"}),
                       "give either -x or --target, not both");
     CHECK_THROWS_WITH(parse({"--in", "x", "-t", "10.0.0.1:80", "--report", "xml", "f"}),
-                      "--report xml: the only report format is json");
+                      "--report xml: the report formats are json and html");
     CHECK_THROWS_WITH(parse({"--in", "x", "-t", "10.0.0.1:80", "--client-pool", "fd00::/64"}),
                       "--client-pool fd00::/64 is not of the target's IP version");
     CHECK_THROWS_WITH(parse({"--in", "x", "-t", "10.0.0.1:80", "--inject", "pcap"}),
