@@ -40,7 +40,9 @@ Json read_json(const fs::path& path) {
 // the recording has 200), / has the same length but other bytes. And /api/ping answers a new
 // random id (same length) each time: its copies differ from each other, so its body
 // differences are noise, not a regression. The rest is the same site, answering with other
-// Date (and ETag, Last-Modified) headers than recorded.
+// Date (and ETag, Last-Modified) headers than recorded, and /api/... answers carry a new
+// header, X-Trace, whose value is new every time: their heads' copies differ (noise) and the
+// report names the header.
 void change_site(NetnsLab& lab, const Nginx& nginx) {
     fs::remove(nginx.prefix / "www" / "large");
     write_file(nginx.prefix / "www" / "index.html", std::string_view("<html>TCPR TEST</html>\n"));
@@ -48,6 +50,7 @@ void change_site(NetnsLab& lab, const Nginx& nginx) {
     const std::string api = "        location /api/ {";
     const size_t at = conf.find(api);
     REQUIRE(at != std::string::npos);
+    conf.insert(at + api.size(), "\n            add_header X-Trace $request_id;");
     conf.insert(at,
                 "        location = /api/ping {\n"
                 "            default_type text/plain;\n"
@@ -97,6 +100,21 @@ void check_comparison(const Json& j, const std::string& summary) {
     CHECK(index["status_mismatch"].as_u64() == 0);
     CHECK(index["body_compared"].as_u64() == 3);
     CHECK(index["body_mismatch"].as_u64() == 3);
+    // Headers: ETag and Last-Modified of the changed file differ, ignored by default; the 404's
+    // headers differ (Content-Type, Content-Length is ignored); /api/ping now says text/plain.
+    CHECK(index["header_compared"].as_u64() == 3);
+    CHECK(index["header_mismatch"].as_u64() == 0);
+    CHECK(large["header_mismatch"].as_u64() == 6);
+    CHECK(ping["header_mismatch"].as_u64() == 3);
+    // X-Trace differs between the copies of every /api/ answer: noise, named.
+    const Json& users = *by_name["GET /api/users"];
+    CHECK(users["header_compared"].as_u64() > 0);
+    CHECK(users["header_noise"].as_u64() == users["header_compared"].as_u64());
+    CHECK(users["header_mismatch"].as_u64() == 0);
+    CHECK(j["noise"]["headers_differing_between_copies"]["x-trace"].as_u64() > 0);
+    CHECK(j["noise"]["headers_differing_between_copies"].size() == 1);
+    CHECK(j["noise"]["bodies_set_aside"].as_u64() == 3);
+    CHECK(summary.find("headers differing between copies: x-trace") != std::string::npos);
     for (const auto& [name, e] : by_name) {
         INFO("endpoint " << name);
         // Latency where the recording has one (nginx answers an upload before its body is in:
@@ -112,9 +130,10 @@ void check_comparison(const Json& j, const std::string& summary) {
         if (name == "GET /large" || name == "GET /" || name == "GET /api/ping") {
             continue;
         }
-        // Unchanged: same status lines and bodies (only Date and the like differ).
+        // Unchanged: same status lines, bodies and headers (only Date and the like differ).
         CHECK((*e)["status_mismatch"].as_u64() == 0);
         CHECK((*e)["body_mismatch"].as_u64() == 0);
+        CHECK((*e)["header_mismatch"].as_u64() == 0);
         CHECK((*e)["body_compared"].as_u64() == (*e)["requests"].as_u64());
     }
 }
@@ -141,6 +160,43 @@ TEST_CASE_METHOD(NetnsLab,
     INFO(r.describe());
     REQUIRE(r.exit_code == 0);
     check_comparison(read_json(report), r.out);
+
+    // The header the report named, ignored: the rest of those heads is compared again.
+    const CommandResult again = run("replayer",
+                                    {binary("tcpreplay2"),
+                                     "--in",
+                                     sample.archive.string(),
+                                     "--target",
+                                     l.addr_b + ":80",
+                                     "--transport",
+                                     "socket",
+                                     "--copies",
+                                     "3",
+                                     "--speed",
+                                     "max",
+                                     "--timeout",
+                                     "10s",
+                                     "--report",
+                                     "json",
+                                     report.string(),
+                                     "--max-failed",
+                                     "100",
+                                     "-q",
+                                     "--ignore-header",
+                                     "X-Trace"},
+                                    60s);
+    INFO(again.describe());
+    REQUIRE(again.exit_code == 0);
+    const Json j = read_json(report);
+    for (const Json& e : j["endpoints"].as_array()) {
+        INFO("endpoint " << e["name"].as_string());
+        CHECK(e["header_noise"].as_u64() == 0);
+        if (e["name"].as_string() == "GET /api/users") {
+            CHECK(e["header_compared"].as_u64() > 0);
+            CHECK(e["header_mismatch"].as_u64() == 0);
+        }
+    }
+    CHECK(j["noise"]["headers_differing_between_copies"].size() == 0);
 }
 
 TEST_CASE_METHOD(NetnsLab,

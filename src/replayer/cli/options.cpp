@@ -178,6 +178,21 @@ CommandLine::CommandLine(CLI::App& app) {
     app.add_flag("--no-compare", no_compare_,
                  "No comparison per endpoint (latency recorded vs replayed, status lines by "
                  "endpoint): less CPU per request");
+    app.add_option("--ignore", o_.noise_rules.ignore_body,
+                   "A regex (RE2) whose matches in answer bodies are not compared "
+                   "(repeatable): a timestamp, an id")
+        ->type_name("REGEX");
+    app.add_option("--ignore-json", o_.noise_rules.ignore_json,
+                   "A JSON path removed from JSON bodies before they are compared (repeatable): "
+                   "$.meta.request_id, $.items[*].ts, $..trace")
+        ->type_name("PATH");
+    app.add_option("--ignore-header", o_.noise_rules.ignore_headers,
+                   "A header not compared (repeatable; Date, ETag, Server, Set-Cookie, request "
+                   "ids and the like are ignored by default: docs/replay.md)")
+        ->type_name("NAME");
+    app.add_option("--compare-header", o_.noise_rules.compare_headers,
+                   "A header compared although ignored by default (repeatable)")
+        ->type_name("NAME");
     app.add_option("--inject", inject_text_,
                    "Packet sender: raw (IP_HDRINCL socket) or pcap (pcap_inject on -i)")
         ->check(CLI::IsMember({"raw", "pcap"}));
@@ -298,6 +313,9 @@ ReplayOptions CommandLine::options() {
     o.builder.policy.recognize_starts = !no_start_guess_;
     o.compare = !no_compare_;
     o.builder.digest_answers = o.compare;
+    o.noise =
+        std::make_shared<const CompiledNoiseRules>(CompiledNoiseRules::compile(o.noise_rules));
+    o.builder.noise = o.noise.get();
     if (!linger_text_.empty()) {
         o.linger_ns = static_cast<uint64_t>(parse_duration(linger_text_, "--linger", true).count());
     }

@@ -228,6 +228,32 @@ std::string latency_text(const LogHistogram& h, double q) {
     return us >= 10'000 ? fixed(static_cast<double>(us) / 1e3, 0) + " ms" : num(us) + " us";
 }
 
+// What the comparison treated as noise: the rules, and what differed between copies.
+std::string noise_lines(const RunSummary& s) {
+    const EndpointTable& t = s.counters.endpoints;
+    uint64_t bodies = 0, heads = 0;
+    for (const EndpointStats& e : t.all()) {
+        bodies += e.body_noise;
+        heads += e.head_noise;
+    }
+    std::string o = "  noise: " + num(bodies) + " bodies and " + num(heads) +
+                    " heads set aside (their copies differ)";
+    if (!t.noisy_headers().empty()) {
+        o += "; headers differing between copies:";
+        for (const auto& [name, n] : t.noisy_headers()) {
+            o += " " + name + " (" + num(n) + ")";
+        }
+    }
+    o += "; not compared: " + num(s.ignored_headers.size()) + " headers by rule";
+    for (const std::string& r : s.ignore_body) {
+        o += ", --ignore " + r;
+    }
+    for (const std::string& p : s.ignore_json) {
+        o += ", --ignore-json " + p;
+    }
+    return o + "\n";
+}
+
 // The worst endpoints, last: what an operator reads first after a replay.
 std::string endpoint_lines(const RunSummary& s) {
     const EndpointTable& t = s.counters.endpoints;
@@ -251,16 +277,24 @@ std::string endpoint_lines(const RunSummary& s) {
                            ? " (" + num(e->body_noise) + " set aside as noise: copies differ)"
                            : std::string())
                 : std::string("bodies not compared");
+        const std::string heads =
+            e->head_compared > 0
+                ? ", " + num(e->head_mismatch) + " of " + num(e->head_compared) +
+                      " headers differ" +
+                      (e->head_noise > 0 ? " (" + num(e->head_noise) + " set aside as noise)"
+                                         : std::string())
+                : std::string();
         o += "    " + e->name + ": " + num(e->requests) + " answers, " + num(e->status_mismatch) +
-             " status mismatches, " + bodies + "; p50 " + latency_text(e->recorded_first_us, 0.5) +
-             " -> " + latency_text(e->replayed_first_us, 0.5) + ", p99 " +
+             " status mismatches, " + bodies + heads + "; p50 " +
+             latency_text(e->recorded_first_us, 0.5) + " -> " +
+             latency_text(e->replayed_first_us, 0.5) + ", p99 " +
              latency_text(e->recorded_first_us, 0.99) + " -> " +
              latency_text(e->replayed_first_us, 0.99) + "\n";
     }
     if (t.all().size() > kShown) {
         o += "    ... " + num(t.all().size() - kShown) + " more in --report json\n";
     }
-    return o;
+    return o + noise_lines(s);
 }
 
 // The JSON `endpoints` array, worst first.
@@ -275,6 +309,9 @@ std::string endpoints_json(const EndpointTable& t) {
              ", \"body_compared\": " + num(e->body_compared) +
              ", \"body_mismatch\": " + num(e->body_mismatch) +
              ", \"body_noise\": " + num(e->body_noise) +
+             ", \"header_compared\": " + num(e->head_compared) +
+             ", \"header_mismatch\": " + num(e->head_mismatch) +
+             ", \"header_noise\": " + num(e->head_noise) +
              ", \"p50_change\": " + fixed(e->p50_change(), 3) +
              ",\n     \"latency_recorded_us\": " + e->recorded_first_us.to_json() +
              ",\n     \"latency_replayed_us\": " + e->replayed_first_us.to_json() +
@@ -282,6 +319,35 @@ std::string endpoints_json(const EndpointTable& t) {
              ",\n     \"latency_last_byte_replayed_us\": " + e->replayed_last_us.to_json() + "}";
     }
     return o + (first ? "],\n" : "\n  ],\n");
+}
+
+std::string strings_json(const std::vector<std::string>& v) {
+    std::string o = "[";
+    for (size_t i = 0; i < v.size(); ++i) {
+        o += (i == 0 ? "" : ", ") + json_string(v[i]);
+    }
+    return o + "]";
+}
+
+// What was treated as noise (docs/replay.md, "The comparison per endpoint").
+std::string noise_json(const RunSummary& s) {
+    uint64_t bodies = 0, heads = 0;
+    for (const EndpointStats& e : s.counters.endpoints.all()) {
+        bodies += e.body_noise;
+        heads += e.head_noise;
+    }
+    std::string copies = "{";
+    bool first = true;
+    for (const auto& [name, n] : s.counters.endpoints.noisy_headers()) {
+        copies += (first ? "" : ", ") + json_string(name) + ": " + num(n);
+        first = false;
+    }
+    return "  \"noise\": {\"ignored_headers\": " + strings_json(s.ignored_headers) +
+           ",\n            \"ignore_body\": " + strings_json(s.ignore_body) +
+           ", \"ignore_json\": " + strings_json(s.ignore_json) +
+           ",\n            \"bodies_set_aside\": " + num(bodies) +
+           ", \"heads_set_aside\": " + num(heads) +
+           ", \"headers_differing_between_copies\": " + copies + "}},\n";
 }
 
 }  // namespace
@@ -387,6 +453,7 @@ std::string format_json(const RunSummary& s) {
          ", \"responses_differ\": " + num(c.responses_differ) +
          ", \"diff_file\": " + json_string(s.diff_file) + "},\n";
     o += endpoints_json(c.endpoints);
+    o += noise_json(s);
     field("failed_percent", fixed(failed_percent(c), 3));
     field("max_failed_percent", fixed(s.max_failed_percent, 3));
     field("failed", failed_beyond(s) ? "true" : "false", true);

@@ -28,6 +28,9 @@ struct RunSummary {
     uint64_t sessions_skipped_family = 0;  // client address family differs from the target's
     ReplayCounters counters;
     std::string stop_reason;  // "", "duration", "signal"
+    // The noise rules of the comparison: headers ignored (defaults and --ignore-header),
+    // --ignore regexes, --ignore-json paths.
+    std::vector<std::string> ignored_headers, ignore_body, ignore_json;
     double max_failed_percent = 1.0;
 };
 

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "common/net/flow_key.h"
+#include "replayer/sessions/answer_digest.h"
 #include "replayer/sessions/session_builder.h"
 #include "replayer/transport/modes.h"
 
@@ -36,26 +38,28 @@ struct ReplayOptions {
     TransportMode transport = TransportMode::Raw;  // --transport raw|socket
     std::string diff_file;                         // --diff FILE (socket transport)
     bool compare = true;                           // --no-compare: no comparison per endpoint
-    InjectMode inject = InjectMode::RawSocket;     // --inject raw|pcap
-    std::string interface;                         // -i, with --inject pcap
-    std::string next_hop_mac;                      // --next-hop-mac, with --inject pcap on Ethernet
-    uint32_t speed_milli = 1000;                   // --speed: 1000 = 1x, 0 = max
-    uint32_t copies = 1;                           // --copies / -n
-    uint32_t loops = 1;                            // --loop
-    BuilderOptions builder;                        // --port, --sessions, --sample, --request-gap
-    std::optional<uint64_t> duration_ns;           // --duration
-    std::string report_json;                       // --report json FILE (or --report FILE)
-    std::string report_html;                       // --report html FILE
-    uint64_t timeout_ns = 30'000'000'000;          // --timeout
-    double max_failed_percent = 1.0;               // --max-failed
-    std::optional<Cidr> client_pool;               // --client-pool
-    uint64_t max_active = 100'000;                 // --max-active (kMaxSpeedActive at --speed max)
-    uint16_t mtu = 1500;                           // --mtu: segments are cut to fit it
-    uint64_t linger_ns = 60'000'000'000;           // --linger: a used client tuple stays reserved
-    bool dry_run = false;                          // --dry-run: print the sessions, send nothing
-    int verbosity = 0;                             // -v (1), -vv (2)
-    bool quiet = false;                            // -q
-    LiveOptions live;                              // live passthrough (no --in): above
+    NoiseRules noise_rules;  // --ignore, --ignore-json, --ignore-header, --compare-header
+    std::shared_ptr<const CompiledNoiseRules> noise;  // compiled (null: the defaults)
+    InjectMode inject = InjectMode::RawSocket;        // --inject raw|pcap
+    std::string interface;                            // -i, with --inject pcap
+    std::string next_hop_mac;              // --next-hop-mac, with --inject pcap on Ethernet
+    uint32_t speed_milli = 1000;           // --speed: 1000 = 1x, 0 = max
+    uint32_t copies = 1;                   // --copies / -n
+    uint32_t loops = 1;                    // --loop
+    BuilderOptions builder;                // --port, --sessions, --sample, --request-gap
+    std::optional<uint64_t> duration_ns;   // --duration
+    std::string report_json;               // --report json FILE (or --report FILE)
+    std::string report_html;               // --report html FILE
+    uint64_t timeout_ns = 30'000'000'000;  // --timeout
+    double max_failed_percent = 1.0;       // --max-failed
+    std::optional<Cidr> client_pool;       // --client-pool
+    uint64_t max_active = 100'000;         // --max-active (kMaxSpeedActive at --speed max)
+    uint16_t mtu = 1500;                   // --mtu: segments are cut to fit it
+    uint64_t linger_ns = 60'000'000'000;   // --linger: a used client tuple stays reserved
+    bool dry_run = false;                  // --dry-run: print the sessions, send nothing
+    int verbosity = 0;                     // -v (1), -vv (2)
+    bool quiet = false;                    // -q
+    LiveOptions live;                      // live passthrough (no --in): above
 };
 
 // Live mode: the command line has no --in.

@@ -26,6 +26,12 @@ RunSummary build_summary(const ReplayOptions& o, const std::string& transport_te
     s.counters = transport.counters();
     s.stop_reason = run.stop_reason;
     s.max_failed_percent = o.max_failed_percent;
+    if (o.compare) {
+        const CompiledNoiseRules& rules = o.noise ? *o.noise : CompiledNoiseRules::defaults();
+        s.ignored_headers = rules.ignored_header_names();
+        s.ignore_body = o.noise_rules.ignore_body;
+        s.ignore_json = o.noise_rules.ignore_json;
+    }
     source.summarize(s);
     return s;
 }

@@ -43,6 +43,7 @@ RawTransportOptions raw_transport_options(const ReplayOptions& o, const Transpor
     ro.driver.target = o.target;
     ro.driver.speed_milli = use.speed_milli;
     ro.driver.compare = o.compare;
+    ro.driver.noise = o.noise.get();
     ro.driver.timeout_ns = o.timeout_ns;
     const uint16_t headers = o.target.addr.version == 6 ? 60 : 40;
     ro.driver.max_segment = static_cast<uint16_t>(o.mtu - headers);
@@ -61,6 +62,7 @@ SocketTransportOptions socket_transport_options(const ReplayOptions& o, const Tr
     so.target = o.target;
     so.speed_milli = use.speed_milli;
     so.compare = o.compare;
+    so.noise = o.noise.get();
     so.timeout_ns = o.timeout_ns;
     so.feed = use.feed;
     so.copies = o.copies;

@@ -196,6 +196,7 @@ void Conversation::cut_requests(const RequestPolicy& policy, const net::PacketVi
 
 void Conversation::add_request(uint32_t at, uint32_t ack_start, uint64_t think_ns) {
     AssembledRequest r;
+    r.digest = AnswerDigest(rules_);
     r.begin = at;
     r.ack_start = ack_start;
     r.think_ns = think_ns;
@@ -577,6 +578,9 @@ RecordedRequest Conversation::recorded(uint32_t index) const {
     if (q.answer_first_ts != 0 && q.digest.known() &&
         (has_next || close_ != CloseKind::None || server_fin_)) {
         r.body_digest = q.digest.value();
+    }
+    if (q.digest.known() && q.digest.head_complete()) {
+        r.head_digest = q.digest.head_digest();
     }
     if (q.sent_ts != 0 && q.answer_first_ts >= q.sent_ts) {
         r.answer_first_us = latency_us(q.answer_first_ts - q.sent_ts);

@@ -74,7 +74,11 @@ class Conversation {
     };
 
     // Digest each answer's body (AnswerDigest, RecordedRequest::body_digest): off by default.
-    void digest_answers(bool on) { digest_ = on; }
+    // `rules` (nullptr: the defaults) must outlive the conversation.
+    void digest_answers(bool on, const CompiledNoiseRules* rules = nullptr) {
+        digest_ = on;
+        rules_ = rules;
+    }
 
     // --- Handshake and boundary ----------------------------------------------------------
     // The client's SYN (the first one counts; retransmissions change nothing).
@@ -224,6 +228,7 @@ class Conversation {
     uint8_t heads_used_ = 0, heads_next_ = 0;
 
     bool digest_ = false;
+    const CompiledNoiseRules* rules_ = nullptr;
     CloseKind close_ = CloseKind::None;
     bool server_fin_ = false, server_rst_ = false, server_closed_first_ = false;
 };

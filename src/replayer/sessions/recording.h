@@ -41,6 +41,9 @@ struct RecordedRequest {
     // AnswerDigest of the recorded answer's body (answer_digest.h); 0: not known (bytes the
     // capture lacks, or digests off).
     uint64_t body_digest = 0;
+    // AnswerDigest::head_digest of the recorded answer's HTTP head (the headers the noise rules
+    // do not ignore); 0: not known (no HTTP head, not captured, or digests off).
+    uint64_t head_digest = 0;
     // Its endpoint (endpoint_name.h) as an index into Recording::endpoints, named once when the
     // recording was built; kNoEndpoint: not named (live input: named when replayed).
     uint32_t endpoint = kNoEndpoint;

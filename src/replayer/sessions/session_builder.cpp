@@ -98,7 +98,7 @@ struct SessionBuilder::Impl {
             Connection c{Conversation(client_sent ? src : dst, client_sent ? dst : src, ts,
                                       !v.syn(), rec.first_ns)};
             ++rec.stats.connections;
-            c.conv.digest_answers(opt.digest_answers);
+            c.conv.digest_answers(opt.digest_answers, opt.noise);
             c.selected = select(c.conv, ts);
             it = open.emplace(key, std::move(c)).first;
         }

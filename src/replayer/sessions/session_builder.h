@@ -43,6 +43,7 @@ struct BuilderOptions {
     // idle_ns, is complete: its memory is released early on long captures.
     // Digest every recorded answer's body (the comparison: RecordedRequest::body_digest).
     bool digest_answers = true;
+    const CompiledNoiseRules* noise = nullptr;  // what is noise (nullptr: the defaults)
     uint64_t closed_linger_ns = 10'000'000'000ull;
     uint64_t idle_ns = 600'000'000'000ull;
 };

@@ -1,13 +1,19 @@
-// The bodies of one recorded request's copies, decided together: with --copies 2 or more the
-// same build answers the same request several times, and bodies that differ between copies
-// differ by noise (a timestamp, a random id), not by a regression (Diffy's method). Both
-// transports vote here; the verdicts go to the endpoint table.
+// The answers of one recorded request's copies, decided together: with --copies 2 or more the
+// same build answers the same request several times, and bodies or headers that differ between
+// copies differ by noise (a timestamp, a random id), not by a regression (Diffy's method). Both
+// transports vote here; the verdicts go to the endpoint table, with the names of the headers
+// found to differ between copies.
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "common/base/hash.h"
+#include "replayer/sessions/answer_digest.h"
+#include "replayer/sessions/recording.h"
 #include "replayer/transport/endpoint_stats.h"
 
 namespace tcpr::replay {
@@ -20,23 +26,35 @@ struct AnswerKey {
 
 class AnswerVotes {
   public:
-    explicit AnswerVotes(uint32_t copies) : copies_(copies == 0 ? 1 : copies) {}
+    // `rules` (nullptr: the defaults) say which headers are ignored; they must outlive this.
+    explicit AnswerVotes(uint32_t copies, const CompiledNoiseRules* rules = nullptr)
+        : copies_(copies == 0 ? 1 : copies), rules_(rules) {}
 
-    // One copy's body digest for the request `key` of endpoint `endpoint`, whose recorded digest
-    // is `recorded`. Decided (into `table`) when every copy has voted; at once with one copy.
-    void vote(const AnswerKey& key, uint32_t endpoint, uint64_t digest, uint64_t recorded,
-              EndpointTable& table);
+    // One copy's answer `answer` to request `key` of endpoint `endpoint`, recorded as `r`: its
+    // body is compared when both digests are known and the answer is complete, its head when
+    // both head digests are known. Decided (into `table`) when every copy has voted; at once
+    // with one copy.
+    void vote(const AnswerKey& key, uint32_t endpoint, const AnswerDigest& answer,
+              const RecordedRequest& r, EndpointTable& table);
     // Requests some of whose copies never answered (failed sessions, the end of the run):
     // decided on the copies that did.
     void settle(EndpointTable& table);
     bool empty() const { return votes_.empty(); }
 
   private:
-    struct Vote {
-        uint64_t first = 0;  // the first copy's digest
-        uint32_t endpoint = 0;
+    using Headers = std::vector<std::pair<std::string, uint64_t>>;  // sorted (name, value hash)
+    struct Part {
+        uint64_t first = 0;              // the first copy's digest
         uint32_t seen = 0, differs = 0;  // copies compared; of which differ from the recording
-        bool noisy = false;              // two copies' bodies differ
+        bool noisy = false;              // two copies differ
+        void add(uint64_t digest, uint64_t recorded);
+    };
+    struct Vote {
+        uint32_t endpoint = 0;
+        uint32_t seen = 0;  // copies that voted
+        Part body, head;
+        Headers first_headers;           // the first head's (with copies >= 2)
+        std::vector<std::string> noisy;  // headers that differed between copies
     };
     struct KeyHash {
         size_t operator()(const AnswerKey& k) const {
@@ -44,9 +62,11 @@ class AnswerVotes {
                 mix64((uint64_t{k.session} << 32 | k.request) ^ mix64(k.loop + 1)));
         }
     };
+    Headers compared_headers(const AnswerDigest& answer) const;
     static void decide(const Vote& v, EndpointTable& table);
 
     uint32_t copies_;
+    const CompiledNoiseRules* rules_;
     std::unordered_map<AnswerKey, Vote, KeyHash> votes_;
 };
 

@@ -10,6 +10,9 @@ void EndpointStats::merge(const EndpointStats& o) {
     body_compared += o.body_compared;
     body_mismatch += o.body_mismatch;
     body_noise += o.body_noise;
+    head_compared += o.head_compared;
+    head_mismatch += o.head_mismatch;
+    head_noise += o.head_noise;
     recorded_first_us.merge(o.recorded_first_us);
     replayed_first_us.merge(o.replayed_first_us);
     recorded_last_us.merge(o.recorded_last_us);
@@ -101,9 +104,30 @@ void EndpointTable::body_verdict(uint32_t id, uint64_t compared, uint64_t mismat
     stats_[id].body_noise += noise;
 }
 
+void EndpointTable::head_verdict(uint32_t id, uint64_t compared, uint64_t mismatched,
+                                 uint64_t noise) {
+    if (id >= stats_.size()) {
+        return;
+    }
+    stats_[id].head_compared += compared;
+    stats_[id].head_mismatch += mismatched;
+    stats_[id].head_noise += noise;
+}
+
+void EndpointTable::noisy_header(const std::string& name) {
+    if (noisy_headers_.size() < kMaxNoisyHeaders || noisy_headers_.count(name) != 0) {
+        ++noisy_headers_[name];
+    }
+}
+
 void EndpointTable::merge(const EndpointTable& other) {
     for (size_t i = 0; i < other.stats_.size(); ++i) {
         stats_[id_of_name(other.stats_[i].name, other.known_[i])].merge(other.stats_[i]);
+    }
+    for (const auto& [name, n] : other.noisy_headers_) {
+        if (noisy_headers_.size() < kMaxNoisyHeaders || noisy_headers_.count(name) != 0) {
+            noisy_headers_[name] += n;
+        }
     }
 }
 
@@ -113,8 +137,8 @@ std::vector<const EndpointStats*> EndpointTable::ranked() const {
         out.push_back(&e);
     }
     std::stable_sort(out.begin(), out.end(), [](const EndpointStats* a, const EndpointStats* b) {
-        const uint64_t bad_a = a->status_mismatch + a->body_mismatch;
-        const uint64_t bad_b = b->status_mismatch + b->body_mismatch;
+        const uint64_t bad_a = a->status_mismatch + a->body_mismatch + a->head_mismatch;
+        const uint64_t bad_b = b->status_mismatch + b->body_mismatch + b->head_mismatch;
         if (bad_a != bad_b) {
             return bad_a > bad_b;
         }

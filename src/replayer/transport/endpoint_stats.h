@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -27,6 +28,9 @@ struct EndpointStats {
     // more the same build answered the same request twice: what differs then is noise, not a
     // regression), not counted as mismatches.
     uint64_t body_noise = 0;
+    // The same for the answers' HTTP headers (those the noise rules do not ignore, in any order;
+    // AnswerDigest::head_digest).
+    uint64_t head_compared = 0, head_mismatch = 0, head_noise = 0;
     // Microseconds from the request's last byte to the answer's first / last byte.
     LogHistogram recorded_first_us, replayed_first_us, recorded_last_us, replayed_last_us;
 
@@ -63,6 +67,13 @@ class EndpointTable {
     // Bodies of `compared` answers of endpoint `id` decided together (the copies of one
     // request): `mismatched` differ from the recording, `noise` were set aside as noise.
     void body_verdict(uint32_t id, uint64_t compared, uint64_t mismatched, uint64_t noise);
+    // The same for their heads (headers).
+    void head_verdict(uint32_t id, uint64_t compared, uint64_t mismatched, uint64_t noise);
+    // A header whose value differed between the copies of one request (noise, by Diffy's
+    // method): the report names them. At most kMaxNoisyHeaders names.
+    void noisy_header(const std::string& name);
+    static constexpr size_t kMaxNoisyHeaders = 256;
+    const std::map<std::string, uint64_t>& noisy_headers() const { return noisy_headers_; }
 
     const std::vector<EndpointStats>& all() const { return stats_; }
     bool empty() const { return stats_.empty(); }
@@ -78,6 +89,7 @@ class EndpointTable {
     std::vector<bool> known_;  // by id: named by a protocol's rule (not by its first bytes)
     std::vector<uint32_t> recorded_ids_;  // Recording::endpoints index -> id (kNone: not yet)
     std::unordered_map<std::string, uint32_t> ids_;
+    std::map<std::string, uint64_t> noisy_headers_;  // name -> answers
     EndpointRules rules_;
 };
 

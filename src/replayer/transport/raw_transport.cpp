@@ -23,7 +23,7 @@ RawTransport::RawTransport(const Recording& recording, RawTransportOptions optio
       intercept_(std::move(intercept)),
       env_{rec_, opt_.driver, *sink_, counters_, {}, 1},
       endpoints_(opt_.endpoints),
-      votes_(opt_.copies) {
+      votes_(opt_.copies, opt_.driver.noise) {
     env_.scratch.reserve(65536 + 128);
     env_.feed = opt_.feed;
     env_.votes = &votes_;

@@ -146,9 +146,9 @@ void SessionDriver::release_request(DriverEnv& env, uint64_t now) {
         status_bad_ = false;
         if (env.config.compare_bodies) {
             if (!digest_) {
-                digest_ = std::make_unique<AnswerDigest>();
+                digest_ = std::make_unique<AnswerDigest>(env.config.noise);
             } else {
-                *digest_ = AnswerDigest{};
+                *digest_ = AnswerDigest(env.config.noise);
             }
             if (rcv_nxt_ != resp_start_) {
                 digest_->lose();  // a greeting's bytes came before it was asked for
@@ -185,9 +185,8 @@ void SessionDriver::response_done(DriverEnv& env, uint64_t now, bool by_quiet) {
                                       EndpointTable::Body::NotCompared,  // bodies: by the votes
                                       timed ? first_us_ : kNoLatency,
                                       timed ? last_us_ : kNoLatency);
-        if (digest_ && env.votes != nullptr && r.body_digest != 0 && received > 0 &&
-            digest_->known() && digest_->complete()) {
-            env.votes->vote({session_, loop_, req_}, endpoint_, digest_->value(), r.body_digest,
+        if (digest_ && env.votes != nullptr && received > 0) {
+            env.votes->vote({session_, loop_, req_}, endpoint_, *digest_, r,
                             env.counters.endpoints);
         }
     }

@@ -34,10 +34,11 @@ namespace tcpr::replay {
 
 struct DriverConfig {
     net::Endpoint target;
-    uint32_t speed_milli = 1000;           // think times / speed; 0 = max (no waits)
-    bool compare = true;                   // the comparison per endpoint (--no-compare)
-    bool compare_bodies = false;           // ... with bodies: intercept forwards payloads
-    uint64_t timeout_ns = 30'000'000'000;  // waiting on the target without progress
+    uint32_t speed_milli = 1000;                // think times / speed; 0 = max (no waits)
+    bool compare = true;                        // the comparison per endpoint (--no-compare)
+    bool compare_bodies = false;                // ... with bodies: intercept forwards payloads
+    const CompiledNoiseRules* noise = nullptr;  // what is noise (nullptr: the defaults)
+    uint64_t timeout_ns = 30'000'000'000;       // waiting on the target without progress
     // Response done by silence: quiet for clamp(max(recorded rtt x factor, 2 x (srtt + 4 x
     // rttvar)), min, max): recorded rtt = the recorded handshake RTT or default_rtt_ns; srtt and
     // rttvar are measured in this replay from our packets to the reports of their ACKs, so they

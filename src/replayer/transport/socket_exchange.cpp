@@ -45,7 +45,7 @@ void SocketTransport::release_request(uint32_t id, uint64_t now) {
         s.endpoint = counters_.endpoints.id_of(rec_, r, request_start(s, r), s.endpoint);
         s.written_at = r.length == 0 ? now : 0;
         s.first_data_at = 0;
-        s.digest = AnswerDigest{};
+        s.digest = AnswerDigest(opt_.noise);
     }
     write_request(id, now);
 }
@@ -224,10 +224,10 @@ void SocketTransport::check_response(uint32_t id) {
         // Latency from the request's last byte written to the answer's first and last byte read:
         // measured here, at the client, as the recording measured it at its capture point.
         const bool timed = s.written_at != 0 && s.received > 0;
-        if (r.body_digest != 0 && s.received > 0 && s.digest.known() && s.digest.complete()) {
+        if (s.received > 0) {
             // Decided once every copy answered (at once with one copy).
-            votes_.vote({s.session, s.loop, s.answered}, s.endpoint, s.digest.value(),
-                        r.body_digest, counters_.endpoints);
+            votes_.vote({s.session, s.loop, s.answered}, s.endpoint, s.digest, r,
+                        counters_.endpoints);
         }
         counters_.endpoints.record(
             s.endpoint, r,

@@ -21,7 +21,7 @@ SocketTransport::SocketTransport(const Recording& recording, SocketTransportOpti
       opt_(std::move(options)),
       diff_(diff),
       dialer_(opt_.target),
-      votes_(opt_.copies) {
+      votes_(opt_.copies, opt_.noise) {
     buffer_.resize(64u << 10);
 }
 

@@ -35,12 +35,13 @@
 namespace tcpr::replay {
 
 struct SocketTransportOptions {
-    net::Endpoint target;                  // the only endpoint it connects to
-    uint32_t speed_milli = 1000;           // think times / speed; 0 = max (no waits)
-    bool compare = true;                   // the comparison per endpoint (--no-compare)
-    uint32_t copies = 1;                   // copies per session (bodies that differ between
-                                           //   copies are noise)
-    uint64_t timeout_ns = 30'000'000'000;  // waiting on the target without progress
+    net::Endpoint target;                       // the only endpoint it connects to
+    uint32_t speed_milli = 1000;                // think times / speed; 0 = max (no waits)
+    bool compare = true;                        // the comparison per endpoint (--no-compare)
+    const CompiledNoiseRules* noise = nullptr;  // what is noise (nullptr: the defaults)
+    uint32_t copies = 1;                        // copies per session (bodies that differ between
+                                                //   copies are noise)
+    uint64_t timeout_ns = 30'000'000'000;       // waiting on the target without progress
     // An answer shorter than recorded is done after a quiet period without new data once the
     // request was written: clamp(max(factor x rtt, the connection's RTO), min, max); rtt = the
     // larger of the recorded handshake RTT and this replay's connect time (default_rtt_ns when
