@@ -115,6 +115,18 @@ void check_comparison(const Json& j, const std::string& summary) {
     CHECK(j["noise"]["headers_differing_between_copies"].size() == 1);
     CHECK(j["noise"]["bodies_set_aside"].as_u64() == 3);
     CHECK(summary.find("headers differing between copies: x-trace") != std::string::npos);
+    // An example of each kind of difference per changed endpoint, recorded and replayed.
+    std::map<std::string, const Json*> examples;
+    for (const Json& e : j["difference_examples"].as_array()) {
+        examples[e["kind"].as_string() + " " + e["endpoint"].as_string()] = &e;
+    }
+    REQUIRE(examples.count("body GET /") == 1);
+    CHECK((*examples["body GET /"])["request_head"].as_string().rfind("GET / HTTP/1.1", 0) == 0);
+    CHECK((*examples["body GET /"])["replayed"].as_string().find("TCPR TEST") != std::string::npos);
+    REQUIRE(examples.count("headers GET /large") == 1);
+    CHECK((*examples["headers GET /large"])["replayed"].as_string().rfind("HTTP/1.1 404", 0) == 0);
+    CHECK((*examples["headers GET /large"])["recorded"].as_string().rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(examples.count("body GET /api/ping") == 0);  // noise: no example
     for (const auto& [name, e] : by_name) {
         INFO("endpoint " << name);
         // Latency where the recording has one (nginx answers an upload before its body is in:

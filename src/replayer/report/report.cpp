@@ -329,6 +329,23 @@ std::string strings_json(const std::vector<std::string>& v) {
     return o + "]";
 }
 
+// One example of each kind of difference per endpoint (the HTML report shows them side by side).
+std::string examples_json(const std::vector<DifferenceExample>& examples) {
+    std::string o = "  \"difference_examples\": [";
+    for (size_t i = 0; i < examples.size(); ++i) {
+        const DifferenceExample& e = examples[i];
+        o += (i == 0 ? "\n" : ",\n");
+        o += "    {\"kind\": " + json_string(e.kind) +
+             ", \"endpoint\": " + json_string(e.endpoint) +
+             ", \"client\": " + json_string(e.client) + ", \"session\": " + num(e.session) +
+             ", \"request\": " + num(e.request) +
+             ",\n     \"request_head\": " + json_string(e.request_head) +
+             ",\n     \"recorded\": " + json_string(e.recorded) +
+             ",\n     \"replayed\": " + json_string(e.replayed) + "}";
+    }
+    return o + (examples.empty() ? "],\n" : "\n  ],\n");
+}
+
 // What was treated as noise (docs/replay.md, "The comparison per endpoint").
 std::string noise_json(const RunSummary& s) {
     uint64_t bodies = 0, heads = 0;
@@ -454,6 +471,7 @@ std::string format_json(const RunSummary& s) {
          ", \"diff_file\": " + json_string(s.diff_file) + "},\n";
     o += endpoints_json(c.endpoints);
     o += noise_json(s);
+    o += examples_json(c.difference_examples);
     field("failed_percent", fixed(failed_percent(c), 3));
     field("max_failed_percent", fixed(s.max_failed_percent, 3));
     field("failed", failed_beyond(s) ? "true" : "false", true);

@@ -28,7 +28,7 @@ AnswerVotes::Headers AnswerVotes::compared_headers(const AnswerDigest& answer) c
 }
 
 void AnswerVotes::vote(const AnswerKey& key, uint32_t endpoint, const AnswerDigest& answer,
-                       const RecordedRequest& r, EndpointTable& table) {
+                       const RecordedRequest& r, const AnswerSeen& seen, ReplayCounters& counters) {
     const bool body = r.body_digest != 0 && answer.known() && answer.complete();
     const bool head = r.head_digest != 0 && answer.known() && answer.head_complete();
     if (!body && !head) {
@@ -59,22 +59,52 @@ void AnswerVotes::vote(const AnswerKey& key, uint32_t endpoint, const AnswerDige
         }
         v.head.add(digest, r.head_digest);
     }
+    const bool differs = (body && answer.value() != r.body_digest) ||
+                         (head && answer.head_digest() != r.head_digest);
+    if (differs && !v.example && counters.difference_examples.size() < kMaxDifferenceExamples) {
+        v.example = example_of(seen);
+    }
     if (copies_ == 1) {
-        decide(v, table);
+        decide(v, key, counters);
     } else if (v.seen >= copies_) {
-        decide(v, table);
+        decide(v, key, counters);
         votes_.erase(key);
     }
 }
 
-void AnswerVotes::settle(EndpointTable& table) {
-    for (const auto& [key, v] : votes_) {
-        decide(v, table);
+void AnswerVotes::settle(ReplayCounters& counters) {
+    for (auto& [key, v] : votes_) {
+        decide(v, key, counters);
     }
     votes_.clear();
 }
 
-void AnswerVotes::decide(const Vote& v, EndpointTable& table) {
+namespace {
+
+// Bytes as text for an example: printable ASCII and line breaks kept, the rest as '.'.
+std::string shown(std::span<const uint8_t> bytes) {
+    std::string o;
+    for (const uint8_t b : bytes) {
+        o += (b >= 0x20 && b < 0x7f) || b == '\n' ? static_cast<char>(b) : b == '\r' ? '\0' : '.';
+    }
+    o.erase(std::remove(o.begin(), o.end(), '\0'), o.end());
+    return o;
+}
+
+}  // namespace
+
+std::unique_ptr<DifferenceExample> AnswerVotes::example_of(const AnswerSeen& seen) {
+    auto e = std::make_unique<DifferenceExample>();
+    e->client = seen.client.to_string();
+    e->request_head = shown(seen.request.first(std::min<size_t>(seen.request.size(), 256)));
+    e->recorded = shown(std::span<const uint8_t>(
+        reinterpret_cast<const uint8_t*>(seen.recorded_head.data()), seen.recorded_head.size()));
+    e->replayed = shown(seen.replayed_head);
+    return e;
+}
+
+void AnswerVotes::decide(Vote& v, const AnswerKey& key, ReplayCounters& counters) {
+    EndpointTable& table = counters.endpoints;
     const Part& b = v.body;
     if (b.seen > 0) {
         table.body_verdict(v.endpoint, b.seen, b.noisy ? 0 : b.differs, b.noisy ? b.seen : 0);
@@ -85,6 +115,28 @@ void AnswerVotes::decide(const Vote& v, EndpointTable& table) {
     }
     for (const std::string& name : v.noisy) {
         table.noisy_header(name);
+    }
+    // An example of each kind of difference per endpoint (not of noise).
+    const bool body_bad = b.seen > 0 && !b.noisy && b.differs > 0;
+    const bool head_bad = h.seen > 0 && !h.noisy && h.differs > 0;
+    if (!v.example || (!body_bad && !head_bad) || v.endpoint >= table.all().size()) {
+        return;
+    }
+    const std::string& name = table.all()[v.endpoint].name;
+    auto& examples = counters.difference_examples;
+    for (const char* kind : {"body", "headers"}) {
+        const bool bad = std::string_view(kind) == "body" ? body_bad : head_bad;
+        const bool have = std::any_of(examples.begin(), examples.end(), [&](const auto& e) {
+            return e.kind == kind && e.endpoint == name;
+        });
+        if (bad && !have && examples.size() < kMaxDifferenceExamples) {
+            DifferenceExample e = *v.example;
+            e.kind = kind;
+            e.endpoint = name;
+            e.session = key.session;
+            e.request = key.request;
+            examples.push_back(std::move(e));
+        }
     }
 }
 

@@ -6,7 +6,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -14,6 +17,7 @@
 #include "common/base/hash.h"
 #include "replayer/sessions/answer_digest.h"
 #include "replayer/sessions/recording.h"
+#include "replayer/transport/counters.h"
 #include "replayer/transport/endpoint_stats.h"
 
 namespace tcpr::replay {
@@ -22,6 +26,14 @@ namespace tcpr::replay {
 struct AnswerKey {
     uint32_t session = 0, loop = 0, request = 0;
     bool operator==(const AnswerKey&) const = default;
+};
+
+// What a difference example shows of one copy (ReplayCounters::difference_examples).
+struct AnswerSeen {
+    std::string_view recorded_head;          // the recorded answer's first bytes
+    std::span<const uint8_t> replayed_head;  // the replayed answer's first bytes
+    std::span<const uint8_t> request;        // the request's first bytes
+    net::Endpoint client;                    // the copy's client endpoint
 };
 
 class AnswerVotes {
@@ -34,11 +46,12 @@ class AnswerVotes {
     // body is compared when both digests are known and the answer is complete, its head when
     // both head digests are known. Decided (into `table`) when every copy has voted; at once
     // with one copy.
+    // A copy that differs from the recording keeps `seen` for an example of the difference.
     void vote(const AnswerKey& key, uint32_t endpoint, const AnswerDigest& answer,
-              const RecordedRequest& r, EndpointTable& table);
+              const RecordedRequest& r, const AnswerSeen& seen, ReplayCounters& counters);
     // Requests some of whose copies never answered (failed sessions, the end of the run):
     // decided on the copies that did.
-    void settle(EndpointTable& table);
+    void settle(ReplayCounters& counters);
     bool empty() const { return votes_.empty(); }
 
   private:
@@ -53,8 +66,9 @@ class AnswerVotes {
         uint32_t endpoint = 0;
         uint32_t seen = 0;  // copies that voted
         Part body, head;
-        Headers first_headers;           // the first head's (with copies >= 2)
-        std::vector<std::string> noisy;  // headers that differed between copies
+        Headers first_headers;                       // the first head's (with copies >= 2)
+        std::vector<std::string> noisy;              // headers that differed between copies
+        std::unique_ptr<DifferenceExample> example;  // the first copy that differs
     };
     struct KeyHash {
         size_t operator()(const AnswerKey& k) const {
@@ -63,7 +77,8 @@ class AnswerVotes {
         }
     };
     Headers compared_headers(const AnswerDigest& answer) const;
-    static void decide(const Vote& v, EndpointTable& table);
+    static void decide(Vote& v, const AnswerKey& key, ReplayCounters& counters);
+    static std::unique_ptr<DifferenceExample> example_of(const AnswerSeen& seen);
 
     uint32_t copies_;
     const CompiledNoiseRules* rules_;

@@ -270,7 +270,7 @@ void RawTransport::send_queued() {
 void RawTransport::flush(uint64_t now_ns) {
     send_queued();
     if (active_ == 0 && !votes_.empty()) {
-        votes_.settle(counters_.endpoints);  // no copy is running: no other copy's answer can come
+        votes_.settle(counters_);  // no copy is running: no other copy's answer can come
     }
     if (!intercept_->connected()) {
         to_register_.clear();

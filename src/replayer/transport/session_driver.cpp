@@ -145,13 +145,14 @@ void SessionDriver::release_request(DriverEnv& env, uint64_t now) {
         first_us_ = last_us_ = kNoLatency;
         status_bad_ = false;
         if (env.config.compare_bodies) {
-            if (!digest_) {
-                digest_ = std::make_unique<AnswerDigest>(env.config.noise);
+            if (!answer_) {
+                answer_ = std::make_unique<Answer>(env.config.noise);
             } else {
-                *digest_ = AnswerDigest(env.config.noise);
+                answer_->digest = AnswerDigest(env.config.noise);
+                answer_->head.clear();
             }
             if (rcv_nxt_ != resp_start_) {
-                digest_->lose();  // a greeting's bytes came before it was asked for
+                answer_->digest.lose();  // a greeting's bytes came before it was asked for
             }
         }
     }
@@ -185,9 +186,16 @@ void SessionDriver::response_done(DriverEnv& env, uint64_t now, bool by_quiet) {
                                       EndpointTable::Body::NotCompared,  // bodies: by the votes
                                       timed ? first_us_ : kNoLatency,
                                       timed ? last_us_ : kNoLatency);
-        if (digest_ && env.votes != nullptr && received > 0) {
-            env.votes->vote({session_, loop_, req_}, endpoint_, *digest_, r,
-                            env.counters.endpoints);
+        if (answer_ && env.votes != nullptr && received > 0) {
+            const uint32_t n = std::min<uint32_t>(r.length, kEndpointScanBytes);
+            const AnswerSeen seen{
+                env.feed == nullptr ? env.recording.response_head(r) : std::string_view(),
+                answer_->head,
+                env.feed == nullptr ? env.recording.stream(rs(env)).subspan(r.begin, n)
+                                    : std::span<const uint8_t>(),
+                client_};
+            env.votes->vote({session_, loop_, req_}, endpoint_, answer_->digest, r, seen,
+                            env.counters);
         }
     }
     ++req_;

@@ -187,7 +187,15 @@ class SessionDriver {
     uint32_t first_us_ = kNoLatency;  // its answer's first byte sent by the target, after sent_at_
     uint32_t last_us_ = kNoLatency;   // ... and its last byte so far
     uint32_t loop_ = 0;
-    std::unique_ptr<AnswerDigest> digest_;  // of the current answer (config.compare_bodies)
+    // The current answer, when its body is compared (config.compare_bodies): its digest and its
+    // first bytes (for an example of a difference).
+    struct Answer {
+        explicit Answer(const CompiledNoiseRules* rules) : digest(rules) {}
+        AnswerDigest digest;
+        std::vector<uint8_t> head;  // <= kHeadBytes
+        static constexpr size_t kHeadBytes = 512;
+    };
+    std::unique_ptr<Answer> answer_;
     uint16_t mss_ = 536;
     uint8_t snd_shift_ = 0;  // target's window scale (0 if not negotiated)
     uint8_t retries_ = 0;

@@ -330,7 +330,7 @@ void SessionDriver::on_data(DriverEnv& env, const wire::Report& r, uint64_t now,
                 first_us_ = first_us_ == kNoLatency ? us : first_us_;
                 last_us_ = us;
             }
-            if (digest_) {
+            if (answer_) {
                 digest_data(r);
             }
             env.counters.response_bytes += end - rcv_nxt_;
@@ -355,13 +355,16 @@ void SessionDriver::on_data(DriverEnv& env, const wire::Report& r, uint64_t now,
 // report) or a payload intercept's capture cut (its snaplen) loses it: no body comparison.
 void SessionDriver::digest_data(const wire::Report& r) {
     if (seq_gt(r.seq, rcv_nxt_) || r.payload_head.size() < r.payload_len) {
-        digest_->lose();
+        answer_->digest.lose();
         return;
     }
     const uint32_t from = seq_gt(resp_start_, rcv_nxt_) ? resp_start_ : rcv_nxt_;
     const uint32_t skip = from - r.seq;
     if (skip < r.payload_len) {
-        digest_->add(std::span<const uint8_t>(r.payload_head).subspan(skip));
+        const auto bytes = std::span<const uint8_t>(r.payload_head).subspan(skip);
+        answer_->digest.add(bytes);
+        const size_t keep = std::min(Answer::kHeadBytes - answer_->head.size(), bytes.size());
+        answer_->head.insert(answer_->head.end(), bytes.begin(), bytes.begin() + keep);
     }
 }
 

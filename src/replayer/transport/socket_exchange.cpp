@@ -124,7 +124,7 @@ void SocketTransport::read_input(uint32_t id, uint64_t now) {
             }
             const size_t keep = std::min<size_t>(kHeadBytes - s.head_len, r.bytes);
             std::memcpy(s.head.data() + s.head_len, buffer_.data(), keep);
-            s.head_len = static_cast<uint8_t>(s.head_len + keep);
+            s.head_len = static_cast<uint16_t>(s.head_len + keep);
             if (opt_.compare) {
                 s.digest.add(std::span<const uint8_t>(buffer_.data(), r.bytes));
             }
@@ -226,8 +226,10 @@ void SocketTransport::check_response(uint32_t id) {
         const bool timed = s.written_at != 0 && s.received > 0;
         if (s.received > 0) {
             // Decided once every copy answered (at once with one copy).
-            votes_.vote({s.session, s.loop, s.answered}, s.endpoint, s.digest, r,
-                        counters_.endpoints);
+            const AnswerSeen seen{opt_.feed == nullptr ? rec_.response_head(r) : std::string_view(),
+                                  std::span<const uint8_t>(s.head.data(), s.head_len),
+                                  request_start(s, r), s.local};
+            votes_.vote({s.session, s.loop, s.answered}, s.endpoint, s.digest, r, seen, counters_);
         }
         counters_.endpoints.record(
             s.endpoint, r,

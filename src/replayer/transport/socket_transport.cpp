@@ -421,8 +421,8 @@ void SocketTransport::on_timer(uint64_t now_ns) {
 
 void SocketTransport::flush(uint64_t /*now_ns*/) {
     if (active() == 0 && !votes_.empty()) {
-        votes_.settle(
-            counters_.endpoints);  // no copy is running: no other copy's answer can come now
+        // No copy is running: no other copy's answer can come now.
+        votes_.settle(counters_);
     }
 }
 

@@ -95,7 +95,9 @@ class SocketTransport final : public Transport {
     // Connections opened so far (each one a distinct local endpoint chosen by the kernel).
     uint64_t connections_opened() const { return opened_; }
 
-    static constexpr size_t kHeadBytes = 128;  // replayed response bytes kept for --diff
+    // Replayed response bytes kept for --diff and the examples of differences (a head and the
+    // start of its body).
+    static constexpr size_t kHeadBytes = 512;
 
   private:
     enum class Phase : uint8_t { Connecting, Think, Request, CloseThink, FinWait };
@@ -125,7 +127,7 @@ class SocketTransport final : public Transport {
         bool want_write = false;
         bool idle = false;      // live: the target answered all the online server has so far
         uint32_t interest = 0;  // what epoll watches for this slot's fd
-        uint8_t head_len = 0;
+        uint16_t head_len = 0;
         std::array<uint8_t, kHeadBytes> head{};
         uint32_t endpoint = EndpointTable::kNone;  // the current request's
         uint64_t written_at = 0;                   // when its last byte was written
