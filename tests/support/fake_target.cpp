@@ -73,7 +73,8 @@ void FakeTarget::reply(Connection& c, uint8_t flags, uint32_t seq, std::span<con
         r.window_scale = cfg_.window_scale;
     }
     r.payload_len = static_cast<uint32_t>(payload.size());
-    const size_t head = std::min(payload.size(), wire::kMaxPayloadHead);
+    const size_t head =
+        cfg_.full_payloads ? payload.size() : std::min(payload.size(), wire::kMaxPayloadHead);
     r.payload_head.assign(payload.begin(), payload.begin() + static_cast<long>(head));
     const uint64_t index = reports_made_++;
     // Intercept delivers reports in capture order; one held up holds up those behind it.

@@ -44,6 +44,7 @@ struct FakeTargetConfig {
     bool close_after_last = false;               // FIN right after the last configured answer
     std::set<uint64_t> drop_client_packets;      // indexes (0-based, all packets received) lost
     std::set<uint64_t> drop_reports;             // indexes of reports intercept never delivers
+    bool full_payloads = false;  // reports carry whole payloads (intercept's payload feature)
     std::set<uint64_t> late_reports;             // indexes of reports intercept delivers late
     uint64_t late_by_ns = 0;                     //   by this much
     uint64_t one_way_delay_ns = 500'000;         // client->target and target->report each way

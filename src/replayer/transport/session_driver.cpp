@@ -149,8 +149,8 @@ void SessionDriver::release_request(DriverEnv& env, uint64_t now) {
                 answer_ = std::make_unique<Answer>(env.config.noise);
             } else {
                 answer_->digest = AnswerDigest(env.config.noise);
-                answer_->head.clear();
             }
+            answer_->reset(resp_start_);
             if (rcv_nxt_ != resp_start_) {
                 answer_->digest.lose();  // a greeting's bytes came before it was asked for
             }

@@ -18,7 +18,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "common/net/flow_key.h"
@@ -143,7 +145,7 @@ class SessionDriver {
     uint64_t ack_deadline(const DriverEnv& env) const;
     void on_ack(DriverEnv& env, const wire::Report& r, uint64_t now);
     void on_data(DriverEnv& env, const wire::Report& r, uint64_t now, uint64_t sent_at);
-    void digest_data(const wire::Report& r);
+    uint32_t digest_data(const wire::Report& r);
     void on_rto(DriverEnv& env, uint64_t now);
     void rtt_sample(const DriverConfig& config, uint64_t rtt_ns);
     void classify_retransmission();
@@ -193,7 +195,16 @@ class SessionDriver {
         explicit Answer(const CompiledNoiseRules* rules) : digest(rules) {}
         AnswerDigest digest;
         std::vector<uint8_t> head;  // <= kHeadBytes
+        uint32_t base = 0;          // target sequence number of the answer's first byte
+        uint32_t next = 0;          // answer offset the digest takes next
+        // Segments reported past a hole (reordered on the way to intercept: the late original
+        // comes next), by answer offset; at most kMaxAhead bytes, beyond which the digest is lost.
+        std::map<uint32_t, std::vector<uint8_t>> ahead;
+        size_t ahead_bytes = 0;
         static constexpr size_t kHeadBytes = 512;
+        static constexpr size_t kMaxAhead = 1u << 20;
+        void reset(uint32_t start);
+        void take(uint32_t offset, std::span<const uint8_t> bytes);
     };
     std::unique_ptr<Answer> answer_;
     uint16_t mss_ = 536;

@@ -310,9 +310,14 @@ void SessionDriver::on_ack(DriverEnv& env, const wire::Report& r, uint64_t now) 
 
 void SessionDriver::on_data(DriverEnv& env, const wire::Report& r, uint64_t now, uint64_t sent_at) {
     const uint32_t end = r.seq + r.payload_len;
+    // Also repeated and late bytes: the digest keeps its own order.
+    const uint32_t filled = r.payload_len > 0 && answer_ ? digest_data(r) : 0;
     if (r.payload_len > 0) {
         if (!seq_gt(end, rcv_nxt_)) {
             ack_now_ = true;  // a repeated segment: our ACK was lost or is late
+            // Or the original of bytes counted unseen, overtaken on the way to intercept.
+            env.counters.response_bytes_unseen -=
+                std::min<uint64_t>(filled, env.counters.response_bytes_unseen);
         } else {
             if (seq_gt(r.seq, rcv_nxt_)) {
                 // Intercept did not report the bytes before (capture drop) although the target
@@ -329,9 +334,6 @@ void SessionDriver::on_data(DriverEnv& env, const wire::Report& r, uint64_t now,
                 const uint32_t us = latency_us(sent_at >= sent_at_ ? sent_at - sent_at_ : 0);
                 first_us_ = first_us_ == kNoLatency ? us : first_us_;
                 last_us_ = us;
-            }
-            if (answer_) {
-                digest_data(r);
             }
             env.counters.response_bytes += end - rcv_nxt_;
             rcv_nxt_ = end;
@@ -351,21 +353,70 @@ void SessionDriver::on_data(DriverEnv& env, const wire::Report& r, uint64_t now,
     }
 }
 
-// The answer's new bytes (from rcv_nxt_ on) into its digest. A hole (bytes intercept did not
-// report) or a payload intercept's capture cut (its snaplen) loses it: no body comparison.
-void SessionDriver::digest_data(const wire::Report& r) {
-    if (seq_gt(r.seq, rcv_nxt_) || r.payload_head.size() < r.payload_len) {
-        answer_->digest.lose();
+void SessionDriver::Answer::reset(uint32_t start) {
+    head.clear();
+    base = start;
+    next = 0;
+    ahead.clear();
+    ahead_bytes = 0;
+}
+
+// Bytes at answer offset `offset` (in order: offset <= next) into the digest and the head.
+void SessionDriver::Answer::take(uint32_t offset, std::span<const uint8_t> bytes) {
+    if (offset + bytes.size() <= next) {
         return;
     }
-    const uint32_t from = seq_gt(resp_start_, rcv_nxt_) ? resp_start_ : rcv_nxt_;
-    const uint32_t skip = from - r.seq;
-    if (skip < r.payload_len) {
-        const auto bytes = std::span<const uint8_t>(r.payload_head).subspan(skip);
-        answer_->digest.add(bytes);
-        const size_t keep = std::min(Answer::kHeadBytes - answer_->head.size(), bytes.size());
-        answer_->head.insert(answer_->head.end(), bytes.begin(), bytes.begin() + keep);
+    bytes = bytes.subspan(next - offset);
+    digest.add(bytes);
+    const size_t keep = std::min(kHeadBytes - std::min(kHeadBytes, head.size()), bytes.size());
+    head.insert(head.end(), bytes.begin(), bytes.begin() + static_cast<long>(keep));
+    next += static_cast<uint32_t>(bytes.size());
+}
+
+// One data report into the current answer's digest, in sequence order: a segment past a hole
+// waits (the hole is usually a segment reordered on the way to intercept, its original comes
+// next); one intercept's capture cut (its snaplen), or too much waiting, loses the digest.
+// Returns how many of the report's bytes filled the digest's next place (a late original of
+// bytes already passed over fills a hole).
+uint32_t SessionDriver::digest_data(const wire::Report& r) {
+    Answer& a = *answer_;
+    if (!a.digest.known()) {
+        return 0;
     }
+    if (r.payload_head.size() < r.payload_len) {
+        a.digest.lose();
+        return 0;
+    }
+    const uint32_t end = r.seq + r.payload_len - a.base;
+    if (seq_lt(r.seq, a.base) && !seq_gt(r.seq + r.payload_len, a.base)) {
+        return 0;  // bytes of an earlier answer
+    }
+    const uint32_t offset = seq_lt(r.seq, a.base) ? 0 : r.seq - a.base;
+    const auto bytes =
+        std::span<const uint8_t>(r.payload_head).subspan(r.payload_len - (end - offset));
+    if (end <= a.next) {
+        return 0;  // repeated
+    }
+    if (offset > a.next) {
+        if (a.ahead_bytes + bytes.size() > Answer::kMaxAhead) {
+            a.digest.lose();
+            return 0;
+        }
+        auto& kept = a.ahead[offset];
+        if (kept.size() < bytes.size()) {
+            a.ahead_bytes += bytes.size() - kept.size();
+            kept.assign(bytes.begin(), bytes.end());
+        }
+        return 0;
+    }
+    const uint32_t filled = end - a.next;
+    a.take(offset, bytes);
+    while (!a.ahead.empty() && a.ahead.begin()->first <= a.next) {
+        a.take(a.ahead.begin()->first, a.ahead.begin()->second);
+        a.ahead_bytes -= a.ahead.begin()->second.size();
+        a.ahead.erase(a.ahead.begin());
+    }
+    return filled;
 }
 
 void SessionDriver::check_status(DriverEnv& env, const wire::Report& r) {

@@ -402,6 +402,69 @@ TEST_CASE("answers intercept did not report are acknowledged and counted unseen"
     CHECK(h.conn(spec.client).state == test::FakeTarget::State::Closed);
 }
 
+TEST_CASE("answer segments overtaken on the way to intercept are compared, not counted unseen",
+          "[replay][driver][compare]") {
+    SessionSpec spec;
+    spec.requests = {100};
+    spec.responses = {20'000};
+    auto t = target_for(spec);
+    t.status_lines = {"+OK\r\n"};  // not HTTP: the whole answer is digested
+    t.full_payloads = true;        // intercept forwards payloads (protocol version 2)
+    Recording rec = make_recording(spec);
+    // The recorded answer: what the fake target sends (FakeTarget::answer).
+    std::vector<uint8_t> answer(20'000);
+    for (size_t k = 0; k < answer.size(); ++k) {
+        answer[k] = static_cast<uint8_t>('a' + k % 26);
+    }
+    std::copy_n("+OK\r\n", 5, answer.begin());
+    AnswerDigest expected;
+    expected.add(answer);
+    rec.requests[0].body_digest = expected.value();
+    DriverConfig cfg;
+    cfg.compare_bodies = true;
+    Harness h(std::move(rec), t, cfg);
+    AnswerVotes votes(1);
+    h.env.votes = &votes;
+    SessionDriver d(0, spec.client, 5);
+    // The run loop of Harness::run, but the first batch with two data segments arrives with
+    // them swapped (the veth's two CPUs reorder packets before intercept's capture).
+    h.target.set_now(h.now);
+    d.start(h.env, h.now);
+    bool swapped = false;
+    for (int i = 0; i < 200'000 && !d.finished(); ++i) {
+        h.target.set_now(h.now);
+        auto reports = h.target.take_reports(h.now);
+        if (!reports.empty()) {
+            if (!swapped && reports.size() >= 2 && reports[0].payload_len > 0 &&
+                reports[1].payload_len > 0) {
+                std::swap(reports[0], reports[1]);
+                swapped = true;
+            }
+            for (const auto& r : reports) {
+                d.on_report(h.env, r, h.now);
+            }
+            d.flush(h.env, h.now);
+            continue;
+        }
+        const uint64_t next = std::min(d.deadline_in(h.env), h.target.next_event());
+        if (next == std::numeric_limits<uint64_t>::max()) {
+            break;
+        }
+        h.now = std::max(h.now, next);
+        h.target.set_now(h.now);
+        h.target.tick(h.now);
+        d.on_timer(h.env, h.now);
+    }
+    REQUIRE(swapped);
+    CHECK(d.outcome() == Outcome::Completed);
+    CHECK(h.counters.response_bytes == 20'000);
+    CHECK(h.counters.response_bytes_unseen == 0);  // overtaken, not lost
+    REQUIRE(h.counters.endpoints.all().size() == 1);
+    const EndpointStats& e = h.counters.endpoints.all()[0];
+    CHECK(e.body_compared == 1);
+    CHECK(e.body_mismatch == 0);  // the digest took the bytes in their order
+}
+
 TEST_CASE("a RST from the target fails the session as reset by target", "[replay][driver]") {
     const SessionSpec spec = keep_alive();
     auto t = target_for(spec);
