@@ -150,6 +150,33 @@ void check_comparison(const Json& j, const std::string& summary) {
     }
 }
 
+// --report requests: one JSON line per replayed answer, recorded vs replayed.
+void check_requests(const fs::path& path, const Json& report) {
+    const auto lines = split_lines(read_text(path));
+    CHECK(lines.size() == report["responses"]["seen"].as_u64());
+    std::map<std::string, uint64_t> body_differs, status_differs, body_same;
+    for (const std::string& line : lines) {
+        INFO(line);
+        const Json j = Json::parse(line);
+        const std::string name = j["endpoint"].as_string();
+        body_differs[name] += j["body"].as_string() == "differs" ? 1 : 0;
+        body_same[name] += j["body"].as_string() == "same" ? 1 : 0;
+        status_differs[name] += j["status"].as_string() == "differs" ? 1 : 0;
+        if (name == "GET /large") {
+            CHECK(j["recorded"]["status"].as_string() == "HTTP/1.1 200 OK");
+            CHECK(j["replayed"]["status"].as_string() == "HTTP/1.1 404 Not Found");
+        }
+        if (j["body"].as_string() != "unknown") {
+            CHECK(j["replayed"]["first_us"].as_u64() <= j["replayed"]["last_us"].as_u64());
+        }
+    }
+    CHECK(status_differs["GET /large"] == 6);
+    CHECK(body_differs["GET /"] == 3);
+    CHECK(body_differs["GET /api/ping"] == 3);  // per copy (the votes set them aside as noise)
+    CHECK(body_same["GET /api/users"] > 0);
+    CHECK(body_differs["GET /api/users"] == 0);
+}
+
 }  // namespace
 
 TEST_CASE_METHOD(NetnsLab,
@@ -163,15 +190,35 @@ TEST_CASE_METHOD(NetnsLab,
     change_site(*this, nginx);
     const Sample sample = import_sample(*this);
     const fs::path report = path("report.json");
-    const CommandResult r =
-        run("replayer",
-            {binary("tcpreplay2"), "--in", sample.archive.string(), "--target", l.addr_b + ":80",
-             "--transport", "socket", "--copies", "3", "--speed", "max", "--timeout", "10s",
-             "--report", "json", report.string(), "--max-failed", "100", "-q"},
-            60s);
+    const fs::path requests = path("requests.jsonl");
+    const CommandResult r = run("replayer",
+                                {binary("tcpreplay2"),
+                                 "--in",
+                                 sample.archive.string(),
+                                 "--target",
+                                 l.addr_b + ":80",
+                                 "--transport",
+                                 "socket",
+                                 "--copies",
+                                 "3",
+                                 "--speed",
+                                 "max",
+                                 "--timeout",
+                                 "10s",
+                                 "--report",
+                                 "json",
+                                 report.string(),
+                                 "--report",
+                                 "requests",
+                                 requests.string(),
+                                 "--max-failed",
+                                 "100",
+                                 "-q"},
+                                60s);
     INFO(r.describe());
     REQUIRE(r.exit_code == 0);
     check_comparison(read_json(report), r.out);
+    check_requests(requests, read_json(report));
 
     // The header the report named, ignored: the rest of those heads is compared again.
     const CommandResult again = run("replayer",

@@ -39,16 +39,17 @@ void parse_reports(const std::vector<std::vector<std::string>>& reports, ReplayO
         }
         const std::string format = args.size() == 2 ? args[0] : "json";
         const std::string& file = args.back();
-        if (args.size() == 1 && (file == "json" || file == "html")) {
+        if (args.size() == 1 && (file == "json" || file == "html" || file == "requests")) {
             throw Error(ErrorKind::Usage,
                         "--report " + file + ": give the file: --report " + file + " FILE");
         }
-        std::string* target = format == "json"   ? &o.report_json
-                              : format == "html" ? &o.report_html
-                                                 : nullptr;
+        std::string* target = format == "json"       ? &o.report_json
+                              : format == "html"     ? &o.report_html
+                              : format == "requests" ? &o.report_requests
+                                                     : nullptr;
         if (target == nullptr) {
             throw Error(ErrorKind::Usage,
-                        "--report " + format + ": the report formats are json and html");
+                        "--report " + format + ": the report formats are json, html and requests");
         }
         if (!target->empty()) {
             throw Error(ErrorKind::Usage, "--report " + format + " given twice");
@@ -218,10 +219,11 @@ CommandLine::CommandLine(CLI::App& app) {
                    "A session waiting on the target this long is reset (default 30s)");
     app.add_option("--report", report_args_,
                    "Write the report: --report json FILE, --report html FILE (one page, "
-                   "opens offline); repeatable (--report json r.json --report html r.html); "
+                   "opens offline), --report requests FILE (every answer recorded vs replayed, "
+                   "JSON lines); repeatable (--report json r.json --report html r.html); "
                    "--report FILE is json")
         ->expected(1, 2)
-        ->type_name("[json|html] FILE");
+        ->type_name("[json|html|requests] FILE");
     app.add_option("--max-failed", max_failed_text_,
                    "Exit 3 when more sessions than this failed (default 1%)");
     app.add_option("--client-pool", pool_text_,
@@ -320,6 +322,10 @@ ReplayOptions CommandLine::options() {
         o.linger_ns = static_cast<uint64_t>(parse_duration(linger_text_, "--linger", true).count());
     }
     parse_reports(report_args_, o);
+    if (!o.report_requests.empty() && !o.compare) {
+        throw Error(ErrorKind::Usage,
+                    "--report requests compares every answer: it cannot go with --no-compare");
+    }
     if (!o.diff_file.empty() && o.transport != TransportMode::Socket) {
         throw Error(ErrorKind::Usage,
                     "--diff needs --transport socket (raw replay sees only the first bytes of "

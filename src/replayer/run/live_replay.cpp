@@ -102,6 +102,11 @@ int run_live(const ReplayOptions& o) {
     // The capture first (the clearest error without root), then the sender and intercept (or
     // the socket transport's --diff), then --record: every start-up error is reported here, in
     // the foreground, before -d detaches.
+    if (!o.report_requests.empty()) {
+        throw Error(ErrorKind::Usage,
+                    "--report requests is for archive replay (--in); live passthrough reports "
+                    "per endpoint (--report json/html)");
+    }
     std::unique_ptr<os::PacketSource> capture = open_capture(o, port);
     const bool socket_mode = o.transport == TransportMode::Socket;
     RawIo io;

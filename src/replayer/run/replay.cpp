@@ -165,7 +165,11 @@ int run_replay(const ReplayOptions& o) {
     facts.damage = in.loaded.damage.problems;
     facts.sessions_skipped_family = in.other_family;
     ScheduleSource source(rec, sched, std::move(facts));
-    const TransportUse use{o.speed_milli, nullptr};
+    std::unique_ptr<RequestLog> requests;
+    if (!o.report_requests.empty()) {
+        requests = std::make_unique<RequestLog>(o.report_requests);
+    }
+    const TransportUse use{o.speed_milli, nullptr, requests.get()};
     std::unique_ptr<DiffWriter> diff = socket_mode ? prepare_socket_replay(o) : nullptr;
     std::unique_ptr<Transport> transport = make_transport(rec, o, use, std::move(io), diff.get());
 
@@ -178,6 +182,9 @@ int run_replay(const ReplayOptions& o) {
     const RunResult run = run_loop(source, *transport, lo);
     if (diff) {
         diff->commit();
+    }
+    if (requests) {
+        requests->commit();
     }
 
     const RunSummary s =

@@ -50,6 +50,7 @@ struct ReplayOptions {
     std::optional<uint64_t> duration_ns;   // --duration
     std::string report_json;               // --report json FILE (or --report FILE)
     std::string report_html;               // --report html FILE
+    std::string report_requests;           // --report requests FILE
     uint64_t timeout_ns = 30'000'000'000;  // --timeout
     double max_failed_percent = 1.0;       // --max-failed
     std::optional<Cidr> client_pool;       // --client-pool

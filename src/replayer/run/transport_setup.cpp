@@ -54,6 +54,7 @@ RawTransportOptions raw_transport_options(const ReplayOptions& o, const Transpor
     }
     ro.copies = o.copies;
     ro.feed = use.feed;
+    ro.requests = use.requests;
     return ro;
 }
 
@@ -65,6 +66,7 @@ SocketTransportOptions socket_transport_options(const ReplayOptions& o, const Tr
     so.noise = o.noise.get();
     so.timeout_ns = o.timeout_ns;
     so.feed = use.feed;
+    so.requests = use.requests;
     so.copies = o.copies;
     return so;
 }

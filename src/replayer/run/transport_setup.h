@@ -38,8 +38,9 @@ uint64_t prepare_socket(const ReplayOptions& o);
 
 // What differs between the archive's and the live input's use of a transport.
 struct TransportUse {
-    uint32_t speed_milli = 1000;  // think times / speed (live: 1x, the live client's pace)
-    SessionFeed* feed = nullptr;  // live: the sessions grow while replayed (session_feed.h)
+    uint32_t speed_milli = 1000;     // think times / speed (live: 1x, the live client's pace)
+    SessionFeed* feed = nullptr;     // live: the sessions grow while replayed (session_feed.h)
+    RequestLog* requests = nullptr;  // --report requests FILE
 };
 
 RawTransportOptions raw_transport_options(const ReplayOptions& o, const TransportUse& use);

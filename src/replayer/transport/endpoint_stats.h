@@ -9,6 +9,7 @@
 #include <map>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -76,6 +77,10 @@ class EndpointTable {
     const std::map<std::string, uint64_t>& noisy_headers() const { return noisy_headers_; }
 
     const std::vector<EndpointStats>& all() const { return stats_; }
+    // Endpoint `id`'s name ("" for kNone).
+    std::string_view name_of(uint32_t id) const {
+        return id < stats_.size() ? std::string_view(stats_[id].name) : std::string_view();
+    }
     bool empty() const { return stats_.empty(); }
     // Adds another table's endpoints by name (several runs or replayers: exact).
     void merge(const EndpointTable& other);

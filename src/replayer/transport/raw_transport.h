@@ -32,6 +32,7 @@ struct RawTransportOptions {
     uint64_t isn_seed = 0;                   // key of the ISN hash (next_isn)
     // Live passthrough: sessions that grow while replayed (session_feed.h); see wake().
     SessionFeed* feed = nullptr;
+    RequestLog* requests = nullptr;  // --report requests FILE (with the comparison)
 };
 
 class RawTransport final : public Transport {

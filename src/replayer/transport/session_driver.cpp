@@ -159,6 +159,33 @@ void SessionDriver::release_request(DriverEnv& env, uint64_t now) {
     send_data(env, now, false);
 }
 
+// One line of --report requests: the recorded answer and this copy's.
+void SessionDriver::log_request(DriverEnv& env, const RecordedRequest& r, uint32_t received,
+                                bool timed) {
+    RequestEntry e;
+    e.session = session_;
+    e.loop = loop_;
+    e.request = req_;
+    e.client = client_;
+    e.endpoint = env.counters.endpoints.name_of(endpoint_);
+    std::string_view recorded_status = env.recording.status_line(r);
+    if (env.feed != nullptr) {
+        recorded_status = env.feed->status_line(session_, req_).value_or(std::string_view());
+    }
+    e.recorded = {recorded_status, r.response_len,    r.body_digest,
+                  r.head_digest,   r.answer_first_us, r.answer_last_us};
+    std::string replayed_status;
+    if (answer_) {
+        replayed_status = first_line(answer_->head);
+        take_digests(answer_->digest, e.replayed);
+    }
+    e.replayed.status = replayed_status;
+    e.replayed.length = received;
+    e.replayed.first_us = timed ? first_us_ : kNoLatency;
+    e.replayed.last_us = timed ? last_us_ : kNoLatency;
+    env.requests->add(e);
+}
+
 void SessionDriver::response_done(DriverEnv& env, uint64_t now, bool by_quiet) {
     const RecordedRequest r = request(env);
     const uint32_t received = rcv_nxt_ - resp_start_;
@@ -186,6 +213,9 @@ void SessionDriver::response_done(DriverEnv& env, uint64_t now, bool by_quiet) {
                                       EndpointTable::Body::NotCompared,  // bodies: by the votes
                                       timed ? first_us_ : kNoLatency,
                                       timed ? last_us_ : kNoLatency);
+        if (env.requests != nullptr) {
+            log_request(env, r, received, timed);
+        }
         if (answer_ && env.votes != nullptr && received > 0) {
             const uint32_t n = std::min<uint32_t>(r.length, kEndpointScanBytes);
             const AnswerSeen seen{

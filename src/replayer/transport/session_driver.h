@@ -31,6 +31,7 @@
 #include "replayer/sessions/session_feed.h"
 #include "replayer/transport/answer_votes.h"
 #include "replayer/transport/counters.h"
+#include "replayer/transport/request_log.h"
 
 namespace tcpr::replay {
 
@@ -92,6 +93,7 @@ struct DriverEnv {
     SessionFeed* feed = nullptr;
     // The copies' answer bodies, decided together (config.compare_bodies).
     AnswerVotes* votes = nullptr;
+    RequestLog* requests = nullptr;  // --report requests FILE (with the comparison)
 };
 
 class SessionDriver {
@@ -138,6 +140,7 @@ class SessionDriver {
     void release_request(DriverEnv& env, uint64_t now);
     bool answer_complete(const DriverEnv& env, uint64_t now, bool& by_quiet) const;
     void response_done(DriverEnv& env, uint64_t now, bool by_quiet);
+    void log_request(DriverEnv& env, const RecordedRequest& r, uint32_t received, bool timed);
     void check_status(DriverEnv& env, const wire::Report& r);
     void send_fin(DriverEnv& env, uint64_t now);
     void pump(DriverEnv& env, uint64_t now);

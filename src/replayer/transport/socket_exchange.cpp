@@ -224,6 +224,25 @@ void SocketTransport::check_response(uint32_t id) {
         // Latency from the request's last byte written to the answer's first and last byte read:
         // measured here, at the client, as the recording measured it at its capture point.
         const bool timed = s.written_at != 0 && s.received > 0;
+        const uint32_t first_us = timed && s.first_data_at >= s.written_at
+                                      ? latency_us(s.first_data_at - s.written_at)
+                                      : kNoLatency;
+        const uint32_t last_us = timed && s.last_data_at >= s.written_at
+                                     ? latency_us(s.last_data_at - s.written_at)
+                                     : kNoLatency;
+        if (opt_.requests != nullptr) {
+            RequestEntry e;
+            e.session = s.session;
+            e.loop = s.loop;
+            e.request = s.answered;
+            e.client = s.local;
+            e.endpoint = counters_.endpoints.name_of(s.endpoint);
+            e.recorded = {expected_status, r.response_len,    r.body_digest,
+                          r.head_digest,   r.answer_first_us, r.answer_last_us};
+            e.replayed = {c.replayed_status, s.received, 0, 0, first_us, last_us};
+            take_digests(s.digest, e.replayed);
+            opt_.requests->add(e);
+        }
         if (s.received > 0) {
             // Decided once every copy answered (at once with one copy).
             const AnswerSeen seen{opt_.feed == nullptr ? rec_.response_head(r) : std::string_view(),
@@ -235,10 +254,7 @@ void SocketTransport::check_response(uint32_t id) {
             s.endpoint, r,
             !status_later && s.received > 0 && c.status == ResponseCheck::Status::Mismatch,
             EndpointTable::Body::NotCompared,  // bodies: by the votes
-            timed && s.first_data_at >= s.written_at ? latency_us(s.first_data_at - s.written_at)
-                                                     : kNoLatency,
-            timed && s.last_data_at >= s.written_at ? latency_us(s.last_data_at - s.written_at)
-                                                    : kNoLatency);
+            first_us, last_us);
     }
     switch (c.length) {
         case ResponseCheck::Length::Equal:

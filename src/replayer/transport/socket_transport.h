@@ -28,6 +28,7 @@
 #include "replayer/sessions/session_feed.h"
 #include "replayer/transport/answer_votes.h"
 #include "replayer/transport/counters.h"
+#include "replayer/transport/request_log.h"
 #include "replayer/transport/response_diff.h"
 #include "replayer/transport/session_driver.h"
 #include "replayer/transport/transport.h"
@@ -39,6 +40,7 @@ struct SocketTransportOptions {
     uint32_t speed_milli = 1000;                // think times / speed; 0 = max (no waits)
     bool compare = true;                        // the comparison per endpoint (--no-compare)
     const CompiledNoiseRules* noise = nullptr;  // what is noise (nullptr: the defaults)
+    RequestLog* requests = nullptr;             // --report requests FILE (with the comparison)
     uint32_t copies = 1;                        // copies per session (bodies that differ between
                                                 //   copies are noise)
     uint64_t timeout_ns = 30'000'000'000;       // waiting on the target without progress

@@ -153,6 +153,27 @@ TEST_CASE("report files: json and html, each at most once", "[replay][options][h
                       "--report html: give the file: --report html FILE");
     CHECK_THROWS_WITH(with({"--report", "json", "a", "b"}),
                       "--report takes FORMAT FILE or FILE (json)");
+    o = with({"--report", "requests", "r.jsonl"});
+    CHECK(o.report_requests == "r.jsonl");
+    CHECK_THROWS_WITH(with({"--report", "requests", "r.jsonl", "--no-compare"}),
+                      "--report requests compares every answer: it cannot go with --no-compare");
+    CHECK_THROWS_WITH(with({"--report", "xml", "r.xml"}),
+                      "--report xml: the report formats are json, html and requests");
+}
+
+TEST_CASE("noise rules: given on the command line, compiled once, bad ones refused",
+          "[replay][options]") {
+    const ReplayOptions o =
+        parse({"--in", "x", "-t", "10.0.0.1:80", "--ignore", "[0-9]{10}", "--ignore-json",
+               "$.meta.request_id", "--ignore-header", "X-Trace", "--compare-header", "ETag"});
+    REQUIRE(o.noise != nullptr);
+    CHECK(o.builder.noise == o.noise.get());
+    CHECK(o.noise->ignores_header("x-trace"));
+    CHECK_FALSE(o.noise->ignores_header("etag"));
+    CHECK(o.noise->ignores_header("date"));
+    CHECK(o.noise->has_body_rules());
+    CHECK_THROWS(parse({"--in", "x", "-t", "10.0.0.1:80", "--ignore", "(unclosed"}));
+    CHECK_THROWS(parse({"--in", "x", "-t", "10.0.0.1:80", "--ignore-json", "meta.id"}));
 }
 
 TEST_CASE("command-line errors are one clear line", "[replay][options]") {
@@ -160,7 +181,7 @@ TEST_CASE("command-line errors are one clear line", "[replay][options]") {
     CHECK_THROWS_WITH(parse({"--in", "x", "-t", "10.0.0.1:80", "-x", "80-10.0.0.1:80"}),
                       "give either -x or --target, not both");
     CHECK_THROWS_WITH(parse({"--in", "x", "-t", "10.0.0.1:80", "--report", "xml", "f"}),
-                      "--report xml: the report formats are json and html");
+                      "--report xml: the report formats are json, html and requests");
     CHECK_THROWS_WITH(parse({"--in", "x", "-t", "10.0.0.1:80", "--client-pool", "fd00::/64"}),
                       "--client-pool fd00::/64 is not of the target's IP version");
     CHECK_THROWS_WITH(parse({"--in", "x", "-t", "10.0.0.1:80", "--inject", "pcap"}),
