@@ -289,6 +289,27 @@ Json report_json(const fs::path& p) {
     return Json();
 }
 
+// The comparison per endpoint of a live copy into a target serving the online site: the online
+// server's answers are the recorded side; every body and head compared is the same.
+void check_live_comparison(const Json& j, uint64_t answers) {
+    uint64_t requests = 0, bodies = 0, heads = 0, recorded_latencies = 0;
+    for (const Json& e : j["endpoints"].as_array()) {
+        INFO("endpoint " << e["name"].as_string());
+        requests += e["requests"].as_u64();
+        bodies += e["body_compared"].as_u64();
+        heads += e["header_compared"].as_u64();
+        recorded_latencies += e["latency_recorded_us"]["count"].as_u64();
+        CHECK(e["status_mismatch"].as_u64() == 0);
+        CHECK(e["body_mismatch"].as_u64() == 0);
+        CHECK(e["header_mismatch"].as_u64() == 0);
+    }
+    CHECK(requests == answers);
+    CHECK(recorded_latencies > 0);
+    // Bodies and heads compared once the online answer was over (the next request, the close).
+    CHECK(bodies == answers);
+    CHECK(heads == answers);
+}
+
 }  // namespace
 
 TEST_CASE_METHOD(NetnsLab, "live passthrough copies every connection twice and records it",
@@ -327,6 +348,7 @@ TEST_CASE_METHOD(NetnsLab, "live passthrough copies every connection twice and r
     CHECK(j["status_lines"]["match"].as_u64() == requests * kCopies);
     CHECK(j["stop_reason"].as_string() == "signal");
     CHECK(out.find("failed sessions: 0.00%") != std::string::npos);
+    check_live_comparison(j, requests * kCopies);
 
     // The archive verifies and replays (archive mode) to the same requests, once more.
     REQUIRE(fs::exists(archive));
@@ -610,6 +632,7 @@ TEST_CASE_METHOD(NetnsLab, "live passthrough over --transport socket without int
     CHECK(j["status_lines"]["match"].as_u64() == total * kCopies);
     CHECK(j["status_lines"]["mismatch"].as_u64() == 0);
     CHECK(out.find("failed sessions: 0.00%") != std::string::npos);
+    check_live_comparison(j, total * kCopies);
     // --diff is published at the end and named (no answer differed: its header and count).
     CHECK(j["socket"]["diff_file"].as_string() == diff.string());
     REQUIRE(fs::exists(diff));

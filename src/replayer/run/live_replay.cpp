@@ -66,6 +66,8 @@ LiveConfig live_config(const ReplayOptions& o, uint16_t port) {
     lc.max_active = o.max_active;
     lc.idle_ns = o.live.idle_ns;
     lc.max_buffer_bytes = o.live.max_buffer_bytes;
+    lc.digest_answers = o.compare;  // the online answers are the recorded side
+    lc.noise = o.noise.get();
     lc.capture_start_ns =
         static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                   std::chrono::system_clock::now().time_since_epoch())
@@ -117,7 +119,7 @@ int run_live(const ReplayOptions& o) {
         io = open_raw_io(o, "tcpreplay2 live pid " + std::to_string(getpid()),
                          "live passthrough needs intercept to see the target's answers: give "
                          "--intercept HOST[:PORT] (tcpcopy's -s), or use --transport socket",
-                         false);  // the online answers' bodies are not digested live
+                         o.compare);
     }
     std::unique_ptr<LiveRecorder> recorder;
     if (!lv.record.empty()) {

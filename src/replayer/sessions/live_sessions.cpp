@@ -282,6 +282,7 @@ bool LiveSessions::track(const net::FlowKey& key, const net::PacketView& v,
     }
     const uint32_t id = new_conn(Conversation(client, server, ts, !v.syn(), first_ts_));
     Conn& c = *conns_[id];
+    c.conv.digest_answers(cfg_.digest_answers, cfg_.noise);
     c.key = key;
     c.last_mono = now_ns;
     flows_.emplace(key, id);

@@ -61,6 +61,9 @@ struct LiveConfig {
     // Capture clock when the capture began (0: its first packet). A connection open before
     // whose client is quiet for the request policy's pause since then starts a request.
     uint64_t capture_start_ns = 0;
+    // Digest the online answers (the comparison: RecordedRequest::body_digest/head_digest).
+    bool digest_answers = false;
+    const CompiledNoiseRules* noise = nullptr;  // what is noise (nullptr: the defaults)
 };
 
 struct LiveStats {

@@ -73,6 +73,9 @@ void SessionDriver::finish(DriverEnv& env, uint64_t /*now*/, Outcome outcome) {
         return;
     }
     outcome_ = outcome;
+    if (answer_ && answer_->vote_pending && env.votes != nullptr) {
+        vote_answer(env, answer_->pending_request);
+    }
     const uint32_t count = rs(env).request_count;
     if (outcome != Outcome::Completed && req_ < count) {
         // The current request was sent if we were waiting for its answer.
@@ -145,6 +148,9 @@ void SessionDriver::release_request(DriverEnv& env, uint64_t now) {
         first_us_ = last_us_ = kNoLatency;
         status_bad_ = false;
         if (env.config.compare_bodies) {
+            if (answer_ && answer_->vote_pending) {
+                vote_answer(env, answer_->pending_request);
+            }
             if (!answer_) {
                 answer_ = std::make_unique<Answer>(env.config.noise);
             } else {
@@ -157,6 +163,25 @@ void SessionDriver::release_request(DriverEnv& env, uint64_t now) {
         }
     }
     send_data(env, now, false);
+}
+
+// This copy's answer to request `request` into the copies' votes (answer_ holds it).
+void SessionDriver::vote_answer(DriverEnv& env, uint32_t request) {
+    const RecordedRequest r = env.feed != nullptr ? env.feed->request(session_, request)
+                                                  : env.recording.requests_of(rs(env))[request];
+    if (env.feed != nullptr && r.body_digest == 0 && r.head_digest == 0) {
+        answer_->vote_pending = false;
+        return;  // the online answer's digests never came (bytes missing, or it never ended)
+    }
+    const uint32_t n = std::min<uint32_t>(r.length, kEndpointScanBytes);
+    const AnswerSeen seen{env.feed == nullptr ? env.recording.response_head(r) : std::string_view(),
+                          answer_->head,
+                          env.feed == nullptr ? env.recording.stream(rs(env)).subspan(r.begin, n)
+                                              : env.feed->bytes(session_, r.begin, n),
+                          client_};
+    const uint32_t endpoint = answer_->vote_pending ? answer_->pending_endpoint : endpoint_;
+    answer_->vote_pending = false;
+    env.votes->vote({session_, loop_, request}, endpoint, answer_->digest, r, seen, env.counters);
 }
 
 // One line of --report requests: the recorded answer and this copy's.
@@ -217,15 +242,14 @@ void SessionDriver::response_done(DriverEnv& env, uint64_t now, bool by_quiet) {
             log_request(env, r, received, timed);
         }
         if (answer_ && env.votes != nullptr && received > 0) {
-            const uint32_t n = std::min<uint32_t>(r.length, kEndpointScanBytes);
-            const AnswerSeen seen{
-                env.feed == nullptr ? env.recording.response_head(r) : std::string_view(),
-                answer_->head,
-                env.feed == nullptr ? env.recording.stream(rs(env)).subspan(r.begin, n)
-                                    : std::span<const uint8_t>(),
-                client_};
-            env.votes->vote({session_, loop_, req_}, endpoint_, answer_->digest, r, seen,
-                            env.counters);
+            if (env.feed != nullptr && r.body_digest == 0 && r.head_digest == 0) {
+                // Live: the online answer is not over yet; compared when it is.
+                answer_->vote_pending = true;
+                answer_->pending_request = req_;
+                answer_->pending_endpoint = endpoint_;
+            } else {
+                vote_answer(env, req_);
+            }
         }
     }
     ++req_;

@@ -141,6 +141,7 @@ class SessionDriver {
     bool answer_complete(const DriverEnv& env, uint64_t now, bool& by_quiet) const;
     void response_done(DriverEnv& env, uint64_t now, bool by_quiet);
     void log_request(DriverEnv& env, const RecordedRequest& r, uint32_t received, bool timed);
+    void vote_answer(DriverEnv& env, uint32_t request);
     void check_status(DriverEnv& env, const wire::Report& r);
     void send_fin(DriverEnv& env, uint64_t now);
     void pump(DriverEnv& env, uint64_t now);
@@ -199,7 +200,11 @@ class SessionDriver {
         AnswerDigest digest;
         std::vector<uint8_t> head;  // <= kHeadBytes
         uint32_t base = 0;          // target sequence number of the answer's first byte
-        uint32_t next = 0;          // answer offset the digest takes next
+        // Live: the online answer was not over when this one was (its digest not known yet):
+        // compared when the next request begins (the online one is over then) or at the end.
+        bool vote_pending = false;
+        uint32_t pending_request = 0, pending_endpoint = 0;
+        uint32_t next = 0;  // answer offset the digest takes next
         // Segments reported past a hole (reordered on the way to intercept: the late original
         // comes next), by answer offset; at most kMaxAhead bytes, beyond which the digest is lost.
         std::map<uint32_t, std::vector<uint8_t>> ahead;
