@@ -24,18 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-Json read_json(const fs::path& path) {
-    const std::string text = read_text(path);
-    INFO("report " << path << ":\n" << text);
-    REQUIRE(!text.empty());
-    try {
-        return Json::parse(text);
-    } catch (const std::exception& e) {
-        FAIL("invalid JSON report: " << e.what());
-    }
-    return Json();
-}
-
 // The target's site differs from the recorded one in two known ways: /large is gone (404 where
 // the recording has 200), / has the same length but other bytes. And /api/ping answers a new
 // random id (same length) each time: its copies differ from each other, so its body
@@ -191,59 +179,38 @@ TEST_CASE_METHOD(NetnsLab,
     const Sample sample = import_sample(*this);
     const fs::path report = path("report.json");
     const fs::path requests = path("requests.jsonl");
-    const CommandResult r = run("replayer",
-                                {binary("tcpreplay2"),
-                                 "--in",
-                                 sample.archive.string(),
-                                 "--target",
-                                 l.addr_b + ":80",
-                                 "--transport",
-                                 "socket",
-                                 "--copies",
-                                 "3",
-                                 "--speed",
-                                 "max",
-                                 "--timeout",
-                                 "10s",
-                                 "--report",
-                                 "json",
-                                 report.string(),
-                                 "--report",
-                                 "requests",
-                                 requests.string(),
-                                 "--max-failed",
-                                 "100",
-                                 "-q"},
-                                60s);
+    // tcpreplay2 --transport socket on the sample, with `more` arguments.
+    auto replay_socket = [&](std::vector<std::string> more) {
+        std::vector<std::string> argv{binary("tcpreplay2"),
+                                      "--in",
+                                      sample.archive.string(),
+                                      "--target",
+                                      l.addr_b + ":80",
+                                      "--transport",
+                                      "socket",
+                                      "--copies",
+                                      "3",
+                                      "--speed",
+                                      "max",
+                                      "--timeout",
+                                      "10s",
+                                      "--report",
+                                      "json",
+                                      report.string(),
+                                      "--max-failed",
+                                      "100",
+                                      "-q"};
+        argv.insert(argv.end(), more.begin(), more.end());
+        return run("replayer", argv, 60s);
+    };
+    const CommandResult r = replay_socket({"--report", "requests", requests.string()});
     INFO(r.describe());
     REQUIRE(r.exit_code == 0);
     check_comparison(read_json(report), r.out);
     check_requests(requests, read_json(report));
 
     // The header the report named, ignored: the rest of those heads is compared again.
-    const CommandResult again = run("replayer",
-                                    {binary("tcpreplay2"),
-                                     "--in",
-                                     sample.archive.string(),
-                                     "--target",
-                                     l.addr_b + ":80",
-                                     "--transport",
-                                     "socket",
-                                     "--copies",
-                                     "3",
-                                     "--speed",
-                                     "max",
-                                     "--timeout",
-                                     "10s",
-                                     "--report",
-                                     "json",
-                                     report.string(),
-                                     "--max-failed",
-                                     "100",
-                                     "-q",
-                                     "--ignore-header",
-                                     "X-Trace"},
-                                    60s);
+    const CommandResult again = replay_socket({"--ignore-header", "X-Trace"});
     INFO(again.describe());
     REQUIRE(again.exit_code == 0);
     const Json j = read_json(report);

@@ -47,18 +47,6 @@ std::vector<std::string> as_nobody(std::vector<std::string> argv) {
     return full;
 }
 
-Json read_json(const fs::path& path) {
-    const std::string text = read_text(path);
-    INFO("report " << path << ":\n" << text);
-    REQUIRE(!text.empty());
-    try {
-        return Json::parse(text);
-    } catch (const std::exception& e) {
-        FAIL("invalid JSON report: " << e.what());
-    }
-    return Json();
-}
-
 }  // namespace
 
 TEST_CASE_METHOD(NetnsLab,

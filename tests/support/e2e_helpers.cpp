@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/json_lite.h"
 #include "support/netns_lab.h"
 #include "support/subprocess.h"
 
@@ -91,6 +92,18 @@ void require_intercept_listening(Process& p, const std::string& address, uint16_
                                                            << "\nstderr: " << p.stderr_text());
     REQUIRE(up);
     REQUIRE(p.running());
+}
+
+Json read_json(const std::filesystem::path& path) {
+    const std::string text = read_text(path);
+    INFO("report " << path << ":\n" << text);
+    REQUIRE(!text.empty());
+    try {
+        return Json::parse(text);
+    } catch (const std::exception& e) {
+        FAIL("invalid JSON report: " << e.what());
+    }
+    return Json();
 }
 
 }  // namespace tcpr::test

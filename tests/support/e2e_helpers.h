@@ -4,13 +4,18 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
 
 namespace tcpr::test {
 
+class Json;
 class Process;
+
+// The JSON file at `path` (a --report), parsed; REQUIREs that it exists and parses.
+Json read_json(const std::filesystem::path& path);
 
 // The path of the built program `name` (tcprec, tcpreplay2, intercept) under
 // TCPR_BINARY_DIR/src. REQUIREs that it exists (Catch2 assertion, so only inside a test).

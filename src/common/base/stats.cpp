@@ -33,4 +33,10 @@ std::string count_text(uint64_t v) {
     return buf;
 }
 
+std::string fixed_text(double v, int decimals) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    return buf;
+}
+
 }  // namespace tcpr

@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "common/base/stats.h"
 #include "replayer/report/html_assets.h"
 #include "replayer/report/html_text.h"
 #include "replayer/report/latency_plot.h"
@@ -15,11 +16,7 @@ namespace {
 
 std::string num(uint64_t v) { return std::to_string(v); }
 
-std::string fixed(double v, int decimals) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-    return buf;
-}
+std::string fixed(double v, int decimals) { return fixed_text(v, decimals); }
 
 // A fresh value for the Content-Security-Policy's script nonce: only the page's own script
 // runs, even if escaping ever failed and a recorded "<script>" became markup.

@@ -12,11 +12,7 @@ namespace {
 
 std::string num(uint64_t v) { return std::to_string(v); }
 
-std::string fixed(double v, int decimals) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-    return buf;
-}
+std::string fixed(double v, int decimals) { return fixed_text(v, decimals); }
 
 std::string duration_text(uint64_t ns) {
     return format_duration(std::chrono::nanoseconds(static_cast<int64_t>(ns)));

@@ -59,9 +59,10 @@ void AnswerVotes::vote(const AnswerKey& key, uint32_t endpoint, const AnswerDige
         }
         v.head.add(digest, r.head_digest);
     }
-    const bool differs = (body && answer.value() != r.body_digest) ||
-                         (head && answer.head_digest() != r.head_digest);
-    if (differs && !v.example && counters.difference_examples.size() < kMaxDifferenceExamples) {
+    const bool body_differs = body && answer.value() != r.body_digest;
+    const bool head_differs = head && answer.head_digest() != r.head_digest;
+    if (!v.example && counters.difference_examples.size() < kMaxDifferenceExamples &&
+        wants_example(endpoint, body_differs, head_differs)) {
         v.example = example_of(seen);
     }
     if (copies_ == 1) {
@@ -92,6 +93,11 @@ std::string shown(std::span<const uint8_t> bytes) {
 }
 
 }  // namespace
+
+bool AnswerVotes::wants_example(uint32_t endpoint, bool body, bool head) const {
+    const uint8_t have = endpoint < exampled_.size() ? exampled_[endpoint] : 0;
+    return (body && (have & 1) == 0) || (head && (have & 2) == 0);
+}
 
 std::unique_ptr<DifferenceExample> AnswerVotes::example_of(const AnswerSeen& seen) {
     auto e = std::make_unique<DifferenceExample>();
@@ -124,12 +130,15 @@ void AnswerVotes::decide(Vote& v, const AnswerKey& key, ReplayCounters& counters
     }
     const std::string& name = table.all()[v.endpoint].name;
     auto& examples = counters.difference_examples;
+    if (exampled_.size() <= v.endpoint) {
+        exampled_.resize(v.endpoint + 1, 0);
+    }
     for (const char* kind : {"body", "headers"}) {
-        const bool bad = std::string_view(kind) == "body" ? body_bad : head_bad;
-        const bool have = std::any_of(examples.begin(), examples.end(), [&](const auto& e) {
-            return e.kind == kind && e.endpoint == name;
-        });
+        const uint8_t bit = std::string_view(kind) == "body" ? 1 : 2;
+        const bool bad = bit == 1 ? body_bad : head_bad;
+        const bool have = (exampled_[v.endpoint] & bit) != 0;
         if (bad && !have && examples.size() < kMaxDifferenceExamples) {
+            exampled_[v.endpoint] |= bit;
             DifferenceExample e = *v.example;
             e.kind = kind;
             e.endpoint = name;

@@ -77,9 +77,13 @@ class AnswerVotes {
         }
     };
     Headers compared_headers(const AnswerDigest& answer) const;
-    static void decide(Vote& v, const AnswerKey& key, ReplayCounters& counters);
+    void decide(Vote& v, const AnswerKey& key, ReplayCounters& counters);
+    bool wants_example(uint32_t endpoint, bool body, bool head) const;
     static std::unique_ptr<DifferenceExample> example_of(const AnswerSeen& seen);
 
+    // Which kinds of example each endpoint has (bit 1: body, bit 2: headers): an example is
+    // built only for a kind its endpoint lacks.
+    std::vector<uint8_t> exampled_;
     uint32_t copies_;
     const CompiledNoiseRules* rules_;
     std::unordered_map<AnswerKey, Vote, KeyHash> votes_;
