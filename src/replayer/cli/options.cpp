@@ -179,6 +179,10 @@ CommandLine::CommandLine(CLI::App& app) {
     app.add_flag("--no-compare", no_compare_,
                  "No comparison per endpoint (latency recorded vs replayed, status lines by "
                  "endpoint): less CPU per request");
+    app.add_option("--endpoint-bytes", o_.builder.endpoints.prefix_bytes,
+                   "Requests of no known protocol (not HTTP/1.x, not Redis) are grouped by their "
+                   "first N bytes (default 16)")
+        ->check(CLI::Range(size_t{1}, kEndpointScanBytes));
     app.add_option("--ignore", o_.noise_rules.ignore_body,
                    "A regex (RE2) whose matches in answer bodies are not compared "
                    "(repeatable): a timestamp, an id")

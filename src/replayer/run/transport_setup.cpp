@@ -44,6 +44,7 @@ RawTransportOptions raw_transport_options(const ReplayOptions& o, const Transpor
     ro.driver.speed_milli = use.speed_milli;
     ro.driver.compare = o.compare;
     ro.driver.noise = o.noise.get();
+    ro.driver.endpoints = o.builder.endpoints;
     ro.driver.timeout_ns = o.timeout_ns;
     const uint16_t headers = o.target.addr.version == 6 ? 60 : 40;
     ro.driver.max_segment = static_cast<uint16_t>(o.mtu - headers);
@@ -64,6 +65,7 @@ SocketTransportOptions socket_transport_options(const ReplayOptions& o, const Tr
     so.speed_milli = use.speed_milli;
     so.compare = o.compare;
     so.noise = o.noise.get();
+    so.endpoints = o.builder.endpoints;
     so.timeout_ns = o.timeout_ns;
     so.feed = use.feed;
     so.requests = use.requests;

@@ -168,8 +168,8 @@ struct SessionBuilder::Impl {
     // The endpoint of a request's bytes (endpoint_name.h); bytes of no known protocol after a
     // known request of the same session continue it.
     uint32_t endpoint_of(std::span<const uint8_t> request, uint32_t previous) {
-        EndpointName n =
-            endpoint_name(request.first(std::min<size_t>(request.size(), kEndpointScanBytes)));
+        EndpointName n = endpoint_name(
+            request.first(std::min<size_t>(request.size(), kEndpointScanBytes)), opt.endpoints);
         if (!n.known && previous != kNoEndpoint && endpoint_known[previous]) {
             n.known = true;
             n.name = continued_name(rec.endpoints[previous]);

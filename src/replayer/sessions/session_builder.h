@@ -16,6 +16,7 @@
 #include "common/net/ip_address.h"
 #include "common/net/packet_view.h"
 #include "replayer/sessions/conversation.h"
+#include "replayer/sessions/endpoint_name.h"
 #include "replayer/sessions/recording.h"
 
 namespace tcpr::replay {
@@ -35,6 +36,7 @@ struct Selection {
 
 struct BuilderOptions {
     RequestPolicy policy;
+    EndpointRules endpoints;  // how requests are named (--endpoint-bytes)
     Selection selection;
     // Orients connections without a captured SYN when no --port is given (e.g. from an
     // archive's index: its most common server port). Without either, the lower port.

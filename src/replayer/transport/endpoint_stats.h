@@ -42,6 +42,9 @@ struct EndpointStats {
 
 class EndpointTable {
   public:
+    EndpointTable() = default;
+    explicit EndpointTable(EndpointRules rules) : rules_(rules) {}
+
     // Endpoints beyond this many are counted under one name, "(other)".
     static constexpr size_t kMaxEndpoints = 10'000;
 

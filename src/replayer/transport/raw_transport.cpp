@@ -27,6 +27,7 @@ RawTransport::RawTransport(const Recording& recording, RawTransportOptions optio
     env_.scratch.reserve(65536 + 128);
     env_.feed = opt_.feed;
     env_.votes = &votes_;
+    counters_.endpoints = EndpointTable(opt_.driver.endpoints);
     env_.requests = opt_.requests;
     // Bodies are compared when intercept forwards the answers' payloads (protocol version 2).
     opt_.driver.compare_bodies =

@@ -41,6 +41,7 @@ struct DriverConfig {
     bool compare = true;                        // the comparison per endpoint (--no-compare)
     bool compare_bodies = false;                // ... with bodies: intercept forwards payloads
     const CompiledNoiseRules* noise = nullptr;  // what is noise (nullptr: the defaults)
+    EndpointRules endpoints;                    // how requests are named (--endpoint-bytes)
     uint64_t timeout_ns = 30'000'000'000;       // waiting on the target without progress
     // Response done by silence: quiet for clamp(max(recorded rtt x factor, 2 x (srtt + 4 x
     // rttvar)), min, max): recorded rtt = the recorded handshake RTT or default_rtt_ns; srtt and

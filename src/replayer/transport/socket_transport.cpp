@@ -22,6 +22,7 @@ SocketTransport::SocketTransport(const Recording& recording, SocketTransportOpti
       diff_(diff),
       dialer_(opt_.target),
       votes_(opt_.copies, opt_.noise) {
+    counters_.endpoints = EndpointTable(opt_.endpoints);
     buffer_.resize(64u << 10);
 }
 

@@ -40,6 +40,7 @@ struct SocketTransportOptions {
     uint32_t speed_milli = 1000;                // think times / speed; 0 = max (no waits)
     bool compare = true;                        // the comparison per endpoint (--no-compare)
     const CompiledNoiseRules* noise = nullptr;  // what is noise (nullptr: the defaults)
+    EndpointRules endpoints;                    // how requests are named (--endpoint-bytes)
     RequestLog* requests = nullptr;             // --report requests FILE (with the comparison)
     uint32_t copies = 1;                        // copies per session (bodies that differ between
                                                 //   copies are noise)

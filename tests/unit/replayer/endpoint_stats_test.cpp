@@ -48,6 +48,15 @@ TEST_CASE("endpoint table groups requests and continues bodies", "[replay][endpo
     CHECK(t.ranked().front() == &e);  // the one with a mismatch comes first
 }
 
+TEST_CASE("a table names requests of no known protocol by its rules' first bytes",
+          "[replay][endpoint]") {
+    EndpointTable t(EndpointRules{4});
+    const uint32_t a = t.id_of(bytes("\x01\x02\x03\x04-one"));
+    const uint32_t b = t.id_of(bytes("\x01\x02\x03\x04-two"));
+    CHECK(a == b);  // the same first 4 bytes: one endpoint
+    CHECK(t.all().size() == 1);
+}
+
 TEST_CASE("endpoint tables merge exactly", "[replay][endpoint]") {
     EndpointTable one, two, both;
     const std::string get = "GET /a HTTP/1.1\r\n\r\n", set = "*1\r\n$4\r\nPING\r\n";

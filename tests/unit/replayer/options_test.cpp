@@ -173,6 +173,9 @@ TEST_CASE("noise rules: given on the command line, compiled once, bad ones refus
     CHECK(o.noise->ignores_header("date"));
     CHECK(o.noise->has_body_rules());
     CHECK_THROWS(parse({"--in", "x", "-t", "10.0.0.1:80", "--ignore", "(unclosed"}));
+    CHECK(parse({"--in", "x", "-t", "10.0.0.1:80", "--endpoint-bytes", "8"})
+              .builder.endpoints.prefix_bytes == 8);
+    CHECK_THROWS(parse({"--in", "x", "-t", "10.0.0.1:80", "--endpoint-bytes", "0"}));
     CHECK_THROWS(parse({"--in", "x", "-t", "10.0.0.1:80", "--ignore-json", "meta.id"}));
 }
 
