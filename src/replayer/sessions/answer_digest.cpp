@@ -50,6 +50,23 @@ uint64_t hash_text(std::string_view s, uint64_t seed) {
 
 // --- AnswerDigest ------------------------------------------------------------------------
 
+void AnswerDigest::reset(const CompiledNoiseRules* rules) {
+    constexpr size_t kKeep = 64u << 10;
+    std::string line = std::move(line_), names = std::move(names_), buffer = std::move(buffer_);
+    std::vector<Listed> listed = std::move(listed_);
+    *this = AnswerDigest(rules);
+    line.clear();
+    names.clear();
+    listed.clear();
+    buffer.clear();
+    line_ = std::move(line);
+    names_ = std::move(names);
+    listed_ = std::move(listed);
+    if (buffer.capacity() <= kKeep) {
+        buffer_ = std::move(buffer);
+    }
+}
+
 void AnswerDigest::Stream::add(const uint8_t* p, size_t len) {
     for (size_t i = 0; i < len; ++i) {
         word = (word << 8) | p[i];

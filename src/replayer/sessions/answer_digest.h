@@ -26,6 +26,10 @@ class AnswerDigest {
     // `rules` (nullptr: the defaults) must outlive the digest.
     explicit AnswerDigest(const CompiledNoiseRules* rules) : rules_(rules) {}
 
+    // As a new AnswerDigest(rules), keeping the capacity of its buffers (one digest reused for
+    // every answer of a connection allocates nothing per answer; a buffer over 64 KiB is let go).
+    void reset(const CompiledNoiseRules* rules);
+
     void add(std::span<const uint8_t> bytes);
     // Bytes of the answer are missing (a capture gap, a cut snaplen): no digest.
     void lose() { lost_ = true; }

@@ -154,7 +154,7 @@ void SessionDriver::release_request(DriverEnv& env, uint64_t now) {
             if (!answer_) {
                 answer_ = std::make_unique<Answer>(env.config.noise);
             } else {
-                answer_->digest = AnswerDigest(env.config.noise);
+                answer_->digest.reset(env.config.noise);
             }
             answer_->reset(resp_start_);
             if (rcv_nxt_ != resp_start_) {

@@ -45,7 +45,7 @@ void SocketTransport::release_request(uint32_t id, uint64_t now) {
         s.endpoint = counters_.endpoints.id_of(rec_, r, request_start(s, r), s.endpoint);
         s.written_at = r.length == 0 ? now : 0;
         s.first_data_at = 0;
-        s.digest = AnswerDigest(opt_.noise);
+        s.digest.reset(opt_.noise);
     }
     write_request(id, now);
 }

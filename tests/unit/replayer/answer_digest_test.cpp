@@ -478,4 +478,25 @@ TEST_CASE("bad rules are one clear error naming them", "[replay][answer_digest]"
                                     "$.a.*", "$[\"x.y\"][2]"}}) == "(no error)");
 }
 
+TEST_CASE("a digest reset for the next answer is a new digest", "[answer_digest]") {
+    const std::string a =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello";
+    const std::string b = "HTTP/1.1 404 Not Found\r\nX-A: 1\r\nContent-Length: 3\r\n\r\nbye";
+    auto feed = [](AnswerDigest& d, const std::string& text) {
+        d.add(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+    };
+    AnswerDigest reused;
+    feed(reused, a);
+    reused.lose();
+    reused.reset(nullptr);
+    feed(reused, b);
+    AnswerDigest fresh;
+    feed(fresh, b);
+    CHECK(reused.known());
+    CHECK(reused.complete());
+    CHECK(reused.value() == fresh.value());
+    CHECK(reused.head_digest() == fresh.head_digest());
+    CHECK(reused.headers().size() == fresh.headers().size());
+}
+
 }  // namespace tcpr::replay
