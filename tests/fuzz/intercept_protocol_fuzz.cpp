@@ -38,9 +38,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         check(r.consumed >= kHeaderBytes && r.consumed <= rest.size());
         // A version-1 frame decodes only as an Error, re-encoded as version 1.
         std::vector<uint8_t> again =
-            rest[0] == kLegacyVersion
-                ? encode_legacy_error(std::get<ErrorMsg>(*r.message).reason)
-                : encode(*r.message);
+            rest[0] == kLegacyVersion ? encode_legacy_error(std::get<ErrorMsg>(*r.message).reason)
+                                      : encode(*r.message);
         check(again.size() == r.consumed);
         std::vector<uint8_t> original(rest.begin(), rest.begin() + static_cast<long>(r.consumed));
         original[2] = original[3] = 0;  // flags

@@ -44,11 +44,11 @@ struct FakeTargetConfig {
     bool close_after_last = false;               // FIN right after the last configured answer
     std::set<uint64_t> drop_client_packets;      // indexes (0-based, all packets received) lost
     std::set<uint64_t> drop_reports;             // indexes of reports intercept never delivers
-    bool full_payloads = false;  // reports carry whole payloads (intercept's payload feature)
-    std::set<uint64_t> late_reports;             // indexes of reports intercept delivers late
-    uint64_t late_by_ns = 0;                     //   by this much
-    uint64_t one_way_delay_ns = 500'000;         // client->target and target->report each way
-    uint64_t rto_ns = 200'000'000;               // the target's own retransmission timeout
+    bool full_payloads = false;       // reports carry whole payloads (intercept's payload feature)
+    std::set<uint64_t> late_reports;  // indexes of reports intercept delivers late
+    uint64_t late_by_ns = 0;          //   by this much
+    uint64_t one_way_delay_ns = 500'000;  // client->target and target->report each way
+    uint64_t rto_ns = 200'000'000;        // the target's own retransmission timeout
     // Answers in pieces: at most answer_segment bytes per segment (0 = the client's MSS), each
     // segment of an answer leaving answer_gap_ns after the previous one (a server writing its
     // answer in parts). A connection's reports stay in the order its packets were sent.
