@@ -72,6 +72,97 @@ uint16_t parse_port(const std::string& text, const std::string& option) {
     return static_cast<uint16_t>(v);
 }
 
+namespace {
+
+// Digits of `text` from `at`, exactly `n` of them, as a number; false if they are not.
+bool digits(const std::string& text, size_t at, size_t n, int& out) {
+    if (at + n > text.size()) {
+        return false;
+    }
+    out = 0;
+    for (size_t i = at; i < at + n; ++i) {
+        if (text[i] < '0' || text[i] > '9') {
+            return false;
+        }
+        out = out * 10 + (text[i] - '0');
+    }
+    return true;
+}
+
+// ".25" at `at` -> nanoseconds; `at` moves past it. No fraction: 0.
+uint64_t fraction_ns(const std::string& text, size_t& at) {
+    if (at >= text.size() || text[at] != '.') {
+        return 0;
+    }
+    ++at;
+    uint64_t ns = 0, scale = 100'000'000;
+    const size_t from = at;
+    while (at < text.size() && text[at] >= '0' && text[at] <= '9') {
+        ns += static_cast<uint64_t>(text[at] - '0') * scale;
+        scale /= 10;
+        ++at;
+    }
+    return at == from ? UINT64_MAX : ns;
+}
+
+}  // namespace
+
+uint64_t parse_wall_time(const std::string& text, const std::string& option) {
+    constexpr const char* kExpected = "an RFC 3339 time like 2026-12-07T01:00:00Z or Unix seconds";
+    if (!text.empty() && text.find_first_not_of("0123456789.") == std::string::npos) {
+        size_t at = text.find('.');
+        const std::string whole = text.substr(0, at);
+        if (whole.empty() || whole.size() > 11) {
+            bad(option, text, kExpected);
+        }
+        at = at == std::string::npos ? text.size() : at;
+        const uint64_t frac = fraction_ns(text, at);
+        if (frac == UINT64_MAX || at != text.size()) {
+            bad(option, text, kExpected);
+        }
+        return std::stoull(whole) * 1'000'000'000ULL + frac;
+    }
+    int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+    const bool sep = text.size() > 10 && (text[10] == 'T' || text[10] == 't' || text[10] == ' ');
+    if (!digits(text, 0, 4, year) || text.size() < 19 || text[4] != '-' ||
+        !digits(text, 5, 2, month) || text[7] != '-' || !digits(text, 8, 2, day) || !sep ||
+        !digits(text, 11, 2, hour) || text[13] != ':' || !digits(text, 14, 2, minute) ||
+        text[16] != ':' || !digits(text, 17, 2, second) || year < 1970 || month < 1 || month > 12 ||
+        day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+        bad(option, text, kExpected);
+    }
+    size_t at = 19;
+    const uint64_t frac = fraction_ns(text, at);
+    if (frac == UINT64_MAX) {
+        bad(option, text, kExpected);
+    }
+    int64_t offset_s = 0;
+    if (at < text.size() && (text[at] == 'Z' || text[at] == 'z') && at + 1 == text.size()) {
+        offset_s = 0;
+    } else if (at < text.size() && (text[at] == '+' || text[at] == '-') && at + 6 == text.size() &&
+               text[at + 3] == ':') {
+        int oh = 0, om = 0;
+        if (!digits(text, at + 1, 2, oh) || !digits(text, at + 4, 2, om) || oh > 23 || om > 59) {
+            bad(option, text, kExpected);
+        }
+        offset_s = (text[at] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+    } else {
+        bad(option, text, kExpected);  // RFC 3339 requires the offset
+    }
+    std::tm tm{};
+    tm.tm_year = year - 1900;
+    tm.tm_mon = month - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = minute;
+    tm.tm_sec = second;
+    const int64_t t = static_cast<int64_t>(timegm(&tm)) - offset_s;
+    if (t < 0 || tm.tm_mday != day) {  // timegm normalises Feb 30 to March: refused
+        bad(option, text, kExpected);
+    }
+    return static_cast<uint64_t>(t) * 1'000'000'000ULL + frac;
+}
+
 uint64_t parse_size(const std::string& text, const std::string& option) {
     constexpr const char* kExpected = "a size such as 100M or 2G";
     double v = 0;

@@ -15,6 +15,10 @@ std::chrono::nanoseconds parse_duration(const std::string& text, const std::stri
 uint16_t parse_port(const std::string& text, const std::string& option);
 // "100", "100k", "10M", "2G" (powers of 1000, like tcpdump's -C) -> bytes.
 uint64_t parse_size(const std::string& text, const std::string& option);
+// A wall-clock instant: RFC 3339 ("2026-12-07T01:00:00Z", "2026-12-07T02:00:00.5+01:00"; 'T',
+// 't' or ' ' between date and time) or Unix seconds ("1796605200", "1796605200.25") -> ns since
+// the epoch.
+uint64_t parse_wall_time(const std::string& text, const std::string& option);
 // "1.5 s", "250 ms", "3 min"
 std::string format_duration(std::chrono::nanoseconds d);
 // ns since the epoch -> "2026-11-27 23:35:49.123456789 UTC"

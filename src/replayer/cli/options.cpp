@@ -1,5 +1,6 @@
 #include "replayer/cli/options.h"
 
+#include <chrono>
 #include <cmath>
 
 #include <CLI/CLI.hpp>
@@ -219,6 +220,11 @@ CommandLine::CommandLine(CLI::App& app) {
                    "repeatable)");
     app.add_option("--sample", sample_text_, "Replay this share of sessions (e.g. 30%)");
     app.add_option("--duration", duration_text_, "Start no session after this long (10m, 1h)");
+    app.add_option("--start-at", start_at_text_,
+                   "Start the replay at this wall-clock time (RFC 3339, e.g. "
+                   "2026-12-07T01:00:00Z, or Unix seconds): replayers given the same time start "
+                   "together (their clocks synchronised, e.g. by NTP)")
+        ->type_name("TIME");
     app.add_option("--timeout", timeout_text_,
                    "A session waiting on the target this long is reset (default 30s)");
     app.add_option("--report", report_args_,
@@ -291,6 +297,21 @@ ReplayOptions CommandLine::options() {
     }
     if (!sample_text_.empty()) {
         o.builder.selection.sample_percent = parse_percent(sample_text_, "--sample");
+    }
+    if (!start_at_text_.empty()) {
+        o.start_at_ns = parse_wall_time(start_at_text_, "--start-at");
+        const auto now =
+            static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+        constexpr uint64_t kMaxWaitNs = 24ull * 3600 * 1'000'000'000;
+        if (*o.start_at_ns > now + kMaxWaitNs) {
+            throw Error(ErrorKind::Usage,
+                        "--start-at " + start_at_text_ + " is more than 24 h away");
+        }
+        if (!o.input.empty() && o.dry_run) {
+            o.start_at_ns.reset();  // nothing is sent: nothing to wait for
+        }
     }
     if (!duration_text_.empty()) {
         o.duration_ns = static_cast<uint64_t>(parse_duration(duration_text_, "--duration").count());

@@ -46,6 +46,7 @@ class CommandLine {
     bool no_ack_split_ = false;
     bool no_start_guess_ = false;
     bool no_compare_ = false;
+    std::string start_at_text_;
     std::string transport_text_ = "raw";  // checked by CLI11: raw|socket
     std::string inject_text_ = "raw";     // raw|pcap
     CLI::Option* max_active_opt_ = nullptr;

@@ -104,6 +104,11 @@ int run_live(const ReplayOptions& o) {
     // The capture first (the clearest error without root), then the sender and intercept (or
     // the socket transport's --diff), then --record: every start-up error is reported here, in
     // the foreground, before -d detaches.
+    if (o.start_at_ns) {
+        throw Error(ErrorKind::Usage,
+                    "--start-at is for archive replay (--in): live passthrough copies as the "
+                    "traffic comes");
+    }
     if (!o.report_requests.empty()) {
         throw Error(ErrorKind::Usage,
                     "--report requests is for archive replay (--in); live passthrough reports "

@@ -179,6 +179,7 @@ int run_replay(const ReplayOptions& o) {
     lo.grace_ns = o.timeout_ns;
     lo.progress = !o.quiet;
     lo.start_delay_ns = transport->lead_ns();
+    lo.start_at_realtime_ns = o.start_at_ns;
     const RunResult run = run_loop(source, *transport, lo);
     if (diff) {
         diff->commit();

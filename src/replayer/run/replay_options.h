@@ -48,6 +48,7 @@ struct ReplayOptions {
     uint32_t loops = 1;                    // --loop
     BuilderOptions builder;                // --port, --sessions, --sample, --request-gap
     std::optional<uint64_t> duration_ns;   // --duration
+    std::optional<uint64_t> start_at_ns;   // --start-at (ns since the epoch)
     std::string report_json;               // --report json FILE (or --report FILE)
     std::string report_html;               // --report html FILE
     std::string report_requests;           // --report requests FILE

@@ -1,8 +1,12 @@
 #include "replayer/run/run_loop.h"
 
 #include <algorithm>
+#include <chrono>
+#include <string>
 #include <vector>
 
+#include "common/base/log.h"
+#include "common/base/parse.h"
 #include "common/os/clock.h"
 #include "common/os/epoll.h"
 #include "common/os/status_line.h"
@@ -62,12 +66,33 @@ uint64_t next_wake(const SessionSource& source, const Transport& transport, uint
     return next;
 }
 
+// How long from now the run starts: the transport's lead, or until --start-at.
+uint64_t start_delay(const RunLoopOptions& opt) {
+    if (!opt.start_at_realtime_ns) {
+        return opt.start_delay_ns;
+    }
+    const auto now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count());
+    const uint64_t at = *opt.start_at_realtime_ns;
+    if (at < now + opt.start_delay_ns) {
+        log::warn("--start-at %s is %s: starting now", format_timestamp(at, 3).c_str(),
+                  at < now
+                      ? ("past by " + format_duration(std::chrono::nanoseconds(now - at))).c_str()
+                      : "too close");
+        return opt.start_delay_ns;
+    }
+    log::info("waiting until %s (in %s) to start", format_timestamp(at, 3).c_str(),
+              format_duration(std::chrono::nanoseconds(at - now)).c_str());
+    return at - now;
+}
+
 }  // namespace
 
 RunResult run_loop(SessionSource& source, Transport& transport, const RunLoopOptions& opt) {
     os::Epoll epoll = os::Epoll::create();
     os::use_precise_timers();
-    const uint64_t t0 = os::monotonic_ns() + opt.start_delay_ns;
+    const uint64_t t0 = os::monotonic_ns() + start_delay(opt);
     source.begin(epoll, t0);
     transport.attach(epoll);
     os::StatusLine status(opt.progress, std::chrono::seconds(1), opt.plain_progress_period);

@@ -28,6 +28,10 @@ struct RunLoopOptions {
     // The progress line when stderr is not a terminal: one line this often.
     std::chrono::milliseconds plain_progress_period = std::chrono::seconds(10);
     uint64_t start_delay_ns = 0;  // run start = now + this (registration lead)
+    // --start-at: the run starts at this wall-clock instant (ns since the epoch; shards given
+    // the same one start together), at least start_delay_ns from now. Meanwhile the transport
+    // keeps its connections (intercept) alive and a signal ends the wait.
+    std::optional<uint64_t> start_at_realtime_ns;
 };
 
 struct RunResult {

@@ -2,6 +2,8 @@
 // whole CommandLine with CLI11.
 #include "replayer/cli/options.h"
 
+#include <chrono>
+
 #include <CLI/CLI.hpp>
 #include <catch2/catch.hpp>
 
@@ -176,6 +178,19 @@ TEST_CASE("noise rules: given on the command line, compiled once, bad ones refus
     CHECK(parse({"--in", "x", "-t", "10.0.0.1:80", "--endpoint-bytes", "8"})
               .builder.endpoints.prefix_bytes == 8);
     CHECK_THROWS(parse({"--in", "x", "-t", "10.0.0.1:80", "--endpoint-bytes", "0"}));
+}
+
+TEST_CASE("--start-at: a wall-clock time, at most a day ahead", "[replay][options]") {
+    const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    const ReplayOptions o =
+        parse({"--in", "x", "-t", "10.0.0.1:80", "--start-at", std::to_string(now_s + 60)});
+    REQUIRE(o.start_at_ns.has_value());
+    CHECK(*o.start_at_ns == static_cast<uint64_t>(now_s + 60) * 1'000'000'000ULL);
+    CHECK_THROWS_WITH(
+        parse({"--in", "x", "-t", "10.0.0.1:80", "--start-at", std::to_string(now_s + 90'000)}),
+        "--start-at " + std::to_string(now_s + 90'000) + " is more than 24 h away");
     CHECK_THROWS(parse({"--in", "x", "-t", "10.0.0.1:80", "--ignore-json", "meta.id"}));
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -100,6 +101,7 @@ struct RunOptions {
     uint64_t timeout_ns = 3'000'000'000;
     DiffWriter* diff = nullptr;
     uint64_t settle_min_ns = SocketTransportOptions{}.settle_min_ns;
+    std::optional<uint64_t> start_at{};  // --start-at (ns since the epoch)
 };
 
 struct Run {
@@ -124,6 +126,7 @@ Run replay(const Recording& rec, const net::Endpoint& target, const RunOptions& 
     Scheduler sched(offsets, rec.span_ns(), {ro.speed_milli, ro.copies, ro.loops, {}});
     RunLoopOptions lo;
     lo.progress = false;
+    lo.start_at_realtime_ns = ro.start_at;
     Run r;
     const auto start = Clock::now();
     r.result = run_loop(rec, sched, transport, lo);
@@ -190,6 +193,26 @@ TEST_CASE("each request waits for the answer to the previous one and the scaled 
     // ... and not much later: nothing else slows it down.
     CHECK(ms_between(ct.answer.at(1), ct.request.at(2)) < 1000.0);
     CHECK(server.received() == std::vector<std::string>{"req0\nreq1\nreq2\n"});
+}
+
+TEST_CASE("--start-at: the first session starts at the wall-clock instant, not before",
+          "[replay][socket]") {
+    test::LineServer server(test::LineServerConfig{});
+    const Recording rec = make_recording({three_requests()});
+    const auto wall_now =
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count());
+    const auto start = Clock::now();
+    const Run r = replay(rec, server.address(), {.start_at = wall_now + 400 * kMs});
+    CHECK(r.counters.sessions_completed == 1);
+    const auto t = times_by_connection(server.events());
+    REQUIRE(t.size() == 1);
+    REQUIRE(!t.at(0).request.empty());
+    CHECK(ms_between(start, t.at(0).request.at(0)) >= 395.0);
+    // The run's wall time counts from the start, not from the wait.
+    CHECK(r.result.wall_ns <
+          static_cast<uint64_t>(std::chrono::nanoseconds(r.took).count()) - 300 * kMs);
 }
 
 TEST_CASE("at --speed max requests still wait for their answers, not for think times",
