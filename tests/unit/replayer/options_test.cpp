@@ -180,7 +180,8 @@ TEST_CASE("noise rules: given on the command line, compiled once, bad ones refus
     CHECK_THROWS(parse({"--in", "x", "-t", "10.0.0.1:80", "--endpoint-bytes", "0"}));
 }
 
-TEST_CASE("--start-at: a wall-clock time, at most a day ahead", "[replay][options]") {
+TEST_CASE("the start time (--start-at): a wall-clock time, at most a day ahead",
+          "[replay][options]") {
     const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();

@@ -195,7 +195,7 @@ TEST_CASE("each request waits for the answer to the previous one and the scaled 
     CHECK(server.received() == std::vector<std::string>{"req0\nreq1\nreq2\n"});
 }
 
-TEST_CASE("--start-at: the first session starts at the wall-clock instant, not before",
+TEST_CASE("a run given a start time (--start-at) starts its first session then, not before",
           "[replay][socket]") {
     test::LineServer server(test::LineServerConfig{});
     const Recording rec = make_recording({three_requests()});
