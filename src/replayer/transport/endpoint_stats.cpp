@@ -72,7 +72,7 @@ uint32_t EndpointTable::id_of(const Recording& recording, const RecordedRequest&
     return id;
 }
 
-void EndpointTable::record(uint32_t id, const RecordedRequest& r, bool status_mismatch, Body body,
+void EndpointTable::record(uint32_t id, const RecordedRequest& r, bool status_mismatch,
                            uint32_t first_us, uint32_t last_us) {
     if (id >= stats_.size()) {
         return;
@@ -80,8 +80,6 @@ void EndpointTable::record(uint32_t id, const RecordedRequest& r, bool status_mi
     EndpointStats& e = stats_[id];
     ++e.requests;
     e.status_mismatch += status_mismatch ? 1 : 0;
-    e.body_compared += body != Body::NotCompared ? 1 : 0;
-    e.body_mismatch += body == Body::Differs ? 1 : 0;
     if (r.answer_first_us != kNoLatency) {
         e.recorded_first_us.add(r.answer_first_us);
         e.recorded_last_us.add(r.answer_last_us);

@@ -60,13 +60,11 @@ class EndpointTable {
     // recording.
     uint32_t id_of(const Recording& recording, const RecordedRequest& r,
                    std::span<const uint8_t> request, uint32_t previous);
-    // How an answer's body compared with the recording's.
-    enum class Body : uint8_t { NotCompared, Same, Differs };
-
     // One answer of endpoint `id`: `r` holds the recorded latencies; the replayed ones are
-    // microseconds (kNoLatency: not measured).
-    void record(uint32_t id, const RecordedRequest& r, bool status_mismatch, Body body,
-                uint32_t first_us, uint32_t last_us);
+    // microseconds (kNoLatency: not measured). Bodies and heads are decided apart, by the copies'
+    // votes (answer_votes.h: body_verdict, head_verdict).
+    void record(uint32_t id, const RecordedRequest& r, bool status_mismatch, uint32_t first_us,
+                uint32_t last_us);
 
     // Bodies of `compared` answers of endpoint `id` decided together (the copies of one
     // request): `mismatched` differ from the recording, `noise` were set aside as noise.

@@ -234,9 +234,7 @@ void SessionDriver::response_done(DriverEnv& env, uint64_t now, bool by_quiet) {
         // Replayed latency: from our last request byte to the answer's first and last byte as
         // the target sent them (intercept's capture time; docs/replay.md).
         const bool timed = sent_at_ != 0 && received > 0;
-        env.counters.endpoints.record(endpoint_, r, status_bad_,
-                                      EndpointTable::Body::NotCompared,  // bodies: by the votes
-                                      timed ? first_us_ : kNoLatency,
+        env.counters.endpoints.record(endpoint_, r, status_bad_, timed ? first_us_ : kNoLatency,
                                       timed ? last_us_ : kNoLatency);
         if (env.requests != nullptr) {
             log_request(env, r, received, timed);

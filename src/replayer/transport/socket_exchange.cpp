@@ -253,7 +253,6 @@ void SocketTransport::check_response(uint32_t id) {
         counters_.endpoints.record(
             s.endpoint, r,
             !status_later && s.received > 0 && c.status == ResponseCheck::Status::Mismatch,
-            EndpointTable::Body::NotCompared,  // bodies: by the votes
             first_us, last_us);
     }
     switch (c.length) {

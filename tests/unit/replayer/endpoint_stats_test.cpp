@@ -34,9 +34,10 @@ TEST_CASE("endpoint table groups requests and continues bodies", "[replay][endpo
     CHECK(body == more);
     CHECK(t.all()[body].name == "POST /up (continued)");
     CHECK(t.all()[t.id_of(bytes("xyzzy body bytes"))].name == "xyzzy body bytes");
-    t.record(a, recorded(100, 200), false, EndpointTable::Body::Same, 150, 300);
-    t.record(a, recorded(kNoLatency, kNoLatency), true, EndpointTable::Body::Differs, kNoLatency,
-             kNoLatency);
+    t.record(a, recorded(100, 200), false, 150, 300);
+    t.body_verdict(a, 1, 0, 0);
+    t.record(a, recorded(kNoLatency, kNoLatency), true, kNoLatency, kNoLatency);
+    t.body_verdict(a, 1, 1, 0);
     const EndpointStats& e = t.all()[a];
     CHECK(e.name == "GET /item/{n}");
     CHECK(e.requests == 2);
@@ -63,10 +64,10 @@ TEST_CASE("endpoint tables merge exactly", "[replay][endpoint]") {
     for (uint32_t i = 0; i < 100; ++i) {
         EndpointTable& half = i % 2 ? one : two;
         const std::string& req = i % 3 ? get : set;
-        half.record(half.id_of(bytes(req)), recorded(i, 2 * i), i % 7 == 0,
-                    EndpointTable::Body::Same, 3 * i, 4 * i);
-        both.record(both.id_of(bytes(req)), recorded(i, 2 * i), i % 7 == 0,
-                    EndpointTable::Body::Same, 3 * i, 4 * i);
+        half.record(half.id_of(bytes(req)), recorded(i, 2 * i), i % 7 == 0, 3 * i, 4 * i);
+        half.body_verdict(half.id_of(bytes(req)), 1, 0, 0);
+        both.record(both.id_of(bytes(req)), recorded(i, 2 * i), i % 7 == 0, 3 * i, 4 * i);
+        both.body_verdict(both.id_of(bytes(req)), 1, 0, 0);
     }
     one.merge(two);
     REQUIRE(one.all().size() == both.all().size());

@@ -40,8 +40,9 @@ RunSummary summary_with_endpoints(size_t n) {
             RecordedRequest r;
             r.answer_first_us = 100;
             r.answer_last_us = 200;
-            t.record(id, r, i == 0, EndpointTable::Body::Same, static_cast<uint32_t>(100 + 10 * i),
+            t.record(id, r, i == 0, static_cast<uint32_t>(100 + 10 * i),
                      static_cast<uint32_t>(300 + 10 * i));
+            t.body_verdict(id, 1, 0, 0);
         }
     }
     return s;
@@ -67,7 +68,8 @@ TEST_CASE("the html report escapes names and example bodies", "[html]") {
     EndpointTable& t = s.counters.endpoints;
     const uint32_t evil = t.id_of(bytes("GET /<script>alert(1)</script> HTTP/1.1\r\n\r\n"));
     RecordedRequest r;
-    t.record(evil, r, true, EndpointTable::Body::Differs, 10, 20);
+    t.record(evil, r, true, 10, 20);
+    t.body_verdict(evil, 1, 1, 0);
     const std::string evil_name = t.all()[evil].name;
     REQUIRE(evil_name.find("<script>") != std::string::npos);
     s.counters.difference_examples.push_back(
@@ -134,7 +136,8 @@ TEST_CASE("the html report shows status mismatch examples when no status example
                Catch::Contains("<pre class=\"replayed\">HTTP/1.1 404 &lt;Not Found&gt;</pre>"));
     // Bodies that differ without an example: said.
     CHECK(html.find("body-examples-missing") == std::string::npos);
-    s.counters.endpoints.record(0, RecordedRequest{}, false, EndpointTable::Body::Differs, 1, 2);
+    s.counters.endpoints.record(0, RecordedRequest{}, false, 1, 2);
+    s.counters.endpoints.body_verdict(0, 1, 1, 0);
     html = format_html(s);
     CHECK_THAT(html, Catch::Contains("Bodies differ from the recording in 1 answers"));
     // A kept "status" difference example replaces them.
