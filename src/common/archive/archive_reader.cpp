@@ -224,32 +224,56 @@ bool ArchiveReader::read_frame(size_t i, std::vector<uint8_t>& out, std::string*
 }
 
 DamageReport ArchiveReader::for_each_record(const std::function<bool(const Record&)>& fn) const {
-    DamageReport rep;
-    std::vector<uint8_t> buf;
-    std::string why;
-    const ArchiveInfo& info = impl_->info;
-    for (size_t i = 0; i < info.frames.size(); ++i) {
+    RecordCursor cursor(*this);
+    Record r;
+    while (cursor.next(r) && fn(r)) {
+    }
+    return cursor.damage();
+}
+
+bool RecordCursor::load_next_frame() {
+    const ArchiveInfo& info = reader_->info();
+    while (next_frame_ < info.frames.size()) {
+        const size_t i = next_frame_++;
         const FrameEntry& f = info.frames[i];
-        if (!read_frame(i, buf, &why)) {
-            ++rep.frames_damaged;
-            rep.bytes_lost += f.compressed;
-            rep.problems.push_back(why);
+        if (!reader_->read_frame(i, buf_, &why_)) {
+            ++damage_.frames_damaged;
+            damage_.bytes_lost += f.compressed;
+            damage_.problems.push_back(why_);
             continue;
         }
         FrameRecords fr;
-        if (!validate_records(buf, info.snaplen, fr, why)) {
-            ++rep.frames_damaged;
-            rep.bytes_lost += f.compressed;
-            rep.problems.push_back(at("frame", i, f.offset) + ": " + why);
+        if (!validate_records(buf_, info.snaplen, fr, why_)) {
+            ++damage_.frames_damaged;
+            damage_.bytes_lost += f.compressed;
+            damage_.problems.push_back(at("frame", i, f.offset) + ": " + why_);
             continue;
         }
-        ++rep.frames_ok;
-        rep.records += fr.count;
-        if (!walk_records(buf, static_cast<uint32_t>(i), fn)) {
-            break;
+        ++damage_.frames_ok;
+        damage_.records += fr.count;
+        frame_ = static_cast<uint32_t>(i);
+        pos_ = 0;
+        return true;
+    }
+    buf_.clear();
+    pos_ = 0;
+    return false;
+}
+
+bool RecordCursor::next(Record& out) {
+    while (pos_ >= buf_.size()) {
+        if (!load_next_frame()) {
+            return false;
         }
     }
-    return rep;
+    const RecordHeader h = load_record_header(buf_.data() + pos_);
+    pos_ += format::kPcapRecordHeaderSize;
+    out.ts_ns = h.sec * kNsPerSec + h.nsec;
+    out.orig_len = h.orig_len;
+    out.bytes = std::span<const uint8_t>(buf_).subspan(pos_, h.caplen);
+    out.frame = frame_;
+    pos_ += h.caplen;
+    return true;
 }
 
 bool looks_like_archive(std::span<const uint8_t> head) {

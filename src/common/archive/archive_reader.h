@@ -63,6 +63,29 @@ class ArchiveReader {
     std::unique_ptr<Impl> impl_;
 };
 
+// An archive's records one at a time, in file order (the pull form of for_each_record, for
+// merging several inputs by time): damaged frames are skipped and described in damage(). The
+// reader must outlive the cursor; a record's bytes are valid until the next call to next().
+class RecordCursor {
+  public:
+    explicit RecordCursor(const ArchiveReader& reader) : reader_(&reader) {}
+
+    // The next record; false at the end.
+    bool next(Record& out);
+    const DamageReport& damage() const { return damage_; }
+
+  private:
+    bool load_next_frame();
+
+    const ArchiveReader* reader_;
+    size_t next_frame_ = 0;
+    uint32_t frame_ = 0;
+    std::vector<uint8_t> buf_;
+    size_t pos_ = 0;
+    DamageReport damage_;
+    std::string why_;
+};
+
 // Full check of an archive (decompresses everything, compares with the index). Never throws
 // for damage; throws tcpr::Error only for I/O failures.
 DamageReport verify_archive(const ByteSource& source, const std::string& name);

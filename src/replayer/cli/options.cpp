@@ -1,7 +1,9 @@
 #include "replayer/cli/options.h"
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 
 #include <CLI/CLI.hpp>
 
@@ -60,6 +62,59 @@ void parse_reports(const std::vector<std::vector<std::string>>& reports, ReplayO
 }
 
 }  // namespace
+
+Shard parse_shard(const std::string& text, const char* env_index, const char* env_count) {
+    constexpr uint32_t kMaxShards = 1000;  // each shard has 1/N of the client ports
+    const auto number = [&](const std::string& v, const std::string& what) {
+        uint32_t n = 0;
+        const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (v.empty() || ec != std::errc() || end != v.data() + v.size()) {
+            throw Error(ErrorKind::Usage, "--shard " + text + ": " + what + " '" + v +
+                                              "' is not a whole number (expected I/N, auto "
+                                              "or auto/N)");
+        }
+        return n;
+    };
+    const size_t slash = text.find('/');
+    const std::string first = text.substr(0, slash);
+    const std::string second = slash == std::string::npos ? std::string() : text.substr(slash + 1);
+    Shard sh;
+    if (first == "auto") {
+        if (env_index == nullptr || *env_index == '\0') {
+            throw Error(ErrorKind::Usage,
+                        "--shard auto: JOB_COMPLETION_INDEX is not set (it is set in the pods of "
+                        "a Kubernetes Job with completionMode: Indexed)");
+        }
+        sh.index = number(env_index, "JOB_COMPLETION_INDEX");
+        if (slash != std::string::npos) {
+            sh.count = number(second, "N");
+        } else if (env_count != nullptr && *env_count != '\0') {
+            sh.count = number(env_count, "TCPR_SHARDS");
+        } else {
+            throw Error(ErrorKind::Usage,
+                        "--shard auto: the number of shards is unknown: set TCPR_SHARDS (the "
+                        "Job's completions) or give --shard auto/N");
+        }
+    } else {
+        if (slash == std::string::npos) {
+            throw Error(ErrorKind::Usage,
+                        "--shard " + text + ": expected I/N (0 <= I < N), auto or auto/N");
+        }
+        sh.index = number(first, "I");
+        sh.count = number(second, "N");
+    }
+    if (sh.count == 0 || sh.count > kMaxShards) {
+        throw Error(ErrorKind::Usage, "--shard " + text + ": N must be 1 to " +
+                                          std::to_string(kMaxShards) + ", not " +
+                                          std::to_string(sh.count));
+    }
+    if (sh.index >= sh.count) {
+        throw Error(ErrorKind::Usage, "--shard " + text + ": shard " + std::to_string(sh.index) +
+                                          " does not exist: shards are numbered 0 to " +
+                                          std::to_string(sh.count - 1));
+    }
+    return sh;
+}
 
 uint32_t parse_speed(const std::string& text, const std::string& option) {
     constexpr const char* kExpected = "a factor such as 0.5x, 1x, 2x, or max";
@@ -162,9 +217,12 @@ CommandLine::CommandLine(CLI::App& app) {
         "--record monday.pcap.zst   (live)\n"
         "Exit codes: 0 ok, 1 error, 2 usage, 3 more failed sessions than --max-failed. "
         "See docs/replay.md.");
-    app.add_option("--in,-r", o_.input,
-                   "Archive (.pcap.zst) or pcap/pcapng file to replay (without it: live "
-                   "passthrough of -p PORT on -i IFACE)");
+    app.add_option("--in,-r", o_.inputs,
+                   "Archives (.pcap.zst) or pcap/pcapng files to replay, or glob patterns "
+                   "('web-*.pcap.zst', quoted), replayed as one recording merged by time "
+                   "(without it: live passthrough of -p PORT on -i IFACE)")
+        ->expected(1, -1)
+        ->type_name("FILE...");
     app.add_option("--target,-t", target_text_, "The test server: IP:PORT (or HOST:PORT)");
     app.add_option("-x", tcpcopy_text_, "tcpcopy's PORT-TARGET_IP:PORT (sets --port and --target)");
     app.add_option("--intercept,-s", intercept_text_,
@@ -219,6 +277,12 @@ CommandLine::CommandLine(CLI::App& app) {
                    "Select sessions: FROM-TO offsets, client CIDR, or P% (comma-separated, "
                    "repeatable)");
     app.add_option("--sample", sample_text_, "Replay this share of sessions (e.g. 30%)");
+    app.add_option("--shard", shard_text_,
+                   "Replay only shard I of N (0 <= I < N): the sessions whose recorded client "
+                   "hashes to it, with client ports no other shard uses. 'auto' reads I from "
+                   "JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) and N from TCPR_SHARDS; "
+                   "auto/N takes N from here")
+        ->type_name("I/N|auto[/N]");
     app.add_option("--duration", duration_text_, "Start no session after this long (10m, 1h)");
     app.add_option("--start-at", start_at_text_,
                    "Start the replay at this wall-clock time (RFC 3339, e.g. "
@@ -263,6 +327,22 @@ CommandLine::CommandLine(CLI::App& app) {
 
 ReplayOptions CommandLine::options() {
     ReplayOptions o = o_;
+    for (const std::string& in : o.inputs) {
+        o.input += (o.input.empty() ? "" : " ") + in;
+    }
+    if (!shard_text_.empty()) {
+        const Shard sh = parse_shard(shard_text_, std::getenv("JOB_COMPLETION_INDEX"),
+                                     std::getenv("TCPR_SHARDS"));
+        o.shard = sh.index;
+        o.shards = sh.count;
+        o.builder.selection.shard = sh.index;
+        o.builder.selection.shards = sh.count;
+        if (o.inputs.empty()) {
+            throw Error(ErrorKind::Usage,
+                        "--shard splits a recording: it needs --in (live passthrough copies "
+                        "what one host sees)");
+        }
+    }
     if (!tcpcopy_text_.empty()) {
         if (!target_text_.empty()) {
             throw Error(ErrorKind::Usage, "give either -x or --target, not both");

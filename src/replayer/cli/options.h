@@ -30,6 +30,13 @@ void parse_sessions(const std::string& text, Selection& selection);
 // "25%", "25", "0.5%" -> 25.0 / 0.5 (0 <= v <= 100). Throws Error(Usage).
 double parse_percent(const std::string& text, const std::string& option);
 
+// --shard: "I/N", "auto" or "auto/N". `auto` takes I from `env_index` (JOB_COMPLETION_INDEX)
+// and N from `env_count` (TCPR_SHARDS) unless given; null: not set. Throws Error(Usage).
+struct Shard {
+    uint32_t index = 0, count = 1;
+};
+Shard parse_shard(const std::string& text, const char* env_index, const char* env_count);
+
 class CommandLine {
   public:
     explicit CommandLine(CLI::App& app);
@@ -47,6 +54,7 @@ class CommandLine {
     bool no_start_guess_ = false;
     bool no_compare_ = false;
     std::string start_at_text_;
+    std::string shard_text_;
     std::string transport_text_ = "raw";  // checked by CLI11: raw|socket
     std::string inject_text_ = "raw";     // raw|pcap
     CLI::Option* max_active_opt_ = nullptr;

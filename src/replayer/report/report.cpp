@@ -192,6 +192,10 @@ std::string input_lines(const RunSummary& s) {
             o += ", " + num(s.sessions_skipped_family) + " of the other IP version";
         }
     }
+    if (s.shards > 1) {
+        o += "; shard " + num(s.shard) + " of 0-" + num(s.shards - 1) + ": " + num(b.other_shard) +
+             " connections left to the other shards";
+    }
     o += "\n";
     if (b.mid_session + b.mid_session_no_boundary > 0) {
         o += "  captured mid-connection: " + num(b.mid_session) +
@@ -390,6 +394,7 @@ std::string format_json(const RunSummary& s) {
     field("speed", json_string(format_speed(s.speed_milli)));
     field("copies", num(s.copies));
     field("loops", num(s.loops));
+    field("shard", "{\"index\": " + num(s.shard) + ", \"count\": " + num(s.shards) + "}");
     field("wall_ns", num(s.wall_ns));
     field("recorded_ns", num(s.recorded_ns));
     field("stop_reason", json_string(s.stop_reason));
@@ -450,7 +455,7 @@ std::string format_json(const RunSummary& s) {
          ", \"sessions\": " + num(s.sessions_in_recording) +
          ", \"mid_session\": " + num(b.mid_session) + ", \"requests\": " + num(b.requests) +
          ", \"other_port\": " + num(b.other_port) + ", \"not_selected\": " + num(b.not_selected) +
-         ", \"without_data\": " + num(b.without_data) +
+         ", \"other_shard\": " + num(b.other_shard) + ", \"without_data\": " + num(b.without_data) +
          ", \"mid_session_no_boundary\": " + num(b.mid_session_no_boundary) +
          ", \"mid_session_skipped_bytes\": " + num(b.mid_session_skipped_bytes) +
          ", \"mid_session_skipped_answers\": " + num(b.mid_session_skipped_answers) +

@@ -19,8 +19,9 @@ struct RunSummary {
     std::string diff_file;  // --diff (socket transport); "" = none
     uint32_t speed_milli = 1000;
     uint32_t copies = 1, loops = 1;
-    uint64_t recorded_ns = 0;  // the recording's span x loops (what 1x would take)
-    uint64_t wall_ns = 0;      // how long the replay took
+    uint32_t shard = 0, shards = 1;  // --shard I/N (shards 1: the whole recording)
+    uint64_t recorded_ns = 0;        // the recording's span x loops (what 1x would take)
+    uint64_t wall_ns = 0;            // how long the replay took
     BuildStats build;
     uint64_t frames_damaged = 0;
     std::vector<std::string> damage;  // one line per damaged archive frame (first few)

@@ -30,13 +30,17 @@ struct ReplayInput {
 
 ReplayInput read_input(const ReplayOptions& o) {
     const auto load_start = std::chrono::steady_clock::now();
-    ReplayInput in{load_input(o.input, o.builder), 0};
+    ReplayInput in{load_input(expand_inputs(o.inputs), o.builder), 0};
     Recording& rec = in.loaded.recording;
     if (!in.loaded.recovered_from.empty()) {
         log::warn("%s; replaying what its intact frames hold", in.loaded.recovered_from.c_str());
     }
     for (const auto& problem : in.loaded.damage.problems) {
-        log::warn("%s: %s (skipped)", o.input.c_str(), problem.c_str());
+        if (in.loaded.files > 1) {
+            log::warn("%s (skipped)", problem.c_str());  // the line names its file
+        } else {
+            log::warn("%s: %s (skipped)", o.input.c_str(), problem.c_str());
+        }
     }
     if (!o.client_pool && o.transport != TransportMode::Socket) {
         const auto keep = [&](const RecordedSession& s) {
@@ -52,7 +56,12 @@ ReplayInput read_input(const ReplayOptions& o) {
               std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count(),
               static_cast<unsigned long long>(rec.sessions.size()),
               static_cast<unsigned long long>(b.requests), human_bytes(b.client_bytes).c_str());
-    if (rec.sessions.empty()) {
+    if (rec.sessions.empty() && o.shards > 1 && b.other_shard > 0) {
+        // A small recording leaves some shards nothing: they end at once, their report empty
+        // (it still merges with the others').
+        log::warn("shard %u of %u: no session of '%s' hashes to this shard", o.shard, o.shards,
+                  o.input.c_str());
+    } else if (rec.sessions.empty()) {
         throw Error(ErrorKind::Usage,
                     "nothing to replay in '" + o.input + "': no TCP session matches" +
                         (o.builder.selection.server_port

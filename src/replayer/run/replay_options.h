@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/net/flow_key.h"
 #include "replayer/sessions/answer_digest.h"
@@ -32,9 +33,11 @@ struct LiveOptions {
 constexpr uint64_t kMaxSpeedActive = 256;
 
 struct ReplayOptions {
-    std::string input;                             // --in
-    net::Endpoint target;                          // --target / -x
-    std::optional<net::Endpoint> intercept;        // --intercept / -s
+    std::vector<std::string> inputs;         // --in as given: files and glob patterns
+    std::string input;                       // how the report names them: the arguments, joined
+    uint32_t shard = 0, shards = 1;          // --shard I/N: replay shard I of N (0 <= I < N)
+    net::Endpoint target;                    // --target / -x
+    std::optional<net::Endpoint> intercept;  // --intercept / -s
     TransportMode transport = TransportMode::Raw;  // --transport raw|socket
     std::string diff_file;                         // --diff FILE (socket transport)
     bool compare = true;                           // --no-compare: no comparison per endpoint
@@ -65,6 +68,6 @@ struct ReplayOptions {
 };
 
 // Live mode: the command line has no --in.
-inline bool is_live(const ReplayOptions& o) { return o.input.empty(); }
+inline bool is_live(const ReplayOptions& o) { return o.inputs.empty() && o.input.empty(); }
 
 }  // namespace tcpr::replay

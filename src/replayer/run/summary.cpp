@@ -22,6 +22,8 @@ RunSummary build_summary(const ReplayOptions& o, const std::string& transport_te
     s.speed_milli = o.speed_milli;
     s.copies = o.copies;
     s.loops = o.loops;
+    s.shard = o.shard;
+    s.shards = o.shards;
     s.wall_ns = run.wall_ns;
     s.counters = transport.counters();
     s.stop_reason = run.stop_reason;

@@ -50,6 +50,8 @@ RawTransportOptions raw_transport_options(const ReplayOptions& o, const Transpor
     ro.driver.max_segment = static_cast<uint16_t>(o.mtu - headers);
     ro.endpoints.pool = o.client_pool;
     ro.endpoints.linger_ns = o.linger_ns;
+    ro.endpoints.port_classes = o.shards;
+    ro.endpoints.port_class = o.shard;
     if (o.intercept) {
         ro.endpoints.reserved_ports.push_back(o.intercept->port);
     }

@@ -12,6 +12,10 @@ EndpointAllocator::EndpointAllocator(EndpointOptions options) : opt_(std::move(o
     if (opt_.min_port == 0) {
         opt_.min_port = 1;
     }
+    if (opt_.port_classes == 0 || opt_.port_class >= opt_.port_classes) {
+        opt_.port_classes = 1;
+        opt_.port_class = 0;
+    }
 }
 
 net::IpAddress EndpointAllocator::pool_address(uint64_t index) const {
@@ -55,7 +59,8 @@ std::optional<net::Endpoint> EndpointAllocator::allocate(const net::Endpoint& re
             e.port = static_cast<uint16_t>(opt_.min_port + (port_base + probe) % range);
         }
         const bool reserved = std::find(opt_.reserved_ports.begin(), opt_.reserved_ports.end(),
-                                        e.port) != opt_.reserved_ports.end();
+                                        e.port) != opt_.reserved_ports.end() ||
+                              e.port % opt_.port_classes != opt_.port_class;
         if (e.port != 0 && !reserved && used_.insert(e).second) {
             return e;
         }

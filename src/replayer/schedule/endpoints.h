@@ -24,6 +24,9 @@ struct EndpointOptions {
     // Client ports never handed out: intercept's listening port (its capture filter excludes that
     // port whatever the address, so a session using it would never see its SYN-ACK reported).
     std::vector<uint16_t> reserved_ports;
+    // --shard I/N: only ports p with p % port_classes == port_class, so the copies of N shards
+    // sharing one target and one intercept never use the same client tuple.
+    uint32_t port_classes = 1, port_class = 0;
 };
 
 class EndpointAllocator {
@@ -32,7 +35,8 @@ class EndpointAllocator {
 
     // An endpoint for copy `copy` of loop `loop` (copies per loop: `copies`) of a session
     // recorded from `recorded`. Copy 0 of loop 0 keeps the recorded endpoint when it is free
-    // (no pool). nullopt if every candidate is taken (the caller retries later).
+    // (no pool) and is of this shard's port class. nullopt if every candidate is taken (the
+    // caller retries later).
     std::optional<net::Endpoint> allocate(const net::Endpoint& recorded, uint32_t copy,
                                           uint32_t loop, uint32_t copies, uint64_t now_ns);
     // The session using `e` ended: reserved until now + linger, then free again.

@@ -77,6 +77,7 @@ struct BuildStats {
     uint64_t connections = 0;   // TCP connections seen (generations counted)
     uint64_t other_port = 0;    // connections not to the selected server port
     uint64_t not_selected = 0;  // left out by --sessions / --sample
+    uint64_t other_shard = 0;   // left to the other shards (--shard)
     uint64_t without_data = 0;  // mid-session connections with no client payload
     // Connections captured without their handshake: client bytes before their first request
     // boundary (the tail of a request) and answers to requests the capture lacks, skipped;

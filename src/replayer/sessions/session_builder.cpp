@@ -26,6 +26,26 @@ struct Connection {
 
 }  // namespace
 
+uint32_t shard_of(const net::Endpoint& client, uint32_t shards) {
+    if (shards <= 1) {
+        return 0;
+    }
+    // FNV-1a over the address's bytes and the port, then mixed: fixed by the endpoint alone.
+    uint64_t h = 0xcbf29ce484222325ull;
+    const auto add = [&](uint8_t b) {
+        h ^= b;
+        h *= 0x100000001b3ull;
+    };
+    add(client.addr.version);
+    const int len = client.addr.version == 6 ? 16 : 4;
+    for (int i = 0; i < len; ++i) {
+        add(client.addr.bytes[i]);
+    }
+    add(static_cast<uint8_t>(client.port >> 8));
+    add(static_cast<uint8_t>(client.port));
+    return static_cast<uint32_t>(mix64(h) % shards);
+}
+
 struct SessionBuilder::Impl {
     BuilderOptions opt;
     Recording rec;
@@ -53,6 +73,11 @@ struct SessionBuilder::Impl {
 
     bool select(const Conversation& c, uint64_t ts) {
         const Selection& s = opt.selection;
+        // Another shard's connection is only counted there (merged reports add up).
+        if (s.shards > 1 && shard_of(c.client(), s.shards) != s.shard) {
+            ++rec.stats.other_shard;
+            return false;
+        }
         if (s.server_port && c.server().port != *s.server_port) {
             ++rec.stats.other_port;
             return false;

@@ -32,7 +32,13 @@ struct Selection {
     std::vector<Cidr> client_nets;        // client address in any of them (empty = all)
     double sample_percent = 100.0;        // per session, deterministic (hash of the tuple)
     uint64_t sample_seed = 0;
+    uint32_t shard = 0, shards = 1;  // --shard I/N: only shard_of(client) == shard
 };
+
+// The shard (0 .. shards-1) of a recorded client endpoint: a hash of its address and port that
+// is the same on every host and build (shards of one recording on different hosts agree), so
+// every connection of a recorded client tuple, and all copies of its sessions, go to one shard.
+uint32_t shard_of(const net::Endpoint& client, uint32_t shards);
 
 struct BuilderOptions {
     RequestPolicy policy;

@@ -129,4 +129,36 @@ TEST_CASE("reserved ports (intercept's own) are never handed out", "[replay][end
     }
 }
 
+TEST_CASE("shards hand out disjoint client ports: the copies of N shards never share a tuple",
+          "[replay][endpoints][shard]") {
+    constexpr uint32_t kShards = 3;
+    std::set<std::pair<std::string, uint16_t>> seen;
+    for (uint32_t shard = 0; shard < kShards; ++shard) {
+        EndpointOptions o;
+        o.port_classes = kShards;
+        o.port_class = shard;
+        EndpointAllocator a(o);
+        // The same recorded clients in every shard (a worst case: sharding gives each shard
+        // other clients), 4 copies x 2 loops each.
+        for (uint16_t p = 40000; p < 40050; ++p) {
+            for (uint32_t loop = 0; loop < 2; ++loop) {
+                for (uint32_t copy = 0; copy < 4; ++copy) {
+                    const auto e = a.allocate(ep("10.0.0.1", p), copy, loop, 4, 0);
+                    REQUIRE(e);
+                    CHECK(e->port % kShards == shard);
+                    CHECK(seen.emplace(e->addr.to_string(), e->port).second);
+                }
+            }
+        }
+    }
+    CHECK(seen.size() == kShards * 50 * 8);
+    // Copy 0 keeps its recorded port when that port is of the shard's class.
+    EndpointOptions o;
+    o.port_classes = 2;
+    o.port_class = 0;
+    EndpointAllocator a(o);
+    CHECK(a.allocate(ep("10.0.0.1", 40000), 0, 0, 1, 0)->port == 40000);
+    CHECK(a.allocate(ep("10.0.0.1", 40001), 0, 0, 1, 0)->port % 2 == 0);
+}
+
 }  // namespace tcpr::replay

@@ -127,6 +127,58 @@ TEST_CASE("the command line with tcpcopy aliases", "[replay][options]") {
     CHECK(o.transport == TransportMode::Raw);
 }
 
+TEST_CASE("several inputs and globs after one --in or repeated", "[replay][options][inputs]") {
+    ReplayOptions o = parse({"--in", "a.pcap.zst", "web-*.pcap.zst", "--target", "10.0.0.1:80",
+                             "--transport", "socket"});
+    CHECK(o.inputs == std::vector<std::string>{"a.pcap.zst", "web-*.pcap.zst"});
+    CHECK(o.input == "a.pcap.zst web-*.pcap.zst");
+    CHECK(!is_live(o));
+    o = parse(
+        {"-r", "a.pcap", "--in", "b.pcap", "--target", "10.0.0.1:80", "--transport", "socket"});
+    CHECK(o.inputs == std::vector<std::string>{"a.pcap", "b.pcap"});
+}
+
+TEST_CASE("shards: I/N, or auto from a Kubernetes Indexed Job's environment",
+          "[replay][options][shard]") {
+    Shard s = parse_shard("1/3", nullptr, nullptr);
+    CHECK(s.index == 1);
+    CHECK(s.count == 3);
+    s = parse_shard("auto", "2", "3");
+    CHECK(s.index == 2);
+    CHECK(s.count == 3);
+    s = parse_shard("auto/4", "3", "9");  // N from the flag wins
+    CHECK(s.count == 4);
+    CHECK(parse_shard("0/1", nullptr, nullptr).count == 1);
+    const auto refused = [](const char* text, const char* index, const char* count,
+                            const char* why) {
+        CAPTURE(text);
+        try {
+            parse_shard(text, index, count);
+            FAIL("accepted");
+        } catch (const Error& e) {
+            CHECK(e.kind() == ErrorKind::Usage);
+            CHECK_THAT(e.what(), Catch::Contains(why));
+        }
+    };
+    refused("3/3", nullptr, nullptr, "numbered 0 to 2");
+    refused("1/0", nullptr, nullptr, "N must be 1 to");
+    refused("1", nullptr, nullptr, "expected I/N");
+    refused("a/3", nullptr, nullptr, "not a whole number");
+    refused("1/3x", nullptr, nullptr, "not a whole number");
+    refused("auto", nullptr, "3", "JOB_COMPLETION_INDEX is not set");
+    refused("auto", "1", nullptr, "set TCPR_SHARDS");
+    refused("auto", "5", "3", "numbered 0 to 2");
+    refused("auto", "-1", "3", "not a whole number");
+
+    const ReplayOptions o = parse({"--in", "a.pcap.zst", "--target", "10.0.0.1:80", "--transport",
+                                   "socket", "--shard", "2/5"});
+    CHECK(o.shard == 2);
+    CHECK(o.shards == 5);
+    CHECK(o.builder.selection.shard == 2);
+    CHECK(o.builder.selection.shards == 5);
+    CHECK_THROWS_AS(parse({"--target", "10.0.0.1:80", "--shard", "0/2"}), Error);  // live
+}
+
 TEST_CASE("report files: json and html, each at most once", "[replay][options][html]") {
     const std::vector<std::string> base{"--in", "x", "-t", "10.0.0.1:80"};
     auto with = [&](std::vector<std::string> more) {
