@@ -91,18 +91,54 @@ std::vector<std::pair<uint32_t, uint64_t>> LogHistogram::buckets() const {
 }
 
 std::string LogHistogram::to_json() const {
-    std::string o = "{\"count\": " + std::to_string(count_) +
-                    ", \"min\": " + std::to_string(min()) +
-                    ", \"p50\": " + std::to_string(percentile(0.5)) +
-                    ", \"p90\": " + std::to_string(percentile(0.9)) +
-                    ", \"p99\": " + std::to_string(percentile(0.99)) +
-                    ", \"max\": " + std::to_string(max_) + ", \"buckets\": [";
+    std::string o =
+        "{\"count\": " + std::to_string(count_) + ", \"min\": " + std::to_string(min()) +
+        ", \"p50\": " + std::to_string(percentile(0.5)) +
+        ", \"p90\": " + std::to_string(percentile(0.9)) +
+        ", \"p99\": " + std::to_string(percentile(0.99)) + ", \"max\": " + std::to_string(max_) +
+        ", \"sum\": " + std::to_string(sum_) + ", \"buckets\": [";
     bool first = true;
     for (const auto& [b, n] : buckets()) {
         o += (first ? "[" : ", [") + std::to_string(b) + ", " + std::to_string(n) + "]";
         first = false;
     }
     return o + "]}";
+}
+
+std::optional<LogHistogram> LogHistogram::from_parts(
+    const std::vector<std::pair<uint32_t, uint64_t>>& buckets, uint64_t min, uint64_t max,
+    uint64_t sum) {
+    LogHistogram h;
+    const uint32_t last_bucket = bucket_of(~uint64_t{0});
+    for (const auto& [b, n] : buckets) {
+        if (b > last_bucket || n == 0 || (b < h.counts_.size() && h.counts_[b] != 0)) {
+            return std::nullopt;
+        }
+        if (b >= h.counts_.size()) {
+            h.counts_.resize(b + 1, 0);
+        }
+        h.counts_[b] = n;
+        if (h.count_ + n < h.count_) {
+            return std::nullopt;  // overflow: not counts of one histogram
+        }
+        h.count_ += n;
+    }
+    if (h.count_ == 0) {
+        if (min != 0 || max != 0 || sum != 0) {
+            return std::nullopt;
+        }
+        return h;
+    }
+    const auto first =
+        std::find_if(h.counts_.begin(), h.counts_.end(), [](uint64_t n) { return n != 0; });
+    if (min > max || bucket_of(min) != static_cast<uint32_t>(first - h.counts_.begin()) ||
+        bucket_of(max) != h.counts_.size() - 1) {
+        return std::nullopt;
+    }
+    h.min_ = min;
+    h.max_ = max;
+    h.sum_ = sum;
+    return h;
 }
 
 }  // namespace tcpr

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,16 @@ class LogHistogram {
     // Non-empty buckets as (index, count), in index order.
     std::vector<std::pair<uint32_t, uint64_t>> buckets() const;
 
-    // {"count": N, "min": .., "p50": .., "p90": .., "p99": .., "max": .., "buckets": [[i, n], ...]}
+    // {"count": N, "min": .., "p50": .., "p90": .., "p99": .., "max": .., "sum": ..,
+    //  "buckets": [[i, n], ...]}: everything from_parts() needs to rebuild it exactly.
     std::string to_json() const;
+    // The histogram to_json() wrote, from its non-empty buckets (index, count) and its min, max
+    // and sum (a parsed report, replayer/report/report_merge.h). nullopt when they cannot be one
+    // histogram's: a bucket index out of range or repeated, min or max outside the first or
+    // last bucket, or numbers where there is no value.
+    static std::optional<LogHistogram> from_parts(
+        const std::vector<std::pair<uint32_t, uint64_t>>& buckets, uint64_t min, uint64_t max,
+        uint64_t sum);
 
     bool operator==(const LogHistogram& o) const = default;
 

@@ -5,6 +5,7 @@
 #include "common/cli/run_main.h"
 #include "replayer/cli/options.h"
 #include "replayer/run/live_replay.h"
+#include "replayer/run/merge_reports.h"
 #include "replayer/run/replay.h"
 
 int main(int argc, char** argv) {
@@ -15,6 +16,9 @@ int main(int argc, char** argv) {
         tcpr::replay::CommandLine command_line(app);
         if (const auto done = tcpr::parse_command_line(app, argc, argv)) {
             return *done;
+        }
+        if (const auto merge = command_line.merge_options()) {
+            return tcpr::replay::merge_reports(*merge);
         }
         const tcpr::replay::ReplayOptions options = command_line.options();
         // Without --in: live passthrough of the online port (tcpcopy's mode).

@@ -207,7 +207,7 @@ void parse_sessions(const std::string& text, Selection& s) {
     }
 }
 
-CommandLine::CommandLine(CLI::App& app) {
+CommandLine::CommandLine(CLI::App& app) : app_(app) {
     app.footer(
         "Examples:\n"
         "  tcpreplay2 --in monday.pcap.zst --target 192.168.0.246:80 --intercept 192.168.0.247 "
@@ -215,6 +215,8 @@ CommandLine::CommandLine(CLI::App& app) {
         "  tcpreplay2 --in capture.pcap -x 80-192.168.0.246:80 -s 192.168.0.247 -n 2\n"
         "  tcpreplay2 -i eth0 -p 80 --target 192.168.0.246:80 --intercept 192.168.0.247 "
         "--record monday.pcap.zst   (live)\n"
+        "  tcpreplay2 --merge-reports all.json shard1.json shard2.json --report html all.html   "
+        "(merge shard reports)\n"
         "Exit codes: 0 ok, 1 error, 2 usage, 3 more failed sessions than --max-failed. "
         "See docs/replay.md.");
     app.add_option("--in,-r", o_.inputs,
@@ -298,6 +300,14 @@ CommandLine::CommandLine(CLI::App& app) {
                    "--report FILE is json")
         ->expected(1, 2)
         ->type_name("[json|html|requests] FILE");
+    merge_opt_ =
+        app.add_option("--merge-reports", merge_args_,
+                       "Replay nothing: merge the --report json files of shards (replayers each "
+                       "given part of one recording) into OUT, as one run would have written it: "
+                       "counts add, latency histograms merge exactly, wall time is the longest "
+                       "shard's; with --report html FILE also the page")
+            ->expected(1, -1)
+            ->type_name("OUT IN");
     app.add_option("--max-failed", max_failed_text_,
                    "Exit 3 when more sessions than this failed (default 1%)");
     app.add_option("--client-pool", pool_text_,
@@ -323,6 +333,35 @@ CommandLine::CommandLine(CLI::App& app) {
     app.add_flag("-q,--quiet", o_.quiet, "No progress line, only errors and the summary");
     live_cli_.add(app, o_.live);
     app.set_version_flag("--version", std::string("tcpreplay2 ") + TCPR_VERSION);
+}
+
+std::optional<MergeReportsOptions> CommandLine::merge_options() const {
+    if (merge_opt_->count() == 0) {
+        return std::nullopt;
+    }
+    for (const CLI::Option* opt : app_.get_options()) {
+        const std::string name = opt->get_name();
+        if (opt == merge_opt_ || opt->count() == 0 || name == "--report" || name == "--verbose" ||
+            name == "--quiet") {
+            continue;
+        }
+        throw Error(ErrorKind::Usage, "--merge-reports replays nothing: it cannot go with " + name +
+                                          " (give only OUT, the reports and --report html)");
+    }
+    ReplayOptions reports;
+    parse_reports(report_args_, reports);
+    if (!reports.report_json.empty() || !reports.report_requests.empty()) {
+        throw Error(ErrorKind::Usage,
+                    "--merge-reports writes its JSON report to OUT: only --report html FILE goes "
+                    "with it");
+    }
+    MergeReportsOptions m;
+    m.out_json = merge_args_.front();
+    m.inputs.assign(merge_args_.begin() + 1, merge_args_.end());
+    m.out_html = reports.report_html;
+    m.verbosity = o_.verbosity;
+    m.quiet = o_.quiet;
+    return m;
 }
 
 ReplayOptions CommandLine::options() {

@@ -10,6 +10,7 @@
 
 #include "common/net/flow_key.h"
 #include "replayer/cli/live_options.h"
+#include "replayer/run/merge_reports.h"
 #include "replayer/run/replay_options.h"
 
 namespace CLI {
@@ -42,8 +43,15 @@ class CommandLine {
     explicit CommandLine(CLI::App& app);
     // Checks and converts what was parsed. Throws Error(Usage) with one line.
     ReplayOptions options();
+    // With --merge-reports OUT IN...: the merge's options (nullopt without it). Throws
+    // Error(Usage) when a replay option (--in, --target, ...) or a --report other than html
+    // comes with it.
+    std::optional<MergeReportsOptions> merge_options() const;
 
   private:
+    CLI::App& app_;
+    CLI::Option* merge_opt_ = nullptr;
+    std::vector<std::string> merge_args_;  // --merge-reports OUT IN...
     ReplayOptions o_;
     std::string target_text_, intercept_text_, speed_text_ = "1x", port_text_, tcpcopy_text_;
     std::vector<std::string> sessions_text_;

@@ -6,6 +6,7 @@
 #include "common/base/json.h"
 #include "common/base/parse.h"
 #include "common/base/stats.h"
+#include "common/net/skip_reason.h"
 
 namespace tcpr::replay {
 namespace {
@@ -69,6 +70,13 @@ std::string run_lines(const RunSummary& s) {
         o += "; stopped early: " + s.stop_reason;
     }
     o += "\n";
+    if (!s.merged_from.empty()) {
+        o += "  merged from " + num(s.merged_from.size()) + " shard reports:";
+        for (const std::string& f : s.merged_from) {
+            o += " " + f;
+        }
+        o += " (wall time: the longest shard's)\n";
+    }
     return o;
 }
 
@@ -398,6 +406,10 @@ std::string format_json(const RunSummary& s) {
     field("wall_ns", num(s.wall_ns));
     field("recorded_ns", num(s.recorded_ns));
     field("stop_reason", json_string(s.stop_reason));
+    if (!s.merged_from.empty()) {
+        field("merged_reports", num(s.merged_from.size()));
+        field("merged_from", strings_json(s.merged_from));
+    }
     o += "  \"sessions\": {\"planned\": " + num(c.sessions_planned) +
          ", \"started\": " + num(c.sessions_started) +
          ", \"completed\": " + num(c.sessions_completed) +
@@ -448,7 +460,15 @@ std::string format_json(const RunSummary& s) {
          ", \"p90\": " + fixed(static_cast<double>(late.percentile_ns(0.9)) / 1e3, 1) +
          ", \"p99\": " + fixed(static_cast<double>(late.percentile_ns(0.99)) / 1e3, 1) +
          ", \"p999\": " + fixed(static_cast<double>(late.percentile_ns(0.999)) / 1e3, 1) +
-         ", \"max\": " + fixed(static_cast<double>(late.max_ns()) / 1e3, 1) + "},\n";
+         ", \"max\": " + fixed(static_cast<double>(late.max_ns()) / 1e3, 1) +
+         ", \"max_ns\": " + num(late.max_ns()) + ", \"sum_ns\": " + num(late.sum_ns()) +
+         ", \"buckets\": [";
+    bool first_bucket = true;
+    for (const auto& [bucket, n] : late.buckets()) {
+        o += (first_bucket ? "[" : ", [") + std::to_string(bucket) + ", " + num(n) + "]";
+        first_bucket = false;
+    }
+    o += "]},\n";
     o += "  \"input_stats\": {\"frames\": " + num(b.records) +
          ", \"skipped_frames\": " + num(b.skipped.total()) +
          ", \"connections\": " + num(b.connections) +
@@ -461,7 +481,18 @@ std::string format_json(const RunSummary& s) {
          ", \"mid_session_skipped_answers\": " + num(b.mid_session_skipped_answers) +
          ", \"other_ip_version\": " + num(s.sessions_skipped_family) +
          ", \"missing_client_bytes\": " + num(b.missing_bytes) +
-         ", \"damaged_frames\": " + num(s.frames_damaged) + "},\n";
+         ", \"damaged_frames\": " + num(s.frames_damaged) +
+         ",\n                  \"skipped_by_reason\": {";
+    bool first_reason = true;
+    for (int r = 0; r < net::kSkipReasonCount; ++r) {
+        if (b.skipped.by_reason[static_cast<size_t>(r)] > 0) {
+            o += std::string(first_reason ? "" : ", ") +
+                 json_string(net::to_string(static_cast<net::SkipReason>(r))) + ": " +
+                 num(b.skipped.by_reason[static_cast<size_t>(r)]);
+            first_reason = false;
+        }
+    }
+    o += "}, \"damage\": " + strings_json(s.damage) + "},\n";
     o += "  \"socket\": {\"connection_errors\": " + num(c.sessions_conn_error) +
          ", \"connect_refused\": " + num(c.connect_refused) +
          ", \"connect_timed_out\": " + num(c.connect_timed_out) +

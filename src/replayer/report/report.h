@@ -33,6 +33,9 @@ struct RunSummary {
     // --ignore regexes, --ignore-json paths.
     std::vector<std::string> ignored_headers, ignore_body, ignore_json;
     double max_failed_percent = 1.0;
+    // A merged report (tcpreplay2 --merge-reports, report_merge.h): the shard reports it adds
+    // up, each run's report once (a merged input's own list is taken over); empty for a run.
+    std::vector<std::string> merged_from;
 };
 
 // Failed sessions (reset by target + timed out + connection errors) as a percentage of

@@ -112,9 +112,9 @@ void EndpointTable::head_verdict(uint32_t id, uint64_t compared, uint64_t mismat
     stats_[id].head_noise += noise;
 }
 
-void EndpointTable::noisy_header(const std::string& name) {
+void EndpointTable::noisy_header(const std::string& name, uint64_t answers) {
     if (noisy_headers_.size() < kMaxNoisyHeaders || noisy_headers_.count(name) != 0) {
-        ++noisy_headers_[name];
+        noisy_headers_[name] += answers;
     }
 }
 
@@ -123,10 +123,12 @@ void EndpointTable::merge(const EndpointTable& other) {
         stats_[id_of_name(other.stats_[i].name, other.known_[i])].merge(other.stats_[i]);
     }
     for (const auto& [name, n] : other.noisy_headers_) {
-        if (noisy_headers_.size() < kMaxNoisyHeaders || noisy_headers_.count(name) != 0) {
-            noisy_headers_[name] += n;
-        }
+        noisy_header(name, n);
     }
+}
+
+void EndpointTable::add(const EndpointStats& stats) {
+    stats_[id_of_name(stats.name, true)].merge(stats);  // "(other)" beyond kMaxEndpoints
 }
 
 std::vector<const EndpointStats*> EndpointTable::ranked() const {
@@ -140,7 +142,11 @@ std::vector<const EndpointStats*> EndpointTable::ranked() const {
         if (bad_a != bad_b) {
             return bad_a > bad_b;
         }
-        return a->p50_change() > b->p50_change();
+        const double change_a = a->p50_change(), change_b = b->p50_change();
+        if (change_a != change_b) {
+            return change_a > change_b;
+        }
+        return a->name < b->name;
     });
     return out;
 }

@@ -73,7 +73,7 @@ class EndpointTable {
     void head_verdict(uint32_t id, uint64_t compared, uint64_t mismatched, uint64_t noise);
     // A header whose value differed between the copies of one request (noise, by Diffy's
     // method): the report names them. At most kMaxNoisyHeaders names.
-    void noisy_header(const std::string& name);
+    void noisy_header(const std::string& name, uint64_t answers = 1);
     static constexpr size_t kMaxNoisyHeaders = 256;
     const std::map<std::string, uint64_t>& noisy_headers() const { return noisy_headers_; }
 
@@ -85,7 +85,11 @@ class EndpointTable {
     bool empty() const { return stats_.empty(); }
     // Adds another table's endpoints by name (several runs or replayers: exact).
     void merge(const EndpointTable& other);
-    // Endpoints worst first: most status mismatches, then the largest latency change.
+    // Adds one endpoint's numbers under its name (a parsed report's row).
+    void add(const EndpointStats& stats);
+    // Endpoints worst first: most mismatches (status, body, headers), then the largest latency
+    // change, then by name (so the order does not depend on which endpoint came first: merged
+    // shard reports rank like one run).
     std::vector<const EndpointStats*> ranked() const;
 
   private:

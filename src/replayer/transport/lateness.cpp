@@ -1,5 +1,6 @@
 #include "replayer/transport/lateness.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 
@@ -41,6 +42,50 @@ void LatenessHistogram::record(uint64_t scheduled_ns, uint64_t actual_ns) {
     if (d > max_) {
         max_ = d;
     }
+}
+
+void LatenessHistogram::merge(const LatenessHistogram& other) {
+    for (size_t b = 0; b < buckets_.size(); ++b) {
+        buckets_[b] += other.buckets_[b];
+    }
+    count_ += other.count_;
+    early_ += other.early_;
+    sum_ += other.sum_;
+    max_ = std::max(max_, other.max_);
+}
+
+std::vector<std::pair<int, uint64_t>> LatenessHistogram::buckets() const {
+    std::vector<std::pair<int, uint64_t>> out;
+    for (int b = 0; b < kBuckets; ++b) {
+        if (buckets_[static_cast<size_t>(b)] != 0) {
+            out.emplace_back(b, buckets_[static_cast<size_t>(b)]);
+        }
+    }
+    return out;
+}
+
+std::optional<LatenessHistogram> LatenessHistogram::from_parts(
+    const std::vector<std::pair<int, uint64_t>>& buckets, uint64_t early, uint64_t max_ns,
+    uint64_t sum_ns) {
+    LatenessHistogram h;
+    int last = -1;
+    for (const auto& [b, n] : buckets) {
+        if (b < 0 || b >= kBuckets || n == 0 || h.buckets_[static_cast<size_t>(b)] != 0 ||
+            h.count_ + n < h.count_) {
+            return std::nullopt;
+        }
+        h.buckets_[static_cast<size_t>(b)] = n;
+        h.count_ += n;
+        last = std::max(last, b);
+    }
+    if (early > h.count_ || (h.count_ == 0 && (max_ns != 0 || sum_ns != 0)) ||
+        (h.count_ > 0 && bucket_of(max_ns) != last)) {
+        return std::nullopt;
+    }
+    h.early_ = early;
+    h.max_ = max_ns;
+    h.sum_ = sum_ns;
+    return h;
 }
 
 uint64_t LatenessHistogram::percentile_ns(double fraction) const {

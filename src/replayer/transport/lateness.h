@@ -7,6 +7,9 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
 
 namespace tcpr::replay {
 
@@ -17,14 +20,28 @@ class LatenessHistogram {
 
     // One send: `actual_ns` and `scheduled_ns` on the same clock.
     void record(uint64_t scheduled_ns, uint64_t actual_ns);
+    // Adds another histogram's sends (the buckets are fixed: exact).
+    void merge(const LatenessHistogram& other);
 
     uint64_t count() const { return count_; }
     uint64_t early() const { return early_; }  // sends before their scheduled time
     uint64_t max_ns() const { return max_; }
     uint64_t mean_ns() const { return count_ ? sum_ / count_ : 0; }
+    uint64_t sum_ns() const { return sum_; }
     // The smallest bucket bound that at least `fraction` (0..1] of the values do not exceed
     // (capped at max_ns()); 0 when empty.
     uint64_t percentile_ns(double fraction) const;
+
+    // Non-empty buckets as (index, count), in index order (the JSON report's "buckets").
+    std::vector<std::pair<int, uint64_t>> buckets() const;
+    // The histogram of a parsed report: its non-empty buckets, early sends, max and sum.
+    // nullopt when they cannot be one histogram's (a bucket out of range, repeated or empty,
+    // more early sends than sends, max outside the last bucket).
+    static std::optional<LatenessHistogram> from_parts(
+        const std::vector<std::pair<int, uint64_t>>& buckets, uint64_t early, uint64_t max_ns,
+        uint64_t sum_ns);
+
+    bool operator==(const LatenessHistogram& o) const = default;
 
     static int bucket_of(uint64_t v);
     static uint64_t upper_bound(int bucket);  // largest value in that bucket

@@ -70,4 +70,26 @@ TEST_CASE("log histograms merge exactly", "[base][histogram]") {
     CHECK(a.to_json().find("\"buckets\": [[") != std::string::npos);
 }
 
+TEST_CASE("a log histogram is rebuilt exactly from what to_json writes", "[base][histogram]") {
+    LogHistogram h;
+    for (uint64_t v = 3; v < 100'000; v = v * 3 + 1) {
+        h.add(v, v % 5 + 1);
+    }
+    const auto back = LogHistogram::from_parts(h.buckets(), h.min(), h.max(), h.sum());
+    REQUIRE(back);
+    CHECK(*back == h);
+    CHECK(back->to_json() == h.to_json());
+    CHECK(h.to_json().find("\"sum\": " + std::to_string(h.sum())) != std::string::npos);
+    const auto empty = LogHistogram::from_parts({}, 0, 0, 0);
+    REQUIRE(empty);
+    CHECK(*empty == LogHistogram());
+    // Parts that no histogram has.
+    CHECK_FALSE(LogHistogram::from_parts({}, 0, 5, 0));
+    CHECK_FALSE(LogHistogram::from_parts({{3, 1}, {3, 1}}, 3, 3, 6));   // bucket twice
+    CHECK_FALSE(LogHistogram::from_parts({{3, 0}}, 3, 3, 0));           // empty bucket
+    CHECK_FALSE(LogHistogram::from_parts({{3, 1}}, 4, 4, 4));           // min not in it
+    CHECK_FALSE(LogHistogram::from_parts({{3, 1}, {40, 1}}, 3, 3, 6));  // max not in the last
+    CHECK_FALSE(LogHistogram::from_parts({{5000, 1}}, 0, 0, 0));        // no such bucket
+}
+
 }  // namespace tcpr
