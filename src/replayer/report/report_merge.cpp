@@ -217,6 +217,7 @@ void parse_input(const Fields& root, RunSummary& s) {
     b.requests = f.u64("requests");
     b.other_port = f.u64("other_port");
     b.not_selected = f.u64("not_selected");
+    b.other_shard = f.has("other_shard") ? f.u64("other_shard") : 0;
     b.without_data = f.u64("without_data");
     b.mid_session_no_boundary = f.u64("mid_session_no_boundary");
     b.mid_session_skipped_bytes = f.u64("mid_session_skipped_bytes");
@@ -330,6 +331,14 @@ RunSummary parse_json_report(std::string_view text, const std::string& name) {
     s.speed_milli = speed_of(root);
     s.copies = root.u32("copies");
     s.loops = root.u32("loops");
+    if (root.has("shard")) {
+        const Fields shard = root.object("shard");
+        s.shard = shard.u32("index");
+        s.shards = shard.u32("count");
+        if (s.shards == 0 || s.shard >= s.shards) {
+            root.fail("shard.index is not below shard.count");
+        }
+    }
     s.wall_ns = root.u64("wall_ns");
     s.recorded_ns = root.u64("recorded_ns");
     s.stop_reason = root.text("stop_reason");
@@ -439,7 +448,9 @@ void add_selected(RunSummary& a, const RunSummary& b) {
 
 // The facts of the input file: the file's when every shard read the same one (`same`), else
 // the sum over the files.
-void merge_file_facts(RunSummary& a, const RunSummary& b, bool same) {
+// Shards (--shard) split the file's connections: each counts those of other ports only among
+// its own, so other_port adds (`sharded`).
+void merge_file_facts(RunSummary& a, const RunSummary& b, bool same, bool sharded) {
     auto fact = [same](uint64_t& x, uint64_t y) { x = same ? std::max(x, y) : x + y; };
     BuildStats& x = a.build;
     const BuildStats& y = b.build;
@@ -449,7 +460,11 @@ void merge_file_facts(RunSummary& a, const RunSummary& b, bool same) {
         fact(x.skipped.by_reason[r], y.skipped.by_reason[r]);
     }
     fact(x.connections, y.connections);
-    fact(x.other_port, y.other_port);
+    if (sharded) {
+        x.other_port += y.other_port;
+    } else {
+        fact(x.other_port, y.other_port);
+    }
     fact(a.frames_damaged, b.frames_damaged);
     for (const std::string& d : b.damage) {
         if (a.damage.size() < 5 &&
@@ -538,7 +553,12 @@ MergedReport merge_summaries(const std::vector<ShardReport>& shards) {
     const bool same_input = std::all_of(shards.begin(), shards.end(), [&](const ShardReport& r) {
         return r.summary.input == first.input && r.summary.format == first.format;
     });
+    const bool sharded = std::any_of(shards.begin(), shards.end(),
+                                     [](const ShardReport& r) { return r.summary.shards > 1; });
     uint64_t selected = 0;  // connections the shards selected (same input)
+    uint64_t own = 0;       // connections the shards had to themselves (--shard)
+    std::vector<bool> shard_seen(first.shards, false);
+    bool every_shard = sharded;
     for (const ShardReport& shard : shards) {
         const RunSummary& r = shard.summary;
         if (&shard != &shards.front()) {
@@ -554,9 +574,17 @@ MergedReport merge_summaries(const std::vector<ShardReport>& shards) {
         }
         add_counters(s.counters, r.counters);
         add_selected(s, r);
-        merge_file_facts(s, r, same_input);
+        merge_file_facts(s, r, same_input, sharded);
+        own += minus(r.build.connections, r.build.other_shard);
+        if (r.shards == first.shards && r.shard < shard_seen.size()) {
+            shard_seen[r.shard] = true;
+        } else {
+            every_shard = false;
+        }
         if (same_input) {
-            selected += minus(minus(r.build.connections, r.build.other_port), r.build.not_selected);
+            selected +=
+                minus(minus(minus(r.build.connections, r.build.other_shard), r.build.other_port),
+                      r.build.not_selected);
         } else {
             s.build.not_selected += r.build.not_selected;
         }
@@ -566,9 +594,19 @@ MergedReport merge_summaries(const std::vector<ShardReport>& shards) {
             s.merged_from.insert(s.merged_from.end(), r.merged_from.begin(), r.merged_from.end());
         }
     }
+    if (sharded && same_input) {
+        // The shards' connections, the file's less those no merged shard had (0 when every
+        // shard of the run is merged: the whole recording, as one replayer).
+        s.build.other_shard = minus(s.build.connections, own);
+        every_shard = every_shard && std::all_of(shard_seen.begin(), shard_seen.end(),
+                                                 [](bool seen) { return seen; });
+        s.shard = every_shard ? 0 : first.shard;
+        s.shards = every_shard ? 1 : first.shards;
+    }
     if (same_input) {
         // The connections of the file that no shard selected.
-        s.build.not_selected = minus(minus(s.build.connections, s.build.other_port), selected);
+        s.build.not_selected = minus(
+            minus(minus(s.build.connections, s.build.other_shard), s.build.other_port), selected);
     }
     return m;
 }

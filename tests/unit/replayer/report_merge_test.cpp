@@ -279,6 +279,40 @@ TEST_CASE("shards of one run merge into the report of the whole run", "[replay][
     CHECK(merged.counters.start_lateness == whole.counters.start_lateness);
 }
 
+TEST_CASE("the shards of --shard I/N: the file's connections once, each shard's own ones added",
+          "[replay][report][merge][shard]") {
+    // 10,000 connections: 300 to other ports and 900 left out by --sample, the rest selected;
+    // every shard counts the connections of the others as other_shard.
+    RunSummary whole = run_of(9'000'000'000);
+    whole.build.not_selected = 900;
+    const std::vector<uint64_t> own{3'000, 3'500, 3'500}, other_port{100, 120, 80},
+        not_selected{300, 250, 350};
+    std::vector<RunSummary> shards;
+    for (uint32_t i = 0; i < 3; ++i) {
+        RunSummary s = run_of(9'000'000'000);
+        s.shard = i;
+        s.shards = 3;
+        s.build.other_shard = 10'000 - own[i];
+        s.build.other_port = other_port[i];
+        s.build.not_selected = not_selected[i];
+        shards.push_back(s);
+    }
+    RunSummary merged = merged_from_json(shards);
+    merged.merged_from.clear();
+    CHECK(merged.shard == 0);
+    CHECK(merged.shards == 1);
+    CHECK(merged.build.other_shard == 0);
+    CHECK(merged.build.connections == 10'000);
+    CHECK(merged.build.other_port == 300);
+    CHECK(merged.build.not_selected == 900);
+    CHECK(format_json(merged) == format_json(whole));
+    // Two of three shards: what the third had is still another shard's.
+    shards.pop_back();
+    merged = merged_from_json(shards);
+    CHECK(merged.build.other_shard == 3'500);
+    CHECK(merged.shards == 3);
+}
+
 TEST_CASE("merging merged reports again gives the merge of all", "[replay][report][merge]") {
     const RunSummary a = realistic(1, 200), b = realistic(2, 150), c = realistic(3, 250);
     auto shard = [](const std::string& name, const RunSummary& s) {
