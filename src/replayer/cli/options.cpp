@@ -327,6 +327,9 @@ CommandLine::CommandLine(CLI::App& app) : app_(app) {
                  "a pause, not at bytes that look like an HTTP or Redis request");
     app.add_option("--linger", linger_text_,
                    "Keep a used client tuple reserved this long (default 60s)");
+    app.add_flag("--in-memory", o_.in_memory,
+                 "Read the whole input before replaying (memory grows with the input; default: "
+                 "read it while replaying, a little ahead)");
     app.add_flag("--dry-run", o_.dry_run,
                  "Print the sessions and requests that would be replayed; send nothing");
     app.add_flag("-v,--verbose", o_.verbosity, "More diagnostics (-vv: debug)");

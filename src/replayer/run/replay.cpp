@@ -11,10 +11,12 @@
 #include "common/base/log.h"
 #include "common/base/stats.h"
 #include "common/cli/run_main.h"
+#include "replayer/input/input_stream.h"
 #include "replayer/input/load.h"
 #include "replayer/run/summary.h"
 #include "replayer/run/transport_setup.h"
 #include "replayer/source/schedule_source.h"
+#include "replayer/source/stream_source.h"
 
 namespace tcpr::replay {
 namespace {
@@ -143,6 +145,115 @@ std::string format_plan(const Recording& rec, size_t max_sessions) {
     return o;
 }
 
+namespace {
+
+// The archive builder's options as the streaming source's (live_sessions.h, archive flavour).
+LiveConfig stream_config(const ReplayOptions& o, const InputStream& input) {
+    const Selection& sel = o.builder.selection;
+    LiveConfig c;
+    c.archive = true;
+    c.port_given = sel.server_port.has_value();
+    if (sel.server_port) {
+        c.server_port = *sel.server_port;
+    } else if (o.builder.default_server_port) {
+        c.server_port = *o.builder.default_server_port;
+    } else if (const auto busiest = input.busiest_port()) {
+        c.server_port = *busiest;
+    }
+    c.policy = o.builder.policy;
+    c.client_nets = sel.client_nets;
+    c.sample_percent = sel.sample_percent;
+    c.sample_seed = sel.sample_seed;
+    c.shard = sel.shard;
+    c.shards = sel.shards;
+    c.from_ns = sel.from_ns;
+    c.to_ns = sel.to_ns;
+    if (!o.client_pool && o.transport != TransportMode::Socket) {
+        // Sessions of the other IP version cannot be sent to this target without a pool.
+        c.ip_version = o.target.addr.version;
+    }
+    c.copies = o.copies;
+    c.max_active = UINT64_MAX;
+    c.max_buffer_bytes = UINT64_MAX;
+    c.max_session_bytes = UINT64_MAX;
+    c.idle_ns = o.builder.idle_ns;
+    c.closed_linger_ns = o.builder.closed_linger_ns;
+    c.digest_answers = o.builder.digest_answers;
+    c.noise = o.builder.noise;
+    return c;
+}
+
+// The replay, its input read while it runs (source/stream_source.h).
+int run_streamed(const ReplayOptions& o, RawIo io) {
+    const bool socket_mode = o.transport == TransportMode::Socket;
+    InputStream input(expand_inputs(o.inputs), o.builder.selection.server_port);
+    if (!input.recovered_from().empty()) {
+        log::warn("%s; replaying what its intact frames hold", input.recovered_from().c_str());
+    }
+    ArchiveFacts facts;
+    facts.input = o.input;
+    facts.format = input.format();
+    StreamOptions so;
+    so.speed_milli = o.speed_milli;
+    so.copies = o.copies;
+    so.loops = o.loops;
+    so.duration_ns = o.duration_ns;
+    StreamSource source(input, stream_config(o, input), so, std::move(facts));
+    std::unique_ptr<RequestLog> requests;
+    if (!o.report_requests.empty()) {
+        requests = std::make_unique<RequestLog>(o.report_requests);
+    }
+    const TransportUse use{o.speed_milli, &source.sessions(), requests.get()};
+    std::unique_ptr<DiffWriter> diff = socket_mode ? prepare_socket_replay(o) : nullptr;
+    std::unique_ptr<Transport> transport =
+        make_transport(source.sessions().recording(), o, use, std::move(io), diff.get());
+
+    RunLoopOptions lo;
+    lo.max_active = o.max_active;
+    lo.duration_ns = o.duration_ns;
+    lo.grace_ns = o.timeout_ns;
+    lo.progress = !o.quiet;
+    lo.start_delay_ns = transport->lead_ns();
+    lo.start_at_realtime_ns = o.start_at_ns;
+    const RunResult run = run_loop(source, *transport, lo);
+    const archive::DamageReport damage = input.damage();
+    for (const auto& problem : damage.problems) {
+        if (input.files() > 1) {
+            log::warn("%s (skipped)", problem.c_str());  // the line names its file
+        } else {
+            log::warn("%s: %s (skipped)", o.input.c_str(), problem.c_str());
+        }
+    }
+    const LiveStats& l = source.sessions().stats();
+    if (l.sessions == 0 && !(o.shards > 1 && l.other_shard > 0)) {
+        throw Error(ErrorKind::Usage,
+                    "nothing to replay in '" + o.input + "': no TCP session matches" +
+                        (o.builder.selection.server_port
+                             ? " port " + std::to_string(*o.builder.selection.server_port)
+                             : std::string()) +
+                        (l.other_family > 0 ? " and the target's IP version" : ""));
+    }
+    if (l.sessions == 0) {
+        log::warn("shard %u of %u: no session of '%s' hashes to this shard", o.shard, o.shards,
+                  o.input.c_str());
+    }
+    if (diff) {
+        diff->commit();
+    }
+    if (requests) {
+        requests->commit();
+    }
+    const RunSummary s =
+        build_summary(o, describe_transport(o, use), diff ? diff->path() : std::string(),
+                      *transport, source, run);
+    publish_summary(o, s, source);
+    log::debug("streamed input: at most %s of client bytes held at once",
+               human_bytes(source.peak_buffer()).c_str());
+    return failed_beyond(s) ? kExitDamaged : kExitOk;
+}
+
+}  // namespace
+
 int run_replay(const ReplayOptions& o) {
     if (o.verbosity >= 2) {
         log::set_level(log::Level::Debug);
@@ -158,6 +269,9 @@ int run_replay(const ReplayOptions& o) {
                          "raw replay needs intercept to see the target's answers: give "
                          "--intercept HOST[:PORT] (tcpcopy's -s)",
                          o.compare);
+    }
+    if (!o.dry_run && !o.in_memory) {
+        return run_streamed(o, std::move(io));
     }
     ReplayInput in = read_input(o);
     const Recording& rec = in.loaded.recording;

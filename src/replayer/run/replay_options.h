@@ -62,9 +62,10 @@ struct ReplayOptions {
     uint16_t mtu = 1500;                   // --mtu: segments are cut to fit it
     uint64_t linger_ns = 60'000'000'000;   // --linger: a used client tuple stays reserved
     bool dry_run = false;                  // --dry-run: print the sessions, send nothing
-    int verbosity = 0;                     // -v (1), -vv (2)
-    bool quiet = false;                    // -q
-    LiveOptions live;                      // live passthrough (no --in): above
+    bool in_memory = false;  // --in-memory: build the whole recording before replaying it
+    int verbosity = 0;       // -v (1), -vv (2)
+    bool quiet = false;      // -q
+    LiveOptions live;        // live passthrough (no --in): above
 };
 
 // Live mode: the command line has no --in.

@@ -84,9 +84,10 @@ std::unique_ptr<Transport> make_transport(const Recording& recording, const Repl
                                           std::move(io.sink), std::move(io.intercept));
 }
 
-std::string describe_transport(const ReplayOptions& o, const TransportUse& use) {
+std::string describe_transport(const ReplayOptions& o, const TransportUse& /*use*/) {
     if (o.transport == TransportMode::Socket) {
-        return use.feed ? "socket (connect/send/recv)" : "socket (one TCP connection per session)";
+        return is_live(o) ? "socket (connect/send/recv)"
+                          : "socket (one TCP connection per session)";
     }
     return o.inject == InjectMode::Pcap ? "raw (pcap_inject on " + o.interface + ")"
                                         : std::string("raw (IP_HDRINCL socket)");

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "common/base/hash.h"
+#include "replayer/sessions/session_builder.h"
 
 namespace tcpr::replay {
 namespace {
@@ -116,7 +117,47 @@ bool LiveSessions::select(const net::Endpoint& client, const net::Endpoint& serv
     return ok;
 }
 
+// The archive builder's selection (SessionBuilder): shard, port, time, client network, sample,
+// each connection counted once.
+bool LiveSessions::select_archive(const net::Endpoint& client, const net::Endpoint& server,
+                                  uint64_t ts) {
+    if (cfg_.shards > 1 && shard_of(client, cfg_.shards) != cfg_.shard) {
+        ++stats_.other_shard;
+        return false;
+    }
+    if (cfg_.port_given && server.port != cfg_.server_port) {
+        ++stats_.other_port;
+        return false;
+    }
+    if (cfg_.ip_version && client.addr.version != *cfg_.ip_version) {
+        ++stats_.other_family;
+        return false;
+    }
+    const uint64_t offset = ts - first_ts_;
+    if (offset < cfg_.from_ns || (cfg_.to_ns && offset >= *cfg_.to_ns)) {
+        ++stats_.not_selected;
+        return false;
+    }
+    return select(client, server, true);
+}
+
+// Which side of a connection's first packet is the client (SessionBuilder's rule).
+bool LiveSessions::src_is_client(const net::PacketView& v) const {
+    if (v.syn()) {
+        return !v.ack_flag();
+    }
+    const bool to_server = v.dport == cfg_.server_port;
+    const bool from_server = v.sport == cfg_.server_port;
+    if (to_server != from_server) {
+        return to_server;
+    }
+    return v.sport > v.dport;  // neither or both: the lower port serves
+}
+
 bool LiveSessions::admit(Conn& c) {
+    if (cfg_.archive) {
+        return true;  // the source bounds memory by reading no further
+    }
     if ((copying_ + 1) * cfg_.copies > cfg_.max_active) {
         ++stats_.dropped_cap;
         c.state = State::Ignored;
@@ -176,7 +217,7 @@ void LiveSessions::add_packet(const net::PacketView& v, std::span<const uint8_t>
     const net::Endpoint src{v.src, v.sport}, dst{v.dst, v.dport};
     const bool to_server = v.dport == cfg_.server_port;
     const bool from_server = v.sport == cfg_.server_port;
-    if (!to_server && !from_server) {
+    if (!cfg_.archive && !to_server && !from_server) {
         ++stats_.other_port;
         return;
     }
@@ -260,6 +301,9 @@ bool LiveSessions::track(const net::FlowKey& key, const net::PacketView& v,
     const bool to_server = v.dport == cfg_.server_port;
     const bool from_server = v.sport == cfg_.server_port;
     const bool client_syn = v.syn() && !v.ack_flag();
+    if (cfg_.archive) {
+        return track_archive(key, v, frame, ts, now_ns);
+    }
     bool src_client;
     if (v.syn()) {
         src_client = client_syn;  // a SYN-ACK whose SYN we missed: the destination is
@@ -300,6 +344,44 @@ bool LiveSessions::track(const net::FlowKey& key, const net::PacketView& v,
     if (admit(c)) {
         begin_copying(id, c);
     }
+    return true;
+}
+
+// track() of the archive flavour: every connection is followed (those not replayed as
+// ignored ones, so that each is counted once and its later packets are recognised).
+bool LiveSessions::track_archive(const net::FlowKey& key, const net::PacketView& v,
+                                 std::span<const uint8_t> frame, uint64_t ts, uint64_t now_ns) {
+    const net::Endpoint src{v.src, v.sport}, dst{v.dst, v.dport};
+    const bool src_client = src_is_client(v);
+    const net::Endpoint& client = src_client ? src : dst;
+    const net::Endpoint& server = src_client ? dst : src;
+    ++stats_.connections;
+    if (flows_.size() >= cfg_.max_tracked) {
+        ++stats_.dropped_tracking;
+        return false;
+    }
+    const bool selected = select_archive(client, server, ts);
+    const uint32_t id = new_conn(Conversation(client, server, ts, !v.syn(), first_ts_));
+    Conn& c = *conns_[id];
+    c.key = key;
+    c.last_mono = now_ns;
+    flows_.emplace(key, id);
+    if (!selected) {
+        c.state = State::Ignored;
+        return true;
+    }
+    c.conv.digest_answers(cfg_.digest_answers, cfg_.noise);
+    if (!v.syn()) {
+        c.state = State::Boundary;
+        ++stats_.mid_session_waiting;
+        return true;
+    }
+    if (src_client) {
+        c.conv.client_syn(v, frame, ts);
+    } else {
+        c.conv.server_synack(v, frame);
+    }
+    begin_copying(id, c);
     return true;
 }
 
@@ -583,11 +665,24 @@ void LiveSessions::close_all(uint64_t now_ns) {
     }
 }
 
+void LiveSessions::end_input(uint64_t now_ns) {
+    close_all(now_ns);
+    for (uint32_t id = 0; id < conns_.size(); ++id) {
+        if (conns_[id] && conns_[id]->state != State::Copying) {
+            free_conn(id);  // ignored connections: nothing copies them
+        }
+    }
+    flows_.clear();
+    have_first_ = false;
+}
+
 // ---- SessionFeed --------------------------------------------------------------------------
 
 RecordedRequest LiveSessions::request(uint32_t session, uint32_t index) const {
     RecordedRequest r = conn(session).conv.recorded(index);
-    r.think_ns = 0;  // the live client's own pace: a request leaves when it was sent
+    if (!cfg_.archive) {
+        r.think_ns = 0;  // the live client's own pace: a request leaves when it was sent
+    }
     return r;
 }
 
@@ -613,6 +708,15 @@ std::optional<std::string_view> LiveSessions::status_line(uint32_t session, uint
         return std::nullopt;
     }
     return std::string_view(q.status);
+}
+
+std::string_view LiveSessions::response_head(uint32_t session, uint32_t index) const {
+    const Conversation& c = conn(session).conv;
+    if (index < c.first_request() || index >= c.request_end()) {
+        return {};
+    }
+    const AssembledRequest& q = c.request(index);
+    return q.status_known ? q.head() : std::string_view();
 }
 
 void LiveSessions::compare_later(uint32_t session, uint32_t index, const net::Endpoint& client,

@@ -64,13 +64,28 @@ struct LiveConfig {
     // Digest the online answers (the comparison: RecordedRequest::body_digest/head_digest).
     bool digest_answers = false;
     const CompiledNoiseRules* noise = nullptr;  // what is noise (nullptr: the defaults)
+
+    // Archive replay streamed (source/stream_source.h) rather than a live capture: packets come
+    // from files, ahead of the replay, and "now" is their capture time. Then requests keep
+    // their recorded think times; no connection is dropped for the caps (the source reads no
+    // further instead) nor cut; connections are oriented and selected as the archive builder
+    // does (session_builder.h): without `port_given` every server port is replayed, the lower
+    // port serving where neither is `server_port`; every connection not replayed is counted
+    // once (other_port, not_selected, other_shard).
+    bool archive = false;
+    bool port_given = true;          // --port (archive): only connections to server_port
+    uint32_t shard = 0, shards = 1;  // --shard I/N
+    uint64_t from_ns = 0;            // --sessions FROM-TO: start offset from the first packet
+    std::optional<uint64_t> to_ns;
 };
 
 struct LiveStats {
     uint64_t frames = 0;               // frames fed
     uint64_t tcp_packets = 0;          // decoded TCP segments
     net::SkipCounts skipped;           // frames that were not usable TCP segments
-    uint64_t other_port = 0;           // segments with neither port the online port
+    uint64_t other_port = 0;           // segments with neither port the online port (archive:
+                                       // connections to another port than --port)
+    uint64_t other_shard = 0;          // archive: connections of the other shards (--shard)
     uint64_t connections = 0;          // new connections seen (client SYNs)
     uint64_t sessions = 0;             // sessions copied (with or without SYN)
     uint64_t mid_session = 0;          // of which already open at start: copied with a built SYN
@@ -131,6 +146,9 @@ class LiveSessions final : public SessionFeed {
     void expire(uint64_t now_ns);
     // The copy stops: every open session ends as captured so far (copies close with FIN).
     void close_all(uint64_t now_ns);
+    // Archive: the input ended (before a --loop reads it again): every connection ends as
+    // captured and is forgotten by tuple, so the next pass's connections are new ones.
+    void end_input(uint64_t now_ns);
 
     // The sessions, indexed by session id (RawTransport and the drivers read them).
     const Recording& recording() const { return rec_; }
@@ -146,6 +164,7 @@ class LiveSessions final : public SessionFeed {
     std::span<const uint8_t> bytes(uint32_t session, uint32_t offset,
                                    uint32_t length) const override;
     std::optional<std::string_view> status_line(uint32_t session, uint32_t index) const override;
+    std::string_view response_head(uint32_t session, uint32_t index) const override;
     void compare_later(uint32_t session, uint32_t index, const net::Endpoint& client,
                        std::string got, bool cut) override;
     void copy_ended(uint32_t session, uint32_t requests_done) override;
@@ -159,8 +178,12 @@ class LiveSessions final : public SessionFeed {
     void free_conn(uint32_t id);
     void account(const Conn& c, size_t before);
     bool select(const net::Endpoint& client, const net::Endpoint& server, bool count);
+    bool select_archive(const net::Endpoint& client, const net::Endpoint& server, uint64_t ts);
+    bool src_is_client(const net::PacketView& v) const;
     bool track(const net::FlowKey& key, const net::PacketView& v, std::span<const uint8_t> frame,
                uint64_t ts, uint64_t now_ns);
+    bool track_archive(const net::FlowKey& key, const net::PacketView& v,
+                       std::span<const uint8_t> frame, uint64_t ts, uint64_t now_ns);
     bool admit(Conn& c);
     void begin_copying(uint32_t id, Conn& c);
     void boundary_packet(uint32_t id, Conn& c, const net::PacketView& v,

@@ -42,6 +42,9 @@ class SessionFeed {
     // The live server's first line of the answer to request `index`: empty when it was not
     // captured (or there is none), nullopt while the live answer has not begun yet.
     virtual std::optional<std::string_view> status_line(uint32_t session, uint32_t index) const = 0;
+    // The first bytes of that answer as captured (<= 64; the difference examples, --diff);
+    // empty while unknown.
+    virtual std::string_view response_head(uint32_t session, uint32_t index) const = 0;
     // The target's first line `got` for request `index`, to compare once the live answer's
     // first line is known (status_line() returned nullopt). `cut`: the reported head ended
     // inside the line, so only its first got.size() bytes compare.

@@ -174,7 +174,8 @@ void SessionDriver::vote_answer(DriverEnv& env, uint32_t request) {
         return;  // the online answer's digests never came (bytes missing, or it never ended)
     }
     const uint32_t n = std::min<uint32_t>(r.length, kEndpointScanBytes);
-    const AnswerSeen seen{env.feed == nullptr ? env.recording.response_head(r) : std::string_view(),
+    const AnswerSeen seen{env.feed == nullptr ? env.recording.response_head(r)
+                                              : env.feed->response_head(session_, request),
                           answer_->head,
                           env.feed == nullptr ? env.recording.stream(rs(env)).subspan(r.begin, n)
                                               : env.feed->bytes(session_, r.begin, n),

@@ -245,9 +245,10 @@ void SocketTransport::check_response(uint32_t id) {
         }
         if (s.received > 0) {
             // Decided once every copy answered (at once with one copy).
-            const AnswerSeen seen{opt_.feed == nullptr ? rec_.response_head(r) : std::string_view(),
-                                  std::span<const uint8_t>(s.head.data(), s.head_len),
-                                  request_start(s, r), s.local};
+            const AnswerSeen seen{
+                opt_.feed == nullptr ? rec_.response_head(r)
+                                     : opt_.feed->response_head(s.session, s.answered),
+                std::span<const uint8_t>(s.head.data(), s.head_len), request_start(s, r), s.local};
             votes_.vote({s.session, s.loop, s.answered}, s.endpoint, s.digest, r, seen, counters_);
         }
         counters_.endpoints.record(
@@ -282,7 +283,8 @@ void SocketTransport::check_response(uint32_t id) {
         e.target = opt_.target;
         if (opt_.feed != nullptr) {
             e.request_bytes = opt_.feed->bytes(s.session, r.begin, r.length);
-            e.recorded_status = expected_status;  // live: no captured head kept
+            e.recorded_status = expected_status;
+            e.recorded_head = opt_.feed->response_head(s.session, s.answered);
         } else {
             e.request_bytes = rec_.stream(rs(s)).subspan(r.begin, r.length);
             e.recorded_status = rec_.status_line(r);
