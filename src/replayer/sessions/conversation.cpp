@@ -135,7 +135,9 @@ Conversation::Step Conversation::client_segment(const RequestPolicy& policy,
         const uint32_t begin = static_cast<uint32_t>(off);
         const uint64_t end64 = uint64_t{begin} + (v.payload_len - skip);
         if (skip < v.payload_len) {
-            if (end64 >= kStreamLimit || (!dropped_ && end64 > data_base_ + max_bytes)) {
+            // (end64 - data_base_: data_base_ + max_bytes would wrap for "no limit")
+            if (end64 >= kStreamLimit ||
+                (!dropped_ && end64 > data_base_ && end64 - data_base_ > max_bytes)) {
                 // Over the limit: the stream ends where it is, the copies with a RST.
                 close_ = CloseKind::Rst;
                 close_ts_ = ts_ns;
