@@ -28,8 +28,9 @@ Cli::Cli(CLI::App& app) {
     app.add_option("-b,--bind", bind_text_, "Listen for replayers on this address")
         ->capture_default_str();
     app.add_option(
-        "-p,--port", port_,
-        "Listen for replayers on this port (default " + std::to_string(wire::kDefaultPort) + ")");
+           "-p,--port", port_,
+           "Listen for replayers on this port (default " + std::to_string(wire::kDefaultPort) + ")")
+        ->check(CLI::Range(1, 65535));
     app.add_option("--allow", allow_text_,
                    "Accept replayers only from this address or CIDR range (repeatable; "
                    "default: any)");
@@ -73,7 +74,7 @@ InterceptOptions Cli::options() const {
         throw Error(ErrorKind::Usage,
                     "bad value '" + bind_text_ + "' for -b (expected an IPv4 or IPv6 address)");
     }
-    o.server.bind = net::Endpoint{*addr, port_ != 0 ? port_ : wire::kDefaultPort};
+    o.server.bind = net::Endpoint{*addr, port_};
     std::string bad;
     const auto allow = net::AllowList::parse(allow_text_, &bad);
     if (!allow) {

@@ -38,7 +38,7 @@ class Cli {
   private:
     InterceptOptions o_;
     std::string bind_text_ = "0.0.0.0";
-    uint16_t port_ = 0;
+    uint16_t port_ = wire::kDefaultPort;
     std::vector<std::string> allow_text_;
     std::string expiry_text_ = "120s", idle_text_ = "60s", queue_text_ = "8M";
     int buffer_kib_ = 0;

@@ -208,7 +208,8 @@ TEST_CASE("merge-reports refuses bad inputs and outputs with one line", "[cli][m
     SECTION("the output in a directory that does not exist") {
         const CommandResult r =
             dir.run({"--merge-reports", "nodir/out.json", "s1.json", "missing.json"});
-        check_error(dir, r, 1, "cannot write 'nodir/out.json': no directory 'nodir'");
+        check_error(dir, r, 1,
+                    "cannot write 'nodir/out.json' (--merge-reports): no directory 'nodir'");
     }
     SECTION("the output is an input") {
         check_error(dir, dir.run({"--merge-reports", "s1.json", "s1.json", "bad.json"}), 2,

@@ -140,4 +140,23 @@ bool same_file(const std::string& a, const std::string& b) {
            sa.st_ino == sb.st_ino;
 }
 
+void check_output_path(const std::string& path, const std::string& what) {
+    const size_t slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "."
+                            : slash == 0               ? "/"
+                                                       : path.substr(0, slash);
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        throw Error(ErrorKind::Io,
+                    "cannot write '" + path + "' (" + what + "): no directory '" + dir + "'");
+    }
+    if (::access(dir.c_str(), W_OK) != 0) {
+        throw Error(ErrorKind::Io, "cannot write '" + path + "' (" + what + "): directory '" + dir +
+                                       "' is not writable");
+    }
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        throw Error(ErrorKind::Io, "cannot write '" + path + "' (" + what + "): it is a directory");
+    }
+}
+
 }  // namespace tcpr::os

@@ -62,6 +62,10 @@ class FileSource final : public archive::ByteSource {
 // Reads the first `n` bytes of a file (fewer if shorter). Throws if it cannot be opened.
 std::vector<uint8_t> read_head(const std::string& path, size_t n);
 bool file_exists(const std::string& path);
+// Can a file be created at `path`: its directory exists and is writable? Throws
+// Error(Io) with one line naming `what` ("--report json") otherwise. For outputs written at the
+// end of a long run: checked before the run, so its result is never lost to a typo.
+void check_output_path(const std::string& path, const std::string& what);
 // True if both names exist and are the same file (same device and inode).
 bool same_file(const std::string& a, const std::string& b);
 

@@ -62,6 +62,11 @@ net::Endpoint resolve_endpoint(const std::string& text, uint16_t default_port,
         e.addr = *a;
         return e;
     }
+    if (!hp.host.empty() && hp.host.find_first_not_of("0123456789.") == std::string::npos) {
+        // Digits and dots are an IPv4 address, never a name to look up (999.1.1.1, 10.1.1).
+        throw Error(ErrorKind::Usage, "bad value '" + text + "' for " + option + ": '" + hp.host +
+                                          "' is not an IPv4 address");
+    }
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;

@@ -114,6 +114,7 @@ int run_live(const ReplayOptions& o) {
                     "--report requests is for archive replay (--in); live passthrough reports "
                     "per endpoint (--report json/html)");
     }
+    check_output_paths(o);
     std::unique_ptr<os::PacketSource> capture = open_capture(o, port);
     const bool socket_mode = o.transport == TransportMode::Socket;
     RawIo io;

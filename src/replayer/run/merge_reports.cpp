@@ -34,12 +34,7 @@ void check_output(const std::string& out, const MergeReportsOptions& o) {
                                               "' is also an input: give another name");
         }
     }
-    const fs::path dir = fs::path(out).parent_path();
-    std::error_code ec;
-    if (!dir.empty() && !fs::is_directory(dir, ec)) {
-        throw Error(ErrorKind::Io,
-                    "cannot write '" + out + "': no directory '" + dir.string() + "'");
-    }
+    os::check_output_path(out, "--merge-reports");
 }
 
 void write_atomically(const std::string& path, const std::string& text) {

@@ -261,6 +261,9 @@ int run_replay(const ReplayOptions& o) {
         log::set_level(log::Level::Warn);
     }
     const bool socket_mode = o.transport == TransportMode::Socket;
+    if (!o.dry_run) {
+        check_output_paths(o);
+    }
     // The packet sender first: without root nothing else matters (the socket transport needs
     // neither root nor intercept).
     RawIo io;

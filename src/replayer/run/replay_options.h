@@ -68,6 +68,10 @@ struct ReplayOptions {
     LiveOptions live;        // live passthrough (no --in): above
 };
 
+// Checks that every output file (--report json/html/requests, --diff) can be created, before
+// anything is sent: a long run's result must never be lost. Throws Error(Io) with one line.
+void check_output_paths(const ReplayOptions& o);
+
 // Live mode: the command line has no --in.
 inline bool is_live(const ReplayOptions& o) { return o.inputs.empty() && o.input.empty(); }
 

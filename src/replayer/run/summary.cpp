@@ -38,6 +38,19 @@ RunSummary build_summary(const ReplayOptions& o, const std::string& transport_te
     return s;
 }
 
+void check_output_paths(const ReplayOptions& o) {
+    const std::pair<const std::string*, const char*> outputs[] = {
+        {&o.report_json, "--report json"},
+        {&o.report_html, "--report html"},
+        {&o.report_requests, "--report requests"},
+        {&o.diff_file, "--diff"}};
+    for (const auto& [path, what] : outputs) {
+        if (!path->empty()) {
+            os::check_output_path(*path, what);
+        }
+    }
+}
+
 namespace {
 
 void write_atomically(const std::string& path, const std::string& text) {
