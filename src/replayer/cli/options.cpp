@@ -228,7 +228,8 @@ CommandLine::CommandLine(CLI::App& app) : app_(app) {
     app.add_option("--target,-t", target_text_, "The test server: IP:PORT (or HOST:PORT)");
     app.add_option("-x", tcpcopy_text_, "tcpcopy's PORT-TARGET_IP:PORT (sets --port and --target)");
     app.add_option("--intercept,-s", intercept_text_,
-                   "intercept's HOST[:PORT] (port " + std::to_string(wire::kDefaultPort) + ")");
+                   "intercept's HOST[:PORT] (port " + std::to_string(wire::kDefaultPort) +
+                       "; default: the target's host, where a single-host deployment runs it)");
     app.add_option("--transport", transport_text_,
                    "How sessions reach the target: raw (forged packets + intercept) or socket "
                    "(ordinary connections, no root)")
@@ -401,6 +402,10 @@ ReplayOptions CommandLine::options() {
     }
     if (!intercept_text_.empty()) {
         o.intercept = os::resolve_endpoint(intercept_text_, wire::kDefaultPort, "--intercept");
+    } else if (transport_text_ != "socket") {
+        // The single-host deployment: intercept on the target's host, at its default port.
+        o.intercept = net::Endpoint{o.target.addr, wire::kDefaultPort};
+        o.intercept_by_default = true;
     }
     o.speed_milli = parse_speed(speed_text_, "--speed");
     o.transport = transport_text_ == "socket" ? TransportMode::Socket : TransportMode::Raw;

@@ -122,9 +122,7 @@ int run_live(const ReplayOptions& o) {
     if (socket_mode) {
         diff = prepare_socket_live(o, port);
     } else {
-        io = open_raw_io(o, "tcpreplay2 live pid " + std::to_string(getpid()),
-                         "live passthrough needs intercept to see the target's answers: give "
-                         "--intercept HOST[:PORT] (tcpcopy's -s), or use --transport socket",
+        io = open_raw_io(o, "tcpreplay2 live pid " + std::to_string(getpid()), "live passthrough",
                          o.compare);
     }
     std::unique_ptr<LiveRecorder> recorder;

@@ -268,10 +268,7 @@ int run_replay(const ReplayOptions& o) {
     // neither root nor intercept).
     RawIo io;
     if (!o.dry_run && !socket_mode) {
-        io = open_raw_io(o, "tcpreplay2 pid " + std::to_string(getpid()),
-                         "raw replay needs intercept to see the target's answers: give "
-                         "--intercept HOST[:PORT] (tcpcopy's -s)",
-                         o.compare);
+        io = open_raw_io(o, "tcpreplay2 pid " + std::to_string(getpid()), "raw replay", o.compare);
     }
     if (!o.dry_run && !o.in_memory) {
         return run_streamed(o, std::move(io));

@@ -8,8 +8,8 @@
 
 namespace tcpr::replay {
 
-RawIo open_raw_io(const ReplayOptions& o, const std::string& client_name,
-                  const std::string& missing_intercept, bool bodies) {
+RawIo open_raw_io(const ReplayOptions& o, const std::string& client_name, const std::string& what,
+                  bool bodies) {
     RawIo io;
     if (o.inject == InjectMode::Pcap) {
         io.sink = std::make_unique<os::PcapInjector>(
@@ -18,14 +18,29 @@ RawIo open_raw_io(const ReplayOptions& o, const std::string& client_name,
         io.sink = std::make_unique<os::RawSocket>(os::RawSocket::open(o.target));
     }
     if (!o.intercept) {
-        throw Error(ErrorKind::Usage, missing_intercept);
+        throw Error(ErrorKind::Usage, what +
+                                          " needs intercept to see the target's answers: give "
+                                          "--intercept HOST[:PORT] (tcpcopy's -s), or use "
+                                          "--transport socket");
     }
     InterceptOptions io_options;
     io_options.address = *o.intercept;
     io_options.name = client_name;
     io_options.features = bodies ? wire::kFeaturePayload : 0;
     io.intercept = std::make_unique<InterceptClient>(io_options);
-    io.intercept->connect();
+    try {
+        io.intercept->connect();
+    } catch (const Error& e) {
+        if (!o.intercept_by_default || e.kind() != ErrorKind::Network) {
+            throw;
+        }
+        // No --intercept: the single-host deployment was assumed. Name both ways on.
+        throw Error(ErrorKind::Network,
+                    what + " found no intercept on the target's host (" + e.what() +
+                        "): run intercept there, give --intercept HOST[:PORT] where it runs "
+                        "(tcpcopy's -s), or use --transport socket (ordinary connections, no "
+                        "intercept)");
+    }
     return io;
 }
 

@@ -24,13 +24,15 @@ namespace tcpr::replay {
 // The raw transport's I/O: the packet sender (raw socket or pcap injector, both bound to
 // --target) and a connected intercept client, which asks for the answers' payloads when
 // `bodies` (to compare answer bodies). Throws tcpr::Error: no permission, intercept
-// unreachable or refusing, or (Usage, `missing_intercept`) when no --intercept was given.
+// unreachable or refusing (without --intercept, intercept on the target's host was assumed: the
+// line then names --intercept and --transport socket), each line beginning with `what` ("raw
+// replay", "live passthrough").
 struct RawIo {
     std::unique_ptr<net::PacketSink> sink;
     std::unique_ptr<InterceptClient> intercept;
 };
-RawIo open_raw_io(const ReplayOptions& o, const std::string& client_name,
-                  const std::string& missing_intercept, bool bodies);
+RawIo open_raw_io(const ReplayOptions& o, const std::string& client_name, const std::string& what,
+                  bool bodies);
 
 // --transport socket: warns about the raw-only options given and raises the open-descriptor
 // limit (one descriptor per active session). Returns the limit now.
