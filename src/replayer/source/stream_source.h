@@ -36,7 +36,7 @@ struct StreamOptions {
     uint64_t lookahead_ns = 30'000'000'000;
     uint64_t max_waiting = 4096;
     uint64_t buffer_bytes = 128ull << 20;
-    uint64_t stall_ns = 200'000'000;
+    uint64_t stall_ns = 2'000'000;
     int batch = 4096;  // frames read per loop iteration at most
 };
 
