@@ -219,6 +219,15 @@ bool ArchiveReader::load_frame(size_t i, std::vector<uint8_t>& out, std::string*
     return impl_->load_frame(i, out, why, has_checksum);
 }
 
+void ArchiveReader::release_sessions() {
+    std::vector<session::SessionSummary>().swap(impl_->info.sessions);
+}
+
+void ArchiveReader::release_buffers() const {
+    std::lock_guard lock(impl_->mu);
+    impl_->pool.clear();
+}
+
 bool ArchiveReader::read_frame(size_t i, std::vector<uint8_t>& out, std::string* why) const {
     return impl_->load_frame(i, out, why, nullptr);
 }
@@ -255,9 +264,18 @@ bool RecordCursor::load_next_frame() {
         pos_ = 0;
         return true;
     }
-    buf_.clear();
+    std::vector<uint8_t>().swap(buf_);  // at the end: its memory too
+    reader_->release_buffers();
     pos_ = 0;
     return false;
+}
+
+std::optional<uint64_t> RecordCursor::next_frame_first_ns() const {
+    const ArchiveInfo& info = reader_->info();
+    if (pos_ < buf_.size() || next_frame_ >= info.frames.size()) {
+        return std::nullopt;
+    }
+    return info.frames[next_frame_].first_ns;
 }
 
 bool RecordCursor::next(Record& out) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -54,6 +55,13 @@ class ArchiveReader {
     // skipped and described in the returned report. fn returning false stops early.
     DamageReport for_each_record(const std::function<bool(const Record&)>& fn) const;
 
+    // Frees the decompression contexts and buffers kept for the next read_frame() (a reader
+    // done with its frames, kept for its index).
+    void release_buffers() const;
+    // Frees the index's session list (info().sessions becomes empty; the frames stay): a
+    // reader that only reads records does not hold every session of a long archive.
+    void release_sessions();
+
   private:
     friend DamageReport verify_archive(const ByteSource& source, const std::string& name);
     // read_frame() that also tells whether the frame carries a checksum (for verify).
@@ -73,6 +81,10 @@ class RecordCursor {
     // The next record; false at the end.
     bool next(Record& out);
     const DamageReport& damage() const { return damage_; }
+    // Before its next frame is decompressed: the earliest timestamp that frame's records have
+    // (from the index), a lower bound of what next() returns; nullopt when a frame is loaded
+    // or none is left. Lets a merge of several archives decompress a frame only when due.
+    std::optional<uint64_t> next_frame_first_ns() const;
 
   private:
     bool load_next_frame();

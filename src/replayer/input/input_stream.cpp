@@ -21,6 +21,9 @@ class InputStream::File {
     virtual void count_ports(PortCounts& counts) const = 0;
     virtual archive::DamageReport damage() const { return {}; }
     virtual bool is_archive() const = 0;
+    // A lower bound of the next frame's time known without reading it (archives: from the
+    // index), so that a file is read only when its turn comes; nullopt: read to know.
+    virtual std::optional<uint64_t> next_time_bound() const { return std::nullopt; }
 
     uint64_t ts_ns = 0;
     std::span<const uint8_t> bytes;
@@ -44,6 +47,10 @@ class ArchiveFile final : public InputStream::File {
             rebuilt_source_.emplace(rebuilt_.data());
             reader_.emplace(*rebuilt_source_, file);
         }
+        for (const auto& s : reader_->info().sessions) {
+            ++ports_[s.server.port];
+        }
+        reader_->release_sessions();  // only the counts are needed
         cursor_.emplace(*reader_);
     }
 
@@ -58,8 +65,8 @@ class ArchiveFile final : public InputStream::File {
     }
     uint32_t link_type() const override { return reader_->info().link_type; }
     void count_ports(PortCounts& counts) const override {
-        for (const auto& s : reader_->info().sessions) {
-            ++counts[s.server.port];
+        for (const auto& [port, n] : ports_) {
+            counts[port] += n;
         }
     }
     // Frames skipped: while rebuilding, then while reading.
@@ -72,6 +79,9 @@ class ArchiveFile final : public InputStream::File {
         return d;
     }
     bool is_archive() const override { return true; }
+    std::optional<uint64_t> next_time_bound() const override {
+        return cursor_->next_frame_first_ns();
+    }
 
     std::string recovered_from;
 
@@ -82,6 +92,7 @@ class ArchiveFile final : public InputStream::File {
     archive::DamageReport repair_damage_;
     std::optional<archive::ArchiveReader> reader_;
     std::optional<archive::RecordCursor> cursor_;
+    PortCounts ports_;  // the index's sessions per server port
 };
 
 // A pcap or pcapng file (libpcap). Without --port nothing is filtered, so frames that are not
@@ -180,24 +191,43 @@ bool InputStream::next(InputFrame& out) {
     if (!primed_) {
         primed_ = true;
         for (size_t i = 0; i < files_.size(); ++i) {
-            if (files_[i]->advance()) {
-                next_.emplace(files_[i]->ts_ns, i);
-            }
+            queue(i);
         }
-    } else if (current_ != SIZE_MAX && files_[current_]->advance()) {
-        next_.emplace(files_[current_]->ts_ns, current_);
+    } else if (current_ != SIZE_MAX) {
+        queue_read(current_);
     }
     current_ = SIZE_MAX;
-    if (next_.empty()) {
-        return false;
+    while (!next_.empty()) {
+        const Entry e = next_.top();
+        next_.pop();
+        if (e.bound) {
+            // Its turn by the index: now read it (its first record may come later still).
+            queue_read(e.file);
+            continue;
+        }
+        current_ = e.file;
+        const File& f = *files_[current_];
+        out.ts_ns = f.ts_ns;
+        out.link_type = f.link_type();
+        out.bytes = f.bytes;
+        return true;
     }
-    current_ = next_.top().second;
-    next_.pop();
-    const File& f = *files_[current_];
-    out.ts_ns = f.ts_ns;
-    out.link_type = f.link_type();
-    out.bytes = f.bytes;
-    return true;
+    return false;
+}
+
+// File i into the merge: by its index's time bound when it has one, else by its next frame.
+void InputStream::queue(size_t i) {
+    if (const auto bound = files_[i]->next_time_bound()) {
+        next_.push({*bound, i, true});
+        return;
+    }
+    queue_read(i);
+}
+
+void InputStream::queue_read(size_t i) {
+    if (files_[i]->advance()) {
+        next_.push({files_[i]->ts_ns, i, false});
+    }
 }
 
 void InputStream::rewind() {

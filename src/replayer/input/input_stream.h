@@ -1,8 +1,10 @@
 // The input of an archive replay read as one stream of frames: our archives and pcap/pcapng
 // files (several, globs expanded by expand_inputs) merged by capture time, packet by packet
 // (ties: the earlier file first), so rotated archives of one capture read as the capture did.
-// Memory: one decompressed archive frame (about 1 MiB) per file, not the input. Used by the
-// loader (load.h: the whole recording, for --dry-run and the tests) and by the streaming
+// Memory: the decompressed archive frame (about 1 MiB) of each file being read, not the input:
+// an archive's frames are decompressed only when the merge reaches them (the index gives their
+// times), and a file's buffers are freed at its end, so rotated archives hold one at a time. Used
+// by the loader (load.h: the whole recording, for --dry-run and the tests) and by the streaming
 // source (source/stream_source.h), which reads it while the replay runs.
 #pragma once
 
@@ -61,7 +63,19 @@ class InputStream {
     std::vector<std::string> paths_;
     std::optional<uint16_t> port_;
     std::vector<std::unique_ptr<File>> files_;
-    using Entry = std::pair<uint64_t, size_t>;  // (ts, file index)
+    void queue(size_t i);
+    void queue_read(size_t i);
+
+    // A file's place in the merge: its next frame's time, or (bound) a lower bound of it from
+    // an archive's index, the frame not read yet. Ties: the earlier file first.
+    struct Entry {
+        uint64_t ts;
+        size_t file;
+        bool bound;
+        bool operator>(const Entry& o) const {
+            return ts != o.ts ? ts > o.ts : file != o.file ? file > o.file : bound < o.bound;
+        }
+    };
     std::priority_queue<Entry, std::vector<Entry>, std::greater<>> next_;
     bool primed_ = false;
     size_t current_ = SIZE_MAX;  // the file whose frame next() returned last

@@ -147,6 +147,50 @@ std::string format_plan(const Recording& rec, size_t max_sessions) {
 
 namespace {
 
+// The files a replay writes while it runs: --report requests and (socket transport) --diff.
+struct RunOutputs {
+    std::unique_ptr<RequestLog> requests;
+    std::unique_ptr<DiffWriter> diff;
+};
+RunOutputs open_outputs(const ReplayOptions& o) {
+    RunOutputs out;
+    if (!o.report_requests.empty()) {
+        out.requests = std::make_unique<RequestLog>(o.report_requests);
+    }
+    if (o.transport == TransportMode::Socket) {
+        out.diff = prepare_socket_replay(o);
+    }
+    return out;
+}
+
+// The run loop of an archive replay, whichever its source.
+RunResult run_archive_loop(const ReplayOptions& o, SessionSource& source, Transport& transport) {
+    RunLoopOptions lo;
+    lo.max_active = o.max_active;
+    lo.duration_ns = o.duration_ns;
+    lo.grace_ns = o.timeout_ns;
+    lo.progress = !o.quiet;
+    lo.start_delay_ns = transport.lead_ns();
+    lo.start_at_realtime_ns = o.start_at_ns;
+    return run_loop(source, transport, lo);
+}
+
+// The run's files committed, its summary printed and its reports written; the exit code.
+int report_run(const ReplayOptions& o, const TransportUse& use, RunOutputs& out,
+               const Transport& transport, const SessionSource& source, const RunResult& run) {
+    if (out.diff) {
+        out.diff->commit();
+    }
+    if (out.requests) {
+        out.requests->commit();
+    }
+    const RunSummary s =
+        build_summary(o, describe_transport(o, use), out.diff ? out.diff->path() : std::string(),
+                      transport, source, run);
+    publish_summary(o, s, source);
+    return failed_beyond(s) ? kExitDamaged : kExitOk;
+}
+
 // The archive builder's options as the streaming source's (live_sessions.h, archive flavour).
 LiveConfig stream_config(const ReplayOptions& o, const InputStream& input) {
     const Selection& sel = o.builder.selection;
@@ -177,7 +221,10 @@ LiveConfig stream_config(const ReplayOptions& o, const InputStream& input) {
     c.max_buffer_bytes = UINT64_MAX;
     c.max_session_bytes = UINT64_MAX;
     c.idle_ns = o.builder.idle_ns;
-    c.closed_linger_ns = o.builder.closed_linger_ns;
+    // A connection over (its copies done) is kept this long in capture time for its late
+    // packets, as live passthrough does: 2 s, not the builder's 10 s, as what lingers is memory
+    // held while the replay runs.
+    c.closed_linger_ns = std::min<uint64_t>(o.builder.closed_linger_ns, 2'000'000'000);
     c.digest_answers = o.builder.digest_answers;
     c.noise = o.builder.noise;
     return c;
@@ -185,7 +232,6 @@ LiveConfig stream_config(const ReplayOptions& o, const InputStream& input) {
 
 // The replay, its input read while it runs (source/stream_source.h).
 int run_streamed(const ReplayOptions& o, RawIo io) {
-    const bool socket_mode = o.transport == TransportMode::Socket;
     InputStream input(expand_inputs(o.inputs), o.builder.selection.server_port);
     if (!input.recovered_from().empty()) {
         log::warn("%s; replaying what its intact frames hold", input.recovered_from().c_str());
@@ -199,23 +245,11 @@ int run_streamed(const ReplayOptions& o, RawIo io) {
     so.loops = o.loops;
     so.duration_ns = o.duration_ns;
     StreamSource source(input, stream_config(o, input), so, std::move(facts));
-    std::unique_ptr<RequestLog> requests;
-    if (!o.report_requests.empty()) {
-        requests = std::make_unique<RequestLog>(o.report_requests);
-    }
-    const TransportUse use{o.speed_milli, &source.sessions(), requests.get()};
-    std::unique_ptr<DiffWriter> diff = socket_mode ? prepare_socket_replay(o) : nullptr;
+    RunOutputs out = open_outputs(o);
+    const TransportUse use{o.speed_milli, &source.sessions(), out.requests.get()};
     std::unique_ptr<Transport> transport =
-        make_transport(source.sessions().recording(), o, use, std::move(io), diff.get());
-
-    RunLoopOptions lo;
-    lo.max_active = o.max_active;
-    lo.duration_ns = o.duration_ns;
-    lo.grace_ns = o.timeout_ns;
-    lo.progress = !o.quiet;
-    lo.start_delay_ns = transport->lead_ns();
-    lo.start_at_realtime_ns = o.start_at_ns;
-    const RunResult run = run_loop(source, *transport, lo);
+        make_transport(source.sessions().recording(), o, use, std::move(io), out.diff.get());
+    const RunResult run = run_archive_loop(o, source, *transport);
     const archive::DamageReport damage = input.damage();
     for (const auto& problem : damage.problems) {
         if (input.files() > 1) {
@@ -237,19 +271,9 @@ int run_streamed(const ReplayOptions& o, RawIo io) {
         log::warn("shard %u of %u: no session of '%s' hashes to this shard", o.shard, o.shards,
                   o.input.c_str());
     }
-    if (diff) {
-        diff->commit();
-    }
-    if (requests) {
-        requests->commit();
-    }
-    const RunSummary s =
-        build_summary(o, describe_transport(o, use), diff ? diff->path() : std::string(),
-                      *transport, source, run);
-    publish_summary(o, s, source);
     log::debug("streamed input: at most %s of client bytes held at once",
                human_bytes(source.peak_buffer()).c_str());
-    return failed_beyond(s) ? kExitDamaged : kExitOk;
+    return report_run(o, use, out, *transport, source, run);
 }
 
 }  // namespace
@@ -288,34 +312,12 @@ int run_replay(const ReplayOptions& o) {
     facts.damage = in.loaded.damage.problems;
     facts.sessions_skipped_family = in.other_family;
     ScheduleSource source(rec, sched, std::move(facts));
-    std::unique_ptr<RequestLog> requests;
-    if (!o.report_requests.empty()) {
-        requests = std::make_unique<RequestLog>(o.report_requests);
-    }
-    const TransportUse use{o.speed_milli, nullptr, requests.get()};
-    std::unique_ptr<DiffWriter> diff = socket_mode ? prepare_socket_replay(o) : nullptr;
-    std::unique_ptr<Transport> transport = make_transport(rec, o, use, std::move(io), diff.get());
-
-    RunLoopOptions lo;
-    lo.max_active = o.max_active;
-    lo.duration_ns = o.duration_ns;
-    lo.grace_ns = o.timeout_ns;
-    lo.progress = !o.quiet;
-    lo.start_delay_ns = transport->lead_ns();
-    lo.start_at_realtime_ns = o.start_at_ns;
-    const RunResult run = run_loop(source, *transport, lo);
-    if (diff) {
-        diff->commit();
-    }
-    if (requests) {
-        requests->commit();
-    }
-
-    const RunSummary s =
-        build_summary(o, describe_transport(o, use), diff ? diff->path() : std::string(),
-                      *transport, source, run);
-    publish_summary(o, s, source);
-    return failed_beyond(s) ? kExitDamaged : kExitOk;
+    RunOutputs out = open_outputs(o);
+    const TransportUse use{o.speed_milli, nullptr, out.requests.get()};
+    std::unique_ptr<Transport> transport =
+        make_transport(rec, o, use, std::move(io), out.diff.get());
+    const RunResult run = run_archive_loop(o, source, *transport);
+    return report_run(o, use, out, *transport, source, run);
 }
 
 }  // namespace tcpr::replay

@@ -216,6 +216,14 @@ void Conversation::add_request(uint32_t at, uint32_t ack_start, uint64_t think_n
         resolve(r, head);
     }
     reqs_.push_back(std::move(r));
+    if (dropped_) {
+        // No copy needs them: only the last request is kept (it cuts the next), so a
+        // connection copied no more (live: for days) does not hold every request it makes.
+        while (reqs_.size() > 1) {
+            reqs_.pop_front();
+            ++req_base_;
+        }
+    }
 }
 
 // Keeps the captured bytes (snaplen may have cut some: they stay a hole, later zeros).

@@ -134,11 +134,23 @@ bool LiveSessions::select_archive(const net::Endpoint& client, const net::Endpoi
         return false;
     }
     const uint64_t offset = ts - first_ts_;
-    if (offset < cfg_.from_ns || (cfg_.to_ns && offset >= *cfg_.to_ns)) {
-        ++stats_.not_selected;
-        return false;
+    bool ok = offset >= cfg_.from_ns && (!cfg_.to_ns || offset < *cfg_.to_ns);
+    if (ok && !cfg_.client_nets.empty()) {
+        ok = std::any_of(cfg_.client_nets.begin(), cfg_.client_nets.end(),
+                         [&](const Cidr& n) { return n.contains(client.addr); });
     }
-    return select(client, server, true);
+    if (ok && cfg_.sample_percent < 100.0) {
+        // The builder's decision (session_builder.cpp), from the tuple and the connection's
+        // capture time (before a loop's shift): --dry-run lists the sessions replayed, and
+        // every loop replays the same ones.
+        const uint64_t h = mix64(net::FlowKeyHash{}(net::FlowKey::of(client, server)) ^
+                                 mix64((ts - time_shift_) ^ cfg_.sample_seed));
+        ok = static_cast<double>(h % 1'000'000) < cfg_.sample_percent * 10'000.0;
+    }
+    if (!ok) {
+        ++stats_.not_selected;
+    }
+    return ok;
 }
 
 // Which side of a connection's first packet is the client (SessionBuilder's rule).
@@ -665,7 +677,8 @@ void LiveSessions::close_all(uint64_t now_ns) {
     }
 }
 
-void LiveSessions::end_input(uint64_t now_ns) {
+void LiveSessions::end_input(uint64_t now_ns, uint64_t next_shift_ns) {
+    time_shift_ = next_shift_ns;
     close_all(now_ns);
     for (uint32_t id = 0; id < conns_.size(); ++id) {
         if (conns_[id] && conns_[id]->state != State::Copying) {

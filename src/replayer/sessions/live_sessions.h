@@ -147,8 +147,10 @@ class LiveSessions final : public SessionFeed {
     // The copy stops: every open session ends as captured so far (copies close with FIN).
     void close_all(uint64_t now_ns);
     // Archive: the input ended (before a --loop reads it again): every connection ends as
-    // captured and is forgotten by tuple, so the next pass's connections are new ones.
-    void end_input(uint64_t now_ns);
+    // captured and is forgotten by tuple, so the next pass's connections are new ones; the
+    // next pass's capture times are shifted by `next_shift_ns` (--sample decides as in the
+    // first pass).
+    void end_input(uint64_t now_ns, uint64_t next_shift_ns);
 
     // The sessions, indexed by session id (RawTransport and the drivers read them).
     const Recording& recording() const { return rec_; }
@@ -212,6 +214,7 @@ class LiveSessions final : public SessionFeed {
     size_t copying_ = 0;  // sessions copied and not yet released
     uint64_t buffered_ = 0;
     uint64_t last_sweep_ = 0;
+    uint64_t time_shift_ = 0;  // archive: added to this pass's capture times (--loop)
 };
 
 }  // namespace tcpr::replay

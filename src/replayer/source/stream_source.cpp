@@ -57,10 +57,10 @@ void StreamSource::end_of_pass() {
         first_pass_ = live_.stats();
     }
     if (loop_ + 1 < opt_.loops) {
-        live_.end_input(capture_now_);
-        in_.rewind();
         ++loop_;
         loop_shift_ = loop_ * span_;
+        live_.end_input(capture_now_, loop_shift_);
+        in_.rewind();
         return;
     }
     live_.close_all(capture_now_);
@@ -159,9 +159,12 @@ void StreamSource::update(Transport& transport, uint64_t now_ns) {
 }
 
 void StreamSource::upkeep(uint64_t now_ns) {
-    if (now_ns >= next_sweep_) {
+    // Every second, of the loop's time or of capture time (read far faster at --speed max), so
+    // that connections over are released within about their linger in capture time.
+    if (now_ns >= next_sweep_ || capture_now_ >= swept_capture_ + kSweepNs) {
         live_.expire(capture_now_);
         next_sweep_ = now_ns + kSweepNs;
+        swept_capture_ = capture_now_;
     }
 }
 

@@ -108,6 +108,7 @@ class StreamSource final : public SessionSource {
     uint64_t now_ = 0;  // the loop's time at the last poll()
     uint64_t next_sweep_ = 0;
     uint64_t capture_now_ = 0;    // the capture time of the last frame fed (loops included)
+    uint64_t swept_capture_ = 0;  // capture_now_ at the last expiry sweep
     bool stopped_early_ = false;  // --duration ended the reading
     LiveStats first_pass_;        // what the first pass over the input read
 };

@@ -101,12 +101,16 @@ LiveConfig config(uint32_t copies) {
     return c;
 }
 
-Result streamed(const std::vector<std::string>& paths, StreamOptions so, uint32_t copies = 1) {
+Result streamed(const std::vector<std::string>& paths, StreamOptions so, uint32_t copies = 1,
+                double sample_percent = 100.0) {
     (void)os::raise_open_file_limit();
     test::LineServer server;
     InputStream input(paths, std::nullopt);
     so.copies = copies;
-    StreamSource source(input, config(copies), so, ArchiveFacts{});
+    LiveConfig c = config(copies);
+    c.sample_percent = sample_percent;
+    c.sample_seed = 7;
+    StreamSource source(input, c, so, ArchiveFacts{});
     SocketTransportOptions o = socket_options(server.address());
     o.speed_milli = so.speed_milli;
     o.feed = &source.sessions();
@@ -183,6 +187,30 @@ TEST_CASE(
     CHECK(s.counters.requests_sent == w.counters.requests_sent);
     CHECK(s.counters.sessions_completed == 30 * 4);
     CHECK(s.counters.status_match == 30 * 4 * 4);
+}
+
+TEST_CASE(
+    "streamed, --sample picks the sessions the whole recording's builder picks, in every "
+    "loop",
+    "[replay][stream]") {
+    test::TempDir dir("tcpr-stream");
+    test::write_file(dir / "r.pcap.zst", archive_of(line_capture(60, 1, 10, 5 * kMs)));
+    const std::string path = (dir / "r.pcap.zst").string();
+    BuilderOptions b;
+    b.selection.server_port = 7000;
+    b.selection.sample_percent = 50;
+    b.selection.sample_seed = 7;
+    std::map<std::string, size_t> expected;
+    for (const auto& s : load_input(path, b).recording.sessions) {
+        // "s<i> r0 xxxxxxxxxx": session i is the one from client port 20000 + i, twice (loops).
+        expected["s" + std::to_string(s.client.port - 20000) + " r0 " + std::string(10, 'x')] = 2;
+    }
+    REQUIRE(expected.size() > 10);
+    REQUIRE(expected.size() < 50);
+    StreamOptions so;
+    so.speed_milli = 0;
+    so.loops = 2;
+    CHECK(streamed({path}, so, 1, 50).lines == expected);
 }
 
 TEST_CASE(
