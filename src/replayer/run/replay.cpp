@@ -184,7 +184,8 @@ LiveConfig stream_config(const ReplayOptions& o, const InputStream& input) {
 }
 
 // The replay, its input read while it runs (source/stream_source.h).
-int run_streamed(const ReplayOptions& o, RawIo io) {
+int run_streamed(const ReplayOptions& o, RawIo io, os::MetricsServer* metrics,
+                 MetricsSources& metrics_sources) {
     const bool socket_mode = o.transport == TransportMode::Socket;
     InputStream input(expand_inputs(o.inputs), o.builder.selection.server_port);
     if (!input.recovered_from().empty()) {
@@ -215,6 +216,8 @@ int run_streamed(const ReplayOptions& o, RawIo io) {
     lo.progress = !o.quiet;
     lo.start_delay_ns = transport->lead_ns();
     lo.start_at_realtime_ns = o.start_at_ns;
+    lo.metrics = metrics;
+    metrics_sources.transport = transport.get();
     const RunResult run = run_loop(source, *transport, lo);
     const archive::DamageReport damage = input.damage();
     for (const auto& problem : damage.problems) {
@@ -273,8 +276,11 @@ int run_replay(const ReplayOptions& o) {
                          "--intercept HOST[:PORT] (tcpcopy's -s)",
                          o.compare);
     }
+    MetricsSources metrics_sources;
+    const std::unique_ptr<os::MetricsServer> metrics =
+        o.dry_run ? nullptr : open_metrics(o, metrics_sources);
     if (!o.dry_run && !o.in_memory) {
-        return run_streamed(o, std::move(io));
+        return run_streamed(o, std::move(io), metrics.get(), metrics_sources);
     }
     ReplayInput in = read_input(o);
     const Recording& rec = in.loaded.recording;
@@ -306,6 +312,8 @@ int run_replay(const ReplayOptions& o) {
     lo.progress = !o.quiet;
     lo.start_delay_ns = transport->lead_ns();
     lo.start_at_realtime_ns = o.start_at_ns;
+    lo.metrics = metrics.get();
+    metrics_sources.transport = transport.get();
     const RunResult run = run_loop(source, *transport, lo);
     if (diff) {
         diff->commit();

@@ -38,6 +38,7 @@ struct ReplayOptions {
     uint32_t shard = 0, shards = 1;          // --shard I/N: replay shard I of N (0 <= I < N)
     net::Endpoint target;                    // --target / -x
     std::optional<net::Endpoint> intercept;  // --intercept / -s
+    std::optional<net::Endpoint> metrics;    // --metrics ADDR:PORT
     TransportMode transport = TransportMode::Raw;  // --transport raw|socket
     std::string diff_file;                         // --diff FILE (socket transport)
     bool compare = true;                           // --no-compare: no comparison per endpoint
