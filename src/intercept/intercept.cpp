@@ -1,4 +1,5 @@
 // run_intercept: capture + server + (optionally) daemon, until SIGINT/SIGTERM; then a summary.
+#include <memory>
 #include <optional>
 
 #include "common/base/log.h"
@@ -6,8 +7,10 @@
 #include "common/cli/run_main.h"
 #include "common/net/skip_reason.h"
 #include "common/os/daemon.h"
+#include "common/os/metrics_server.h"
 #include "common/os/pcap_source.h"
 #include "common/os/stop_signal.h"
+#include "intercept/metrics.h"
 #include "intercept/options.h"
 #include "intercept/report_server.h"
 #include "intercept/response_capture.h"
@@ -29,7 +32,18 @@ int run_intercept(const InterceptOptions& o) {
     lo.immediate = false;
     lo.read_timeout = std::chrono::milliseconds(1);
     ResponseCapture capture(os::open_live(lo));
+    // The metrics server before the report server: it must outlive it (attach_metrics).
+    const ReportServer* served = nullptr;
+    std::unique_ptr<os::MetricsServer> metrics;
+    if (o.metrics) {
+        metrics = std::make_unique<os::MetricsServer>(
+            *o.metrics, [&served, &capture] { return format_metrics(*served, &capture); });
+    }
     ReportServer server(o.server, &capture);
+    if (metrics) {
+        served = &server;
+        server.attach_metrics(metrics.get());
+    }
 
     std::optional<os::PidFile> pidfile;
     if (o.daemon) {
@@ -40,6 +54,10 @@ int run_intercept(const InterceptOptions& o) {
     log::info("capturing on %s; listening for replayers on %s (allowed: %s)",
               capture.describe().c_str(), server.local_endpoint().to_string().c_str(),
               o.server.allow.to_string().c_str());
+    if (metrics) {
+        log::info("serving metrics on http://%s/metrics",
+                  metrics->local_endpoint().to_string().c_str());
+    }
 
     const auto start = std::chrono::steady_clock::now();
     server.run([] { return os::StopSignal::requested(); });

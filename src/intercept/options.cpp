@@ -6,6 +6,7 @@
 #include "common/base/log.h"
 #include "common/base/parse.h"
 #include "common/net/address_parse.h"
+#include "common/os/metrics_server.h"
 
 namespace tcpr::icpt {
 
@@ -48,6 +49,8 @@ Cli::Cli(CLI::App& app) {
         ->capture_default_str();
     app.add_option("-B,--buffer-size", buffer_kib_, "Kernel capture buffer in KiB (default 32768)")
         ->check(CLI::Range(256, 4 << 20));
+    app.add_option("--metrics", metrics_text_,
+                   "Serve Prometheus metrics on http://ADDR:PORT/metrics (e.g. 127.0.0.1:9465)");
     app.add_flag("--promisc", o_.promiscuous, "Put the interface in promiscuous mode");
     app.add_flag("-d,--daemon", o_.daemon, "Run in the background");
     app.add_option("--pidfile", o_.pidfile, "Write the process id here (removed at exit)");
@@ -95,6 +98,9 @@ InterceptOptions Cli::options() const {
                     "bad value '" + queue_text_ + "' for --queue-limit (64k to 4G)");
     }
     o.server.max_queued_bytes = static_cast<size_t>(queue);
+    if (!metrics_text_.empty()) {
+        o.metrics = os::parse_metrics_endpoint(metrics_text_, "--metrics");
+    }
     if (buffer_kib_ > 0) {
         o.buffer_bytes = static_cast<uint32_t>(buffer_kib_) * 1024u;
     }

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@ struct InterceptOptions {
     ServerOptions server;               // -b, -p, --allow, --expiry, --idle-timeout, --queue-limit
     bool daemon = false;                // -d
     std::string pidfile, logfile;       // --pidfile, --logfile
+    std::optional<net::Endpoint> metrics;  // --metrics ADDR:PORT
 };
 
 // The capture filter actually used: the user's (or "tcp") minus intercept's own connections,
@@ -38,6 +40,7 @@ class Cli {
   private:
     InterceptOptions o_;
     std::string bind_text_ = "0.0.0.0";
+    std::string metrics_text_;
     uint16_t port_ = wire::kDefaultPort;
     std::vector<std::string> allow_text_;
     std::string expiry_text_ = "120s", idle_text_ = "60s", queue_text_ = "8M";

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 #include "common/base/error.h"
 #include "common/base/log.h"
@@ -11,6 +12,8 @@ namespace {
 
 constexpr uint64_t kListenerTag = 1;
 constexpr uint64_t kCaptureTag = 2;
+constexpr uint64_t kMetricsTag = 3;  // .. kMetricsTag + MetricsServer::tags() - 1
+constexpr uint64_t kFirstReplayerId = 16;
 constexpr auto kLinger = std::chrono::seconds(2);  // closing connections: time to read
 constexpr size_t kMaxClosing = 64;                 // lingering connections at once
 constexpr size_t kMaxRefusedLogged = 4096;         // distinct refused addresses logged
@@ -63,11 +66,31 @@ ReportServer::ReportServer(const ServerOptions& options, ResponseCapture* captur
     }
 }
 
-ReportServer::~ReportServer() = default;
+ReportServer::~ReportServer() {
+    if (metrics_ != nullptr) {
+        metrics_->detach();  // its connections are on our epoll instance
+    }
+}
 
 ReportServer::Replayer* ReportServer::find(ReplayerId id) {
     const auto it = replayers_.find(id);
     return it == replayers_.end() || it->second->dead ? nullptr : it->second.get();
+}
+
+void ReportServer::attach_metrics(os::MetricsServer* metrics) {
+    if (kMetricsTag + metrics->tags() > kFirstReplayerId) {
+        throw std::logic_error("the metrics server has more tags than intercept keeps");
+    }
+    metrics_ = metrics;
+    metrics_->attach(epoll_, kMetricsTag);
+}
+
+uint64_t ReportServer::queued_bytes() const {
+    uint64_t n = 0;
+    for (const auto& [id, r] : replayers_) {
+        n += r->pending.size() + r->conn.queued_bytes();
+    }
+    return n;
 }
 
 void ReportServer::run(const std::function<bool()>& should_stop) {
@@ -91,12 +114,17 @@ void ReportServer::step(int max_wait_ms) {
             on_accept();
         } else if (ev.tag == kCaptureTag) {
             capture_ready = true;
+        } else if (metrics_ != nullptr && metrics_->owns(ev.tag)) {
+            metrics_->on_event(ev, now);
         } else if (Replayer* r = find(ev.tag)) {
             on_replayer_event(*r, ev, now);
         }
     }
     if (capture_ready) {
         on_capture(now);
+    }
+    if (metrics_ != nullptr) {
+        metrics_->on_timer(now);
     }
     if (now >= next_housekeeping_) {
         housekeeping(now);

@@ -18,6 +18,7 @@
 #include "common/net/address_parse.h"
 #include "common/net/flow_key.h"
 #include "common/os/epoll.h"
+#include "common/os/metrics_server.h"
 #include "common/os/tcp_socket.h"
 #include "common/wire/intercept_protocol.h"
 #include "intercept/report_router.h"
@@ -77,6 +78,11 @@ class ReportServer {
 
     ServerStats stats() const;
     size_t replayers() const;  // connections that completed Hello and are open
+    // Report bytes waiting to be sent to the replayers (batched or queued on their sockets).
+    uint64_t queued_bytes() const;
+    // --metrics: serves `metrics` on this loop (tags 3 .. 3 + tags() - 1, below the
+    // replayers'). It must outlive the server or be detached first.
+    void attach_metrics(os::MetricsServer* metrics);
     const ReportRouter& router() const { return router_; }
 
   private:
@@ -112,6 +118,7 @@ class ReportServer {
     SteadyTime next_housekeeping_{};
     bool listener_paused_ = false;  // accept failed (EMFILE): re-armed at housekeeping
     ServerStats stats_;
+    os::MetricsServer* metrics_ = nullptr;
 };
 
 }  // namespace tcpr::icpt

@@ -9,6 +9,7 @@
 
 #include "common/base/error.h"
 #include "common/base/parse.h"
+#include "common/os/metrics_server.h"
 #include "common/os/resolve.h"
 #include "common/wire/intercept_protocol.h"
 
@@ -230,6 +231,8 @@ CommandLine::CommandLine(CLI::App& app) : app_(app) {
     app.add_option("--intercept,-s", intercept_text_,
                    "intercept's HOST[:PORT] (port " + std::to_string(wire::kDefaultPort) +
                        "; default: the target's host, where a single-host deployment runs it)");
+    app.add_option("--metrics", metrics_text_,
+                   "Serve Prometheus metrics on http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464)");
     app.add_option("--transport", transport_text_,
                    "How sessions reach the target: raw (forged packets + intercept) or socket "
                    "(ordinary connections, no root)")
@@ -406,6 +409,9 @@ ReplayOptions CommandLine::options() {
         // The single-host deployment: intercept on the target's host, at its default port.
         o.intercept = net::Endpoint{o.target.addr, wire::kDefaultPort};
         o.intercept_by_default = true;
+    }
+    if (!metrics_text_.empty()) {
+        o.metrics = os::parse_metrics_endpoint(metrics_text_, "--metrics");
     }
     o.speed_milli = parse_speed(speed_text_, "--speed");
     o.transport = transport_text_ == "socket" ? TransportMode::Socket : TransportMode::Raw;

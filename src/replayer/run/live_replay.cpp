@@ -125,6 +125,8 @@ int run_live(const ReplayOptions& o) {
         io = open_raw_io(o, "tcpreplay2 live pid " + std::to_string(getpid()), "live passthrough",
                          o.compare);
     }
+    MetricsSources metrics_sources;
+    const std::unique_ptr<os::MetricsServer> metrics = open_metrics(o, metrics_sources);
     std::unique_ptr<LiveRecorder> recorder;
     if (!lv.record.empty()) {
         recorder = std::make_unique<LiveRecorder>(lv.record);
@@ -156,6 +158,9 @@ int run_live(const ReplayOptions& o) {
     lo.abort_on_signal = false;  // the source stops capturing, then drains
     lo.progress = !o.quiet;
     lo.plain_progress_period = std::chrono::milliseconds(lv.stats_interval_ns / 1'000'000);
+    lo.metrics = metrics.get();
+    metrics_sources.transport = transport.get();
+    metrics_sources.live = &source;
     const RunResult run = run_loop(source, *transport, lo);
 
     source.finish();

@@ -164,8 +164,10 @@ RunOutputs open_outputs(const ReplayOptions& o) {
 }
 
 // The run loop of an archive replay, whichever its source.
-RunResult run_archive_loop(const ReplayOptions& o, SessionSource& source, Transport& transport) {
+RunResult run_archive_loop(const ReplayOptions& o, SessionSource& source, Transport& transport,
+                           os::MetricsServer* metrics) {
     RunLoopOptions lo;
+    lo.metrics = metrics;
     lo.max_active = o.max_active;
     lo.duration_ns = o.duration_ns;
     lo.grace_ns = o.timeout_ns;
@@ -231,7 +233,8 @@ LiveConfig stream_config(const ReplayOptions& o, const InputStream& input) {
 }
 
 // The replay, its input read while it runs (source/stream_source.h).
-int run_streamed(const ReplayOptions& o, RawIo io) {
+int run_streamed(const ReplayOptions& o, RawIo io, os::MetricsServer* metrics,
+                 MetricsSources& metrics_sources) {
     InputStream input(expand_inputs(o.inputs), o.builder.selection.server_port);
     if (!input.recovered_from().empty()) {
         log::warn("%s; replaying what its intact frames hold", input.recovered_from().c_str());
@@ -249,7 +252,8 @@ int run_streamed(const ReplayOptions& o, RawIo io) {
     const TransportUse use{o.speed_milli, &source.sessions(), out.requests.get()};
     std::unique_ptr<Transport> transport =
         make_transport(source.sessions().recording(), o, use, std::move(io), out.diff.get());
-    const RunResult run = run_archive_loop(o, source, *transport);
+    metrics_sources.transport = transport.get();
+    const RunResult run = run_archive_loop(o, source, *transport, metrics);
     const archive::DamageReport damage = input.damage();
     for (const auto& problem : damage.problems) {
         if (input.files() > 1) {
@@ -294,8 +298,11 @@ int run_replay(const ReplayOptions& o) {
     if (!o.dry_run && !socket_mode) {
         io = open_raw_io(o, "tcpreplay2 pid " + std::to_string(getpid()), "raw replay", o.compare);
     }
+    MetricsSources metrics_sources;
+    const std::unique_ptr<os::MetricsServer> metrics =
+        o.dry_run ? nullptr : open_metrics(o, metrics_sources);
     if (!o.dry_run && !o.in_memory) {
-        return run_streamed(o, std::move(io));
+        return run_streamed(o, std::move(io), metrics.get(), metrics_sources);
     }
     ReplayInput in = read_input(o);
     const Recording& rec = in.loaded.recording;
@@ -316,7 +323,8 @@ int run_replay(const ReplayOptions& o) {
     const TransportUse use{o.speed_milli, nullptr, out.requests.get()};
     std::unique_ptr<Transport> transport =
         make_transport(rec, o, use, std::move(io), out.diff.get());
-    const RunResult run = run_archive_loop(o, source, *transport);
+    metrics_sources.transport = transport.get();
+    const RunResult run = run_archive_loop(o, source, *transport, metrics.get());
     return report_run(o, use, out, *transport, source, run);
 }
 

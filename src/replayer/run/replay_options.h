@@ -39,6 +39,7 @@ struct ReplayOptions {
     net::Endpoint target;                    // --target / -x
     std::optional<net::Endpoint> intercept;  // --intercept / -s
     bool intercept_by_default = false;       // raw, no --intercept: the target host, port 36524
+    std::optional<net::Endpoint> metrics;    // --metrics ADDR:PORT
     TransportMode transport = TransportMode::Raw;  // --transport raw|socket
     std::string diff_file;                         // --diff FILE (socket transport)
     bool compare = true;                           // --no-compare: no comparison per endpoint

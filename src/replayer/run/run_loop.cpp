@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,12 @@ RunResult run_loop(SessionSource& source, Transport& transport, const RunLoopOpt
     const uint64_t t0 = os::monotonic_ns() + start_delay(opt);
     source.begin(epoll, t0);
     transport.attach(epoll);
+    if (opt.metrics != nullptr) {
+        if (kMetricsTag + opt.metrics->tags() > Transport::kFirstTag) {
+            throw std::logic_error("the metrics server has more tags than the run loop keeps");
+        }
+        opt.metrics->attach(epoll, kMetricsTag);
+    }
     os::StatusLine status(opt.progress, std::chrono::seconds(1), opt.plain_progress_period);
     std::vector<os::Epoll::Event> events;
     RunResult result;
@@ -126,6 +133,9 @@ RunResult run_loop(SessionSource& source, Transport& transport, const RunLoopOpt
             break;
         }
         const auto steady = std::chrono::steady_clock::now();
+        if (opt.metrics != nullptr) {
+            opt.metrics->on_timer(steady);
+        }
         if (status.due(steady)) {
             status.show(source.status(transport, now > t0 ? now - t0 : 0), steady);
         }
@@ -137,10 +147,15 @@ RunResult run_loop(SessionSource& source, Transport& transport, const RunLoopOpt
             // The source's descriptors only wake the loop: it reads them in poll().
             if (e.tag >= Transport::kFirstTag) {
                 transport.on_event(e, os::monotonic_ns());
+            } else if (opt.metrics != nullptr && opt.metrics->owns(e.tag)) {
+                opt.metrics->on_event(e, std::chrono::steady_clock::now());
             }
         }
     }
     transport.flush(os::monotonic_ns());
+    if (opt.metrics != nullptr) {
+        opt.metrics->detach();  // the epoll instance ends here
+    }
     status.clear();
     const uint64_t end = os::monotonic_ns();
     result.wall_ns = end > t0 ? end - t0 : 0;

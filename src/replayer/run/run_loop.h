@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "common/os/metrics_server.h"
 #include "replayer/source/session_source.h"
 #include "replayer/transport/transport.h"
 
@@ -32,7 +33,12 @@ struct RunLoopOptions {
     // the same one start together), at least start_delay_ns from now. Meanwhile the transport
     // keeps its connections (intercept) alive and a signal ends the wait.
     std::optional<uint64_t> start_at_realtime_ns;
+    // --metrics: served on the loop's epoll (tags kMetricsTag ..), null when not asked for.
+    os::MetricsServer* metrics = nullptr;
 };
+
+// The first epoll tag of the metrics server (below Transport::kFirstTag, above the sources').
+constexpr uint64_t kMetricsTag = 8;
 
 struct RunResult {
     uint64_t wall_ns = 0;

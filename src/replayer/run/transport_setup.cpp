@@ -3,8 +3,11 @@
 #include "common/base/error.h"
 #include "common/base/log.h"
 #include "common/os/files.h"
+#include "common/os/metrics_server.h"
 #include "common/os/pcap_injector.h"
 #include "common/os/raw_socket.h"
+#include "replayer/report/metrics.h"
+#include "replayer/source/live_source.h"
 
 namespace tcpr::replay {
 
@@ -106,6 +109,33 @@ std::string describe_transport(const ReplayOptions& o, const TransportUse& /*use
     }
     return o.inject == InjectMode::Pcap ? "raw (pcap_inject on " + o.interface + ")"
                                         : std::string("raw (IP_HDRINCL socket)");
+}
+
+std::unique_ptr<os::MetricsServer> open_metrics(const ReplayOptions& o,
+                                                const MetricsSources& sources) {
+    if (!o.metrics) {
+        return nullptr;
+    }
+    const MetricsSources* src = &sources;
+    const uint32_t copies = o.copies;
+    auto server = std::make_unique<os::MetricsServer>(*o.metrics, [src, copies] {
+        MetricsView v;
+        v.copies = copies;
+        if (src->transport != nullptr) {
+            v.counters = &src->transport->counters();
+            v.active = src->transport->active();
+        }
+        if (src->live != nullptr) {
+            const LiveSource& live = *src->live;
+            v.live = &live.sessions().stats();
+            v.buffered_bytes = live.sessions().buffered_bytes();
+            v.open_sessions = live.sessions().open_sessions();
+            v.capture_drops = src->live->capture_drops_now();
+        }
+        return format_metrics(v);
+    });
+    log::info("serving metrics on http://%s/metrics", server->local_endpoint().to_string().c_str());
+    return server;
 }
 
 }  // namespace tcpr::replay

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/net/packet_sink.h"
+#include "common/os/metrics_server.h"
 #include "replayer/run/replay_options.h"
 #include "replayer/sessions/recording.h"
 #include "replayer/sessions/session_feed.h"
@@ -20,6 +21,8 @@
 #include "replayer/transport/transport.h"
 
 namespace tcpr::replay {
+
+class LiveSource;
 
 // The raw transport's I/O: the packet sender (raw socket or pcap injector, both bound to
 // --target) and a connected intercept client, which asks for the answers' payloads when
@@ -52,6 +55,16 @@ SocketTransportOptions socket_transport_options(const ReplayOptions& o, const Tr
 // `io` (open_raw_io()). Socket: `diff` may be null and must outlive the transport.
 std::unique_ptr<Transport> make_transport(const Recording& recording, const ReplayOptions& o,
                                           const TransportUse& use, RawIo io, DiffWriter* diff);
+
+// What --metrics reads at a scrape: set once the run's parts exist (null before).
+struct MetricsSources {
+    const Transport* transport = nullptr;
+    const LiveSource* live = nullptr;  // live passthrough
+};
+// --metrics: listens now (a port in use is one error line before the run), serving
+// format_metrics() of `sources` once the run loop attaches it. Null without --metrics.
+std::unique_ptr<os::MetricsServer> open_metrics(const ReplayOptions& o,
+                                                const MetricsSources& sources);
 
 // The transport as the report names it (RunSummary::transport).
 std::string describe_transport(const ReplayOptions& o, const TransportUse& use);

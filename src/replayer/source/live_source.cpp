@@ -204,6 +204,11 @@ void LiveSource::summarize(RunSummary& s) const {
     }
 }
 
+uint64_t LiveSource::capture_drops_now() const {
+    const os::CaptureCounters c = capture_->counters();
+    return std::max(drops_, c.kernel_drops + c.interface_drops);
+}
+
 std::string LiveSource::summary_text(const RunSummary&) const {
     return format_live_summary(live_.stats(), drops_, recorded_);
 }

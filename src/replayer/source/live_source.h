@@ -38,6 +38,7 @@ class LiveSource final : public SessionSource {
 
     // The sessions the transport replays (its Recording and SessionFeed).
     LiveSessions& sessions() { return live_; }
+    const LiveSessions& sessions() const { return live_; }
 
     void begin(os::Epoll& epoll, uint64_t start_ns) override;
     void poll(uint64_t now_ns) override;
@@ -57,6 +58,8 @@ class LiveSource final : public SessionSource {
     void finish();
     // Packets the kernel or the interface dropped (finish()).
     uint64_t capture_drops() const { return drops_; }
+    // The same now, during the run (--metrics).
+    uint64_t capture_drops_now() const;
     // Why --record failed ("" if it did not or was not asked for).
     std::string record_error() const { return recorder_ ? recorder_->error() : std::string(); }
 

@@ -9,6 +9,7 @@ namespace tcpr::replay {
 namespace {
 
 constexpr uint64_t kSweepNs = 1'000'000'000;  // idle expiry and release of ended sessions
+constexpr uint64_t kSessionBytes = 2048;      // a followed connection's memory, about
 
 LiveConfig archive_flavour(LiveConfig c) {
     c.archive = true;
@@ -40,7 +41,10 @@ uint64_t StreamSource::due_of(uint64_t recorded_ts) const {
 
 bool StreamSource::may_read(uint64_t now_ns, uint64_t frame_ts) const {
     if (opt_.speed_milli == 0) {
-        if (waiting_.size() < opt_.max_waiting && live_.buffered_bytes() < opt_.buffer_bytes) {
+        // What is read ahead: client bytes, and about kSessionBytes for each connection
+        // followed (its assembly state, its requests' digests).
+        const uint64_t held = live_.buffered_bytes() + live_.tracked() * kSessionBytes;
+        if (held < opt_.buffer_bytes) {
             return true;
         }
         return now_ns >= last_motion_ + opt_.stall_ns;  // every copy waits for what lies beyond

@@ -10,9 +10,12 @@
 //  - paced (--speed other than max): up to `lookahead_ns` of recorded time beyond the replay's
 //    position (a request further ahead than that is published late, its think time counted
 //    from then);
-//  - --speed max: while fewer than `max_waiting` sessions wait to start and the buffered client
-//    bytes are under `buffer_bytes`; when every started copy waits for input that lies beyond
-//    (nothing moved for `stall_ns`), it reads on regardless, so a run never stalls.
+//  - --speed max: while what it holds (client bytes, and about 2 KiB per connection followed)
+//    is under `buffer_bytes`: a session of the whole recording's length (a keep-alive
+//    connection) runs at the target's pace only if everything recorded alongside it is read
+//    and waits, so here memory buys speed, up to that budget. Beyond it, when every started
+//    copy waits for input that lies further (nothing moved for `stall_ns`), it reads on
+//    regardless, so a run never stalls.
 #pragma once
 
 #include <cstdint>
@@ -34,7 +37,6 @@ struct StreamOptions {
     uint32_t loops = 1;
     std::optional<uint64_t> duration_ns;  // no session starts at or after this
     uint64_t lookahead_ns = 30'000'000'000;
-    uint64_t max_waiting = 4096;
     uint64_t buffer_bytes = 128ull << 20;
     uint64_t stall_ns = 2'000'000;
     int batch = 4096;  // frames read per loop iteration at most
