@@ -9,6 +9,7 @@
 
 #include "common/base/error.h"
 #include "common/base/parse.h"
+#include "common/os/auth.h"
 #include "common/os/resolve.h"
 #include "common/wire/intercept_protocol.h"
 
@@ -229,6 +230,9 @@ CommandLine::CommandLine(CLI::App& app) : app_(app) {
     app.add_option("-x", tcpcopy_text_, "tcpcopy's PORT-TARGET_IP:PORT (sets --port and --target)");
     app.add_option("--intercept,-s", intercept_text_,
                    "intercept's HOST[:PORT] (port " + std::to_string(wire::kDefaultPort) + ")");
+    app.add_option("--auth-key", auth_key_path_,
+                   "A copy of the key file of intercept's --auth-key (not readable by every "
+                   "user), proved to intercept");
     app.add_option("--transport", transport_text_,
                    "How sessions reach the target: raw (forged packets + intercept) or socket "
                    "(ordinary connections, no root)")
@@ -401,6 +405,9 @@ ReplayOptions CommandLine::options() {
     }
     if (!intercept_text_.empty()) {
         o.intercept = os::resolve_endpoint(intercept_text_, wire::kDefaultPort, "--intercept");
+    }
+    if (!auth_key_path_.empty()) {
+        o.auth_key = os::read_auth_key(auth_key_path_, "--auth-key");
     }
     o.speed_milli = parse_speed(speed_text_, "--speed");
     o.transport = transport_text_ == "socket" ? TransportMode::Socket : TransportMode::Raw;

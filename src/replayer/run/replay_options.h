@@ -38,6 +38,7 @@ struct ReplayOptions {
     uint32_t shard = 0, shards = 1;          // --shard I/N: replay shard I of N (0 <= I < N)
     net::Endpoint target;                    // --target / -x
     std::optional<net::Endpoint> intercept;  // --intercept / -s
+    std::vector<uint8_t> auth_key;           // --auth-key FILE: the key intercept asks for
     TransportMode transport = TransportMode::Raw;  // --transport raw|socket
     std::string diff_file;                         // --diff FILE (socket transport)
     bool compare = true;                           // --no-compare: no comparison per endpoint
