@@ -7,6 +7,7 @@
 #include "common/cli/run_main.h"
 #include "common/net/skip_reason.h"
 #include "common/os/daemon.h"
+#include "common/os/interfaces.h"
 #include "common/os/metrics_server.h"
 #include "common/os/pcap_source.h"
 #include "common/os/stop_signal.h"
@@ -39,7 +40,9 @@ int run_intercept(const InterceptOptions& o) {
         metrics = std::make_unique<os::MetricsServer>(
             *o.metrics, [&served, &capture] { return format_metrics(*served, &capture); });
     }
-    ReportServer server(o.server, &capture);
+    ServerOptions so = o.server;
+    so.allow = allow_list(o, o.allow_given ? std::vector<net::Cidr>{} : os::interface_networks());
+    ReportServer server(so, &capture);
     if (metrics) {
         served = &server;
         server.attach_metrics(metrics.get());
@@ -51,9 +54,10 @@ int run_intercept(const InterceptOptions& o) {
     } else if (!o.pidfile.empty()) {
         pidfile.emplace(os::PidFile::create(o.pidfile));
     }
-    log::info("capturing on %s; listening for replayers on %s (allowed: %s)",
+    log::info("capturing on %s; listening for replayers on %s (allowed: %s%s; %s)",
               capture.describe().c_str(), server.local_endpoint().to_string().c_str(),
-              o.server.allow.to_string().c_str());
+              so.allow.to_string().c_str(), o.allow_given ? "" : ": the attached networks",
+              so.auth_key.empty() ? "no key" : "key required");
     if (metrics) {
         log::info("serving metrics on http://%s/metrics",
                   metrics->local_endpoint().to_string().c_str());
@@ -80,11 +84,12 @@ int run_intercept(const InterceptOptions& o) {
         log::info("not reported (not a decodable TCP packet): %llu: %s",
                   static_cast<unsigned long long>(skips.total()), skips.breakdown().c_str());
     }
-    if (s.takeovers > 0 || s.protocol_errors > 0) {
+    if (s.registrations_refused + s.protocol_errors + s.auth_failed > 0) {
         log::info(
-            "tuples taken over by another replayer: %llu; connections closed for "
-            "protocol errors: %llu",
-            static_cast<unsigned long long>(s.takeovers),
+            "registrations refused (tuple held by another replayer): %llu; replayers refused "
+            "for their key: %llu; connections closed for protocol errors: %llu",
+            static_cast<unsigned long long>(s.registrations_refused),
+            static_cast<unsigned long long>(s.auth_failed),
             static_cast<unsigned long long>(s.protocol_errors));
     }
     return kExitOk;

@@ -24,8 +24,11 @@ std::string format_metrics(const ReportServer& server, const ResponseCapture* ca
     w.counter("intercept_registrations_total", "Client tuples registered", reg.added);
     w.counter("intercept_registrations_expired_total", "Registrations unused for --expiry, removed",
               reg.expired);
-    w.counter("intercept_takeovers_total", "Tuples registered again by another replayer",
-              s.takeovers);
+    w.counter("intercept_registrations_refused_total",
+              "Registrations refused: the tuple is held by another replayer",
+              s.registrations_refused);
+    w.counter("intercept_replayers_auth_failed_total",
+              "Replayers refused for their key (none, or a wrong one: --auth-key)", s.auth_failed);
     w.gauge("intercept_queued_bytes", "Report bytes waiting to be sent to the replayers",
             static_cast<double>(server.queued_bytes()));
     w.counter("intercept_reports_sent_total", "Reports queued to their replayer", s.reported);

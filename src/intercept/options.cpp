@@ -1,11 +1,14 @@
 #include "intercept/options.h"
 
+#include <algorithm>
+
 #include <CLI/CLI.hpp>
 
 #include "common/base/error.h"
 #include "common/base/log.h"
 #include "common/base/parse.h"
 #include "common/net/address_parse.h"
+#include "common/os/auth.h"
 #include "common/os/metrics_server.h"
 
 namespace tcpr::icpt {
@@ -13,6 +16,14 @@ namespace tcpr::icpt {
 std::string effective_filter(const std::string& user_filter, uint16_t listen_port) {
     const std::string base = user_filter.empty() ? "tcp" : "(" + user_filter + ")";
     return base + " and not tcp port " + std::to_string(listen_port);
+}
+
+net::AllowList allow_list(const InterceptOptions& o,
+                          const std::vector<net::Cidr>& interface_networks) {
+    if (!o.allow_given) {
+        return net::intercept_allow_list(net::AllowList(), false, interface_networks);
+    }
+    return net::intercept_allow_list(o.server.allow, o.allow_any, interface_networks);
 }
 
 Cli::Cli(CLI::App& app) {
@@ -33,8 +44,12 @@ Cli::Cli(CLI::App& app) {
            "Listen for replayers on this port (default " + std::to_string(wire::kDefaultPort) + ")")
         ->check(CLI::Range(1, 65535));
     app.add_option("--allow", allow_text_,
-                   "Accept replayers only from this address or CIDR range (repeatable; "
-                   "default: any)");
+                   "Accept replayers only from this address or CIDR range, and loopback "
+                   "(repeatable; 'any' for every address; default: the networks of this "
+                   "host's interfaces, and loopback)");
+    app.add_option("--auth-key", auth_key_path_,
+                   "Require replayers to prove this shared key (a file not readable by every "
+                   "user, at least 16 bytes; tcpreplay2 --auth-key with a copy of it)");
     app.add_option("--expiry", expiry_text_, "Drop a registration unused for this long (30s, 2m)")
         ->capture_default_str();
     app.add_option("--idle-timeout", idle_text_, "Close a replayer connection silent for this long")
@@ -82,10 +97,18 @@ InterceptOptions Cli::options() const {
     const auto allow = net::AllowList::parse(allow_text_, &bad);
     if (!allow) {
         throw Error(ErrorKind::Usage, "bad value '" + bad +
-                                          "' for --allow (expected an address or CIDR range "
-                                          "such as 10.0.0.0/8)");
+                                          "' for --allow (expected an address, a CIDR range "
+                                          "such as 10.0.0.0/8, or 'any')");
     }
     o.server.allow = *allow;
+    o.allow_given = !allow_text_.empty();
+    if (std::find(allow_text_.begin(), allow_text_.end(), "any") != allow_text_.end()) {
+        o.server.allow = net::AllowList();
+        o.allow_any = true;
+    }
+    if (!auth_key_path_.empty()) {
+        o.server.auth_key = os::read_auth_key(auth_key_path_, "--auth-key");
+    }
     o.server.expiry = parse_duration(expiry_text_, "--expiry");
     if (o.server.expiry < std::chrono::seconds(1)) {
         throw Error(ErrorKind::Usage,

@@ -21,15 +21,24 @@ struct InterceptOptions {
     uint32_t snaplen = 262144;          // -s: whole packets (replayers compare answer bodies)
     uint32_t buffer_bytes = 32u << 20;  // -B (KiB on the command line)
     bool promiscuous = false;           // --promisc (routed responses are addressed to us)
-    ServerOptions server;               // -b, -p, --allow, --expiry, --idle-timeout, --queue-limit
-    bool daemon = false;                // -d
-    std::string pidfile, logfile;       // --pidfile, --logfile
+    // -b, -p, --allow, --auth-key, --expiry, --idle-timeout, --queue-limit. server.allow is
+    // what --allow gave (or nothing); run_intercept() completes it with allow_list().
+    ServerOptions server;
+    bool allow_given = false;              // --allow used: exactly its ranges (plus loopback)
+    bool allow_any = false;                // --allow any
+    bool daemon = false;                   // -d
+    std::string pidfile, logfile;          // --pidfile, --logfile
     std::optional<net::Endpoint> metrics;  // --metrics ADDR:PORT
 };
 
 // The capture filter actually used: the user's (or "tcp") minus intercept's own connections,
 // which would otherwise be captured on `-i any` or when replayers share the interface.
 std::string effective_filter(const std::string& user_filter, uint16_t listen_port);
+
+// The allow-list intercept uses: --allow's ranges plus loopback, every address for
+// "--allow any", or without --allow the networks of `interface_networks` plus loopback.
+net::AllowList allow_list(const InterceptOptions& o,
+                          const std::vector<net::Cidr>& interface_networks);
 
 // Registers every option on `app`; options() validates and converts them after parsing.
 class Cli {
@@ -43,6 +52,7 @@ class Cli {
     std::string metrics_text_;
     uint16_t port_ = wire::kDefaultPort;
     std::vector<std::string> allow_text_;
+    std::string auth_key_path_;
     std::string expiry_text_ = "120s", idle_text_ = "60s", queue_text_ = "8M";
     int buffer_kib_ = 0;
     int verbosity_ = 0;

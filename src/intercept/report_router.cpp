@@ -19,6 +19,7 @@ ReportRouter::AddOutcome ReportRouter::add(ReplayerId who, const wire::Tuple& t,
     Entry& e = it->second;
     const bool was_expired = expired(e, now);
     const ReplayerId previous = e.owner;
+    const SteadyTime then = e.last_used;
     e.last_used = now;
     if (previous == who) {
         if (was_expired) {
@@ -29,16 +30,17 @@ ReportRouter::AddOutcome ReportRouter::add(ReplayerId who, const wire::Tuple& t,
         ++counters_.refreshed;
         return AddOutcome::Refreshed;
     }
+    if (!was_expired) {
+        e.last_used = then;  // a refusal is no use of the owner's registration
+        ++counters_.refused;
+        return AddOutcome::Refused;
+    }
     e.owner = who;
     forget_one(previous);
     ++owned_[who];
-    if (was_expired) {
-        ++counters_.expired;
-        ++counters_.added;
-        return AddOutcome::Added;
-    }
-    ++counters_.taken_over;
-    return AddOutcome::TakenOver;
+    ++counters_.expired;
+    ++counters_.added;
+    return AddOutcome::Added;
 }
 
 bool ReportRouter::remove(ReplayerId who, const wire::Tuple& t) {

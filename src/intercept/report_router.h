@@ -19,13 +19,15 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 
 class ReportRouter {
   public:
-    // A registration neither refreshed nor used for `expiry` is dropped.
+    // A registration neither refreshed nor used for `expiry` is dropped. A live registration
+    // belongs to its replayer until it unregisters it, it expires or the replayer disconnects:
+    // another replayer's registration of it is refused (no takeover).
     explicit ReportRouter(std::chrono::nanoseconds expiry) : expiry_(expiry) {}
 
     enum class AddOutcome {
         Added,      // new (or replacing an expired registration)
         Refreshed,  // already registered by the same replayer: idle timer restarted
-        TakenOver,  // registered by another replayer, now by this one (last one wins)
+        Refused,    // registered by another replayer (not expired): it keeps it, counted
     };
     AddOutcome add(ReplayerId who, const wire::Tuple& t, SteadyTime now);
 
@@ -49,7 +51,7 @@ class ReportRouter {
     struct Counters {
         uint64_t added = 0;
         uint64_t refreshed = 0;
-        uint64_t taken_over = 0;
+        uint64_t refused = 0;  // held by another replayer
         uint64_t removed = 0;  // by Unregister
         uint64_t expired = 0;
         uint64_t dropped_with_replayer = 0;

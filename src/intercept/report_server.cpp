@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 #include "common/base/error.h"
 #include "common/base/log.h"
+#include "common/os/auth.h"
 
 namespace tcpr::icpt {
 namespace {
@@ -18,6 +20,7 @@ constexpr auto kLinger = std::chrono::seconds(2);  // closing connections: time 
 constexpr size_t kMaxClosing = 64;                 // lingering connections at once
 constexpr size_t kMaxRefusedLogged = 4096;         // distinct refused addresses logged
 constexpr auto kHousekeepingEvery = std::chrono::milliseconds(500);
+constexpr uint32_t kRefusalLinesPerSecond = 10;  // log lines about refused replayers
 
 SteadyTime now_steady() { return std::chrono::steady_clock::now(); }
 
@@ -38,7 +41,11 @@ struct ReportServer::Replayer {
     os::TcpConnection conn;
     std::string name;  // from Hello: "tcpreplay2 pid 1234"
     SteadyTime connected, last_heard;
-    bool hello_done = false;
+    bool hello_done = false;           // accepted: Hello (and Auth, with a key) done, HelloAck sent
+    std::optional<wire::Hello> hello;  // received, waiting for Auth
+    std::optional<wire::Challenge> challenge;  // sent with a key
+    uint32_t features = 0;                     // granted
+    uint64_t refused = 0;                      // registrations not granted
     bool closing = false;  // Error sent; waiting for the peer to close (or kLinger)
     bool dead = false;     // queued for removal
     bool watching_write = false;
@@ -154,23 +161,20 @@ void ReportServer::on_accept() {
         auto r = std::make_unique<Replayer>(id, std::move(*a.connection), now);
         r->conn.set_max_queued_bytes(opt_.max_queued_bytes);
         if (!opt_.allow.allows(from)) {
+            // Closed at once (no linger: a stranger holds nothing here), after one try to
+            // write why, which a replayer prints.
             ++stats_.replayers_refused;
-            if (refused_logged_.size() < kMaxRefusedLogged && refused_logged_.insert(from).second) {
-                log::warn("refused a replayer connection from %s: not in the allow-list (%s)",
-                          from.to_string().c_str(), opt_.allow.to_string().c_str());
-            }
-            size_t closing = 0;
-            for (const auto& [rid, other] : replayers_) {
-                closing += other->closing ? 1 : 0;
-            }
-            if (closing >= kMaxClosing) {
-                continue;  // too many lingering already: close at once (r goes out of scope)
-            }
-            epoll_.add(r->conn.fd(), os::Epoll::kReadable, id);
-            Replayer& ref = *r;
-            replayers_.emplace(id, std::move(r));
-            fail(ref, "address " + from.to_string() + " is not allowed to use this intercept");
-            continue;
+            log_refusal(from,
+                        "refused a replayer connection from " + from.to_string() +
+                            ": not in the allow-list (" + opt_.allow.to_string() +
+                            "; widen it with --allow)",
+                        now);
+            r->conn.send(wire::ErrorMsg{"address " + from.to_string() +
+                                        " is not allowed to use this intercept (its --allow)"});
+            (void)r->conn.flush();
+            r->conn.shutdown_write();
+            (void)r->conn.discard_input();
+            continue;  // r goes out of scope: closed
         }
         log::debug("connection from %s", r->conn.peer().to_string().c_str());
         epoll_.add(r->conn.fd(), os::Epoll::kReadable, id);
@@ -320,6 +324,35 @@ void ReportServer::on_replayer_event(Replayer& r, const os::Epoll::Event& ev, St
 
 void ReportServer::handle_message(Replayer& r, wire::Message&& m, SteadyTime now) {
     if (!r.hello_done) {
+        if (r.hello) {
+            // A key is configured: the second message must be the Auth for our Challenge.
+            auto* auth = std::get_if<wire::Auth>(&m);
+            if (std::holds_alternative<wire::ErrorMsg>(m)) {
+                ++stats_.auth_failed;
+                log_refusal(r.conn.peer().addr,
+                            "refused " + r.label() + ": it has no key (" +
+                                std::get<wire::ErrorMsg>(m).reason + ")",
+                            now);
+                close_now(r, nullptr);
+                return;
+            }
+            if (auth == nullptr) {
+                ++stats_.protocol_errors;
+                fail(r, "expected Auth after the Challenge");
+                return;
+            }
+            if (!os::auth_valid(opt_.auth_key, *r.challenge, *r.hello, *auth)) {
+                ++stats_.auth_failed;
+                log_refusal(r.conn.peer().addr,
+                            "refused " + r.label() + ": authentication failed (wrong key)", now);
+                fail(r,
+                     "authentication failed: the replayer's key is not this intercept's "
+                     "(--auth-key)");
+                return;
+            }
+            accept_replayer(r, now);
+            return;
+        }
         auto* hello = std::get_if<wire::Hello>(&m);
         if (hello == nullptr) {
             ++stats_.protocol_errors;
@@ -334,23 +367,44 @@ void ReportServer::handle_message(Replayer& r, wire::Message&& m, SteadyTime now
             return;
         }
         r.name = hello->name;
-        r.hello_done = true;
-        ++stats_.replayers_seen;
-        const uint32_t granted = hello->features & wire::kKnownFeatures;
-        if ((granted & wire::kFeaturePayload) != 0) {
-            r.max_payload = wire::kMaxPayloadBytes;  // it compares answer bodies
+        r.features = hello->features & wire::kKnownFeatures;
+        if (opt_.auth_key.empty()) {
+            accept_replayer(r, now);
+            return;
         }
-        const auto secs = std::chrono::duration_cast<std::chrono::seconds>(opt_.expiry).count();
-        r.conn.send(wire::HelloAck{wire::kProtocolVersion, static_cast<uint32_t>(secs), granted});
-        log::info("%s connected%s", r.label().c_str(),
-                  granted & wire::kFeaturePayload ? " (answers with their payloads)" : "");
+        if ((hello->features & wire::kFeatureAuth) == 0) {
+            ++stats_.auth_failed;
+            log_refusal(r.conn.peer().addr,
+                        "refused " + r.label() + ": it cannot authenticate (an older tcpreplay2)",
+                        now);
+            fail(r,
+                 "this intercept requires authentication with a shared key (--auth-key); "
+                 "this tcpreplay2 cannot authenticate: use one of the intercept's release");
+            return;
+        }
+        r.hello = std::move(*hello);
+        r.challenge = os::make_challenge();
+        r.conn.send(*r.challenge);
         return;
     }
     if (auto* reg = std::get_if<wire::Register>(&m)) {
+        wire::Refused refused;
         for (const wire::Tuple& t : reg->tuples) {
-            if (router_.add(r.id, t, now) == ReportRouter::AddOutcome::TakenOver) {
-                log::debug("%s took over %s -> %s", r.label().c_str(), t.client.to_string().c_str(),
-                           t.server.to_string().c_str());
+            if (router_.add(r.id, t, now) == ReportRouter::AddOutcome::Refused) {
+                refused.tuples.push_back(t);
+            }
+        }
+        if (!refused.tuples.empty()) {
+            r.refused += refused.tuples.size();
+            if (r.refused == refused.tuples.size()) {  // its first refusal: one line
+                const wire::Tuple& t = refused.tuples.front();
+                log::warn(
+                    "%s: registration of %s -> %s refused: another replayer holds it (further "
+                    "refusals of this replayer are counted, not logged)",
+                    r.label().c_str(), t.client.to_string().c_str(), t.server.to_string().c_str());
+            }
+            if ((r.features & wire::kFeatureRefusals) != 0) {
+                r.conn.send(refused);
             }
         }
     } else if (auto* unreg = std::get_if<wire::Unregister>(&m)) {
@@ -371,6 +425,39 @@ void ReportServer::handle_message(Replayer& r, wire::Message&& m, SteadyTime now
         ++stats_.protocol_errors;
         fail(r, "unexpected message from a replayer");
     }
+}
+
+void ReportServer::accept_replayer(Replayer& r, SteadyTime /*now*/) {
+    r.hello.reset();
+    r.challenge.reset();
+    r.hello_done = true;
+    ++stats_.replayers_seen;
+    if ((r.features & wire::kFeaturePayload) != 0) {
+        r.max_payload = wire::kMaxPayloadBytes;  // it compares answer bodies
+    }
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(opt_.expiry).count();
+    r.conn.send(wire::HelloAck{wire::kProtocolVersion, static_cast<uint32_t>(secs), r.features});
+    log::info("%s connected%s%s", r.label().c_str(), opt_.auth_key.empty() ? "" : " (key verified)",
+              r.features & wire::kFeaturePayload ? " (answers with their payloads)" : "");
+}
+
+void ReportServer::log_refusal(const net::IpAddress& from, const std::string& line,
+                               SteadyTime now) {
+    if (refused_logged_.size() >= kMaxRefusedLogged || !refused_logged_.insert(from).second) {
+        ++refusals_unlogged_;
+        return;
+    }
+    if (now - refusal_window_ >= std::chrono::seconds(1)) {
+        refusal_window_ = now;
+        refusal_lines_ = 0;
+    }
+    if (refusal_lines_ >= kRefusalLinesPerSecond) {
+        ++refusals_unlogged_;
+        refused_logged_.erase(from);  // logged when it comes back, if the rate allows
+        return;
+    }
+    ++refusal_lines_;
+    log::warn("%s", line.c_str());
 }
 
 void ReportServer::fail(Replayer& r, const std::string& reason, bool legacy) {
@@ -425,9 +512,10 @@ void ReportServer::housekeeping(SteadyTime now) {
             }
         } else if (!r.hello_done && now - r.connected >= opt_.hello_timeout) {
             ++stats_.idle_closed;
-            log::warn("connection from %s sent no Hello in time: closing",
-                      r.conn.peer().to_string().c_str());
-            fail(r, "no Hello received in time");
+            const char* what = r.hello ? "no Auth (the Challenge's answer)" : "no Hello";
+            log::warn("connection from %s sent %s in time: closing",
+                      r.conn.peer().to_string().c_str(), what);
+            fail(r, std::string(what) + " received in time");
         } else if (r.hello_done && now - r.last_heard >= opt_.idle_timeout) {
             ++stats_.idle_closed;
             log::warn("%s silent for too long: closing", r.label().c_str());
@@ -446,7 +534,7 @@ void ReportServer::reap() {
 
 ServerStats ReportServer::stats() const {
     ServerStats s = stats_;
-    s.takeovers = router_.counters().taken_over;
+    s.registrations_refused = router_.counters().refused;
     s.registrations_expired = router_.counters().expired;
     return s;
 }

@@ -28,7 +28,10 @@ namespace tcpr::icpt {
 
 struct ServerOptions {
     net::Endpoint bind{net::IpAddress::v4(0), wire::kDefaultPort};
-    net::AllowList allow;                                              // empty = every address
+    // Empty = every address (the programs' default is the attached networks: allow_default.h).
+    net::AllowList allow;
+    // Shared key (--auth-key): non-empty = every replayer must answer a Challenge with it.
+    std::vector<uint8_t> auth_key;
     std::chrono::nanoseconds expiry = std::chrono::seconds(120);       // idle registrations
     std::chrono::nanoseconds idle_timeout = std::chrono::seconds(60);  // silent replayers
     std::chrono::nanoseconds hello_timeout = std::chrono::seconds(5);  // connect -> Hello
@@ -38,17 +41,18 @@ struct ServerOptions {
 };
 
 struct ServerStats {
-    uint64_t reports_built = 0;      // TCP packets captured and decoded
-    uint64_t reported = 0;           // reports queued to their replayer
-    uint64_t unroutable = 0;         // no replayer has the packet's tuple registered
-    uint64_t dropped_slow = 0;       // a replayer's queue was full
-    uint64_t dropped_closed = 0;     // the replayer was gone by the time of the flush
-    uint64_t frames_sent = 0;        // Reports frames queued
-    uint64_t replayers_seen = 0;     // completed the Hello handshake
-    uint64_t replayers_refused = 0;  // connections refused by the allow-list
-    uint64_t protocol_errors = 0;    // connections closed for a bad frame or message
-    uint64_t idle_closed = 0;        // closed for silence (idle or no Hello in time)
-    uint64_t takeovers = 0;          // tuples re-registered by another replayer
+    uint64_t reports_built = 0;          // TCP packets captured and decoded
+    uint64_t reported = 0;               // reports queued to their replayer
+    uint64_t unroutable = 0;             // no replayer has the packet's tuple registered
+    uint64_t dropped_slow = 0;           // a replayer's queue was full
+    uint64_t dropped_closed = 0;         // the replayer was gone by the time of the flush
+    uint64_t frames_sent = 0;            // Reports frames queued
+    uint64_t replayers_seen = 0;         // completed the Hello handshake
+    uint64_t replayers_refused = 0;      // connections refused by the allow-list
+    uint64_t auth_failed = 0;            // refused: no key, or a wrong key (--auth-key)
+    uint64_t protocol_errors = 0;        // connections closed for a bad frame or message
+    uint64_t idle_closed = 0;            // closed for silence (idle or no Hello in time)
+    uint64_t registrations_refused = 0;  // tuples held by another replayer: not granted
     uint64_t registrations_expired = 0;
 };
 
@@ -111,7 +115,13 @@ class ReportServer {
     std::unordered_map<ReplayerId, std::unique_ptr<Replayer>> replayers_;
     std::vector<ReplayerId> dirty_;  // replayers with batched reports
     std::vector<ReplayerId> dead_;   // to be removed at the end of the turn
+    void accept_replayer(Replayer& r, SteadyTime now);
+    // Logs a refusal at most once per address and at most kRefusalLinesPerSecond lines.
+    void log_refusal(const net::IpAddress& from, const std::string& line, SteadyTime now);
     std::set<net::IpAddress> refused_logged_;
+    SteadyTime refusal_window_{};
+    uint32_t refusal_lines_ = 0;
+    uint64_t refusals_unlogged_ = 0;
     std::vector<os::Epoll::Event> events_;
     std::vector<uint8_t> frame_scratch_;
     ReplayerId next_id_ = 16;

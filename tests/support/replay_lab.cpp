@@ -93,6 +93,7 @@ ReplayLab make_replay_lab(NetnsLab& lab, Deployment d,
         r.intercept_if = ta.if_b;
         r.intercept_addr = ra.addr_b;
         r.intercept_gw = ta.addr_b;
+        r.target_gw = ta.addr_a;
     } else {
         r.dummy_kind = lab.add_dummy("target", "tcpr0", lab.fresh_subnet() + ".1/24");
         for (const auto& client : client_addresses) {

@@ -40,6 +40,7 @@ struct ReplayLab {
     std::string intercept_if;    // where intercept captures
     std::string intercept_addr;  // where intercept listens (-b) and the replayer connects
     std::string intercept_gw;    // AssistantHost: the assistant's address seen from the target
+    std::string target_gw;       // AssistantHost: the target's address seen from the assistant
     std::string dummy_kind;      // SingleHost: "dummy" or "ifb"
     Process* intercept = nullptr;
 };

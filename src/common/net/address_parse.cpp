@@ -1,5 +1,6 @@
 #include "common/net/address_parse.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace tcpr::net {
@@ -110,13 +111,36 @@ bool Cidr::contains(const IpAddress& addr) const {
     return (a.bytes[full] & mask) == network.bytes[full];
 }
 
+std::optional<Cidr> Cidr::of_netmask(const IpAddress& address, const IpAddress& netmask) {
+    if (address.version != netmask.version) {
+        return std::nullopt;
+    }
+    const uint32_t max = address.version == 6 ? 128 : 32;
+    uint32_t len = 0;
+    while (len < max && (netmask.bytes[len / 8] & (0x80u >> (len % 8))) != 0) {
+        ++len;
+    }
+    Cidr c;
+    c.network = address;
+    c.prefix_len = static_cast<uint8_t>(len);
+    for (uint32_t bit = len; bit < max; ++bit) {
+        c.network.bytes[bit / 8] &= static_cast<uint8_t>(~(0x80u >> (bit % 8)));
+    }
+    return c;
+}
+
 std::string Cidr::to_string() const {
     return network.to_string() + "/" + std::to_string(prefix_len);
 }
 
 std::optional<AllowList> AllowList::parse(const std::vector<std::string>& texts, std::string* bad) {
     std::vector<Cidr> ranges;
+    bool any = false;
     for (const std::string& t : texts) {
+        if (t == "any") {
+            any = true;
+            continue;
+        }
         const auto c = Cidr::parse(t);
         if (!c) {
             if (bad != nullptr) {
@@ -125,6 +149,35 @@ std::optional<AllowList> AllowList::parse(const std::vector<std::string>& texts,
             return std::nullopt;
         }
         ranges.push_back(*c);
+    }
+    return any ? AllowList() : AllowList(std::move(ranges));
+}
+
+std::vector<Cidr> loopback_ranges() {
+    return {*Cidr::parse("127.0.0.0/8"), *Cidr::parse("::1/128")};
+}
+
+AllowList intercept_allow_list(const AllowList& given, bool given_any,
+                               const std::vector<Cidr>& interface_networks) {
+    std::vector<Cidr> ranges;
+    bool all_v4 = false, all_v6 = false;
+    for (const Cidr& c : given.ranges()) {
+        all_v4 = all_v4 || (c.network.version == 4 && c.prefix_len == 0);
+        all_v6 = all_v6 || (c.network.version == 6 && c.prefix_len == 0);
+    }
+    if (given_any || (all_v4 && all_v6)) {
+        return AllowList();
+    }
+    const auto add = [&](const Cidr& c) {
+        if (std::find(ranges.begin(), ranges.end(), c) == ranges.end()) {
+            ranges.push_back(c);
+        }
+    };
+    for (const Cidr& c : given.ranges().empty() ? interface_networks : given.ranges()) {
+        add(c);
+    }
+    for (const Cidr& c : loopback_ranges()) {
+        add(c);
     }
     return AllowList(std::move(ranges));
 }

@@ -26,6 +26,9 @@ struct Cidr {
     // Same family and the first prefix_len bits equal. IPv4-mapped IPv6 addresses
     // (::ffff:a.b.c.d) match IPv4 prefixes.
     bool contains(const IpAddress& a) const;
+    // The network of an interface address and its netmask (prefix length = the mask's leading
+    // one bits; host bits cleared). nullopt when the families differ.
+    static std::optional<Cidr> of_netmask(const IpAddress& address, const IpAddress& netmask);
     std::string to_string() const;  // "10.0.0.0/8"
     bool operator==(const Cidr&) const = default;
 };
@@ -35,7 +38,8 @@ class AllowList {
   public:
     AllowList() = default;
     explicit AllowList(std::vector<Cidr> ranges) : ranges_(std::move(ranges)) {}
-    // Parses each text with Cidr::parse; nullopt (and `bad` set to the text) on the first bad one.
+    // Parses each text with Cidr::parse ("any" = every address: the result is empty); nullopt
+    // (and `bad` set to the text) on the first bad one.
     static std::optional<AllowList> parse(const std::vector<std::string>& texts,
                                           std::string* bad = nullptr);
 
@@ -47,6 +51,18 @@ class AllowList {
   private:
     std::vector<Cidr> ranges_;
 };
+
+// Loopback: 127.0.0.0/8 and ::1/128.
+std::vector<Cidr> loopback_ranges();
+
+// intercept's allow-list (docs/intercept.md, "Who may connect"):
+// - no --allow (`given` empty): the networks the host is attached to (`interface_networks`,
+//   from its interfaces' addresses and netmasks) and loopback;
+// - --allow any (or 0.0.0.0/0 with ::/0): every address (an empty list);
+// - otherwise exactly the ranges given, plus loopback.
+// Duplicates are listed once.
+AllowList intercept_allow_list(const AllowList& given, bool given_any,
+                               const std::vector<Cidr>& interface_networks);
 
 // ::ffff:a.b.c.d -> a.b.c.d; any other address unchanged.
 IpAddress unmap_v4(const IpAddress& a);

@@ -98,6 +98,20 @@ struct BodyEncoder {
         put_text(w, m.reason);
         return MessageType::Error;
     }
+    MessageType operator()(const Refused& m) {
+        w.u8(m.reason);
+        put_tuples(w, m.tuples);
+        return MessageType::Refused;
+    }
+    MessageType operator()(const Challenge& m) {
+        w.u8(m.algorithm);
+        w.bytes(m.nonce);
+        return MessageType::Challenge;
+    }
+    MessageType operator()(const Auth& m) {
+        w.bytes(m.mac);
+        return MessageType::Auth;
+    }
 };
 
 void put_header(std::vector<uint8_t>& out, size_t at, MessageType type, size_t body_len,
@@ -254,6 +268,34 @@ std::optional<Message> decode_body(MessageType type, std::span<const uint8_t> bo
             m = std::move(e);
             break;
         }
+        case MessageType::Refused: {
+            Refused f;
+            f.reason = r.u8();
+            ok = r.ok() && get_tuples(r, f.tuples);
+            m = std::move(f);
+            break;
+        }
+        case MessageType::Challenge: {
+            Challenge c;
+            c.algorithm = r.u8();
+            const auto b = r.bytes(kNonceBytes);
+            ok = r.ok();
+            if (ok) {
+                std::copy(b.begin(), b.end(), c.nonce.begin());
+            }
+            m = c;
+            break;
+        }
+        case MessageType::Auth: {
+            Auth a;
+            const auto b = r.bytes(kMacBytes);
+            ok = r.ok();
+            if (ok) {
+                std::copy(b.begin(), b.end(), a.mac.begin());
+            }
+            m = a;
+            break;
+        }
     }
     // The body must be consumed exactly: trailing bytes mean the sender and we disagree.
     if (!ok || r.remaining() != 0) {
@@ -264,7 +306,7 @@ std::optional<Message> decode_body(MessageType type, std::span<const uint8_t> bo
 
 bool known_type(uint8_t t) {
     return t >= static_cast<uint8_t>(MessageType::Hello) &&
-           t <= static_cast<uint8_t>(MessageType::Error);
+           t <= static_cast<uint8_t>(MessageType::Auth);
 }
 
 }  // namespace

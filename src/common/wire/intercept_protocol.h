@@ -3,6 +3,7 @@
 // decoding never reads past the frame and returns an outcome, never throws.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -28,7 +29,21 @@ constexpr size_t kMaxPayloadBytes = 65535;    // payload bytes in a report, with
 // Reports carry every captured payload byte (up to kMaxPayloadBytes), not only the first 64:
 // the replayer compares answer bodies.
 constexpr uint32_t kFeaturePayload = 1u << 0;
-constexpr uint32_t kKnownFeatures = kFeaturePayload;
+// The replayer understands Refused (a registration of a tuple another replayer holds): intercept
+// sends it only to replayers that asked. Older replayers' refused registrations are only counted.
+constexpr uint32_t kFeatureRefusals = 1u << 1;
+// The replayer can answer a Challenge (HMAC-SHA256 with a shared key). An intercept with a key
+// refuses, with a readable Error, a replayer that does not set it.
+constexpr uint32_t kFeatureAuth = 1u << 2;
+constexpr uint32_t kKnownFeatures = kFeaturePayload | kFeatureRefusals | kFeatureAuth;
+
+// Challenge/Auth: the nonce and the HMAC-SHA256 proof (docs/intercept-protocol.md,
+// "Authentication").
+constexpr size_t kNonceBytes = 32;
+constexpr size_t kMacBytes = 32;
+constexpr uint8_t kAuthHmacSha256 = 1;  // Challenge::algorithm
+// Refused::reason
+constexpr uint8_t kRefusedHeldByOther = 1;  // another connected replayer holds the tuple
 
 enum class MessageType : uint8_t {
     Hello = 1,       // replayer -> intercept, first message: version, name
@@ -38,6 +53,9 @@ enum class MessageType : uint8_t {
     Reports = 5,     // intercept -> replayer: a batch of captured response headers
     Ping = 6,        // either way, keeps idle connections alive
     Error = 7,       // intercept -> replayer: a reason, then the connection closes
+    Refused = 8,     // intercept -> replayer (kFeatureRefusals): registrations not granted
+    Challenge = 9,   // intercept -> replayer (intercept has a key): a nonce to prove the key
+    Auth = 10,       // replayer -> intercept: HMAC-SHA256(key, nonce || Hello frame)
 };
 
 // A connection seen from the client side: client (the replayed source) and server (target).
@@ -72,6 +90,18 @@ struct Ping {
 struct ErrorMsg {
     std::string reason;
 };
+// Tuples of a Register that intercept did not grant (reason: kRefusedHeldByOther).
+struct Refused {
+    uint8_t reason = kRefusedHeldByOther;
+    std::vector<Tuple> tuples;
+};
+struct Challenge {
+    uint8_t algorithm = kAuthHmacSha256;
+    std::array<uint8_t, kNonceBytes> nonce{};
+};
+struct Auth {
+    std::array<uint8_t, kMacBytes> mac{};
+};
 
 // One response packet from the target as intercept captured it (server -> client direction).
 struct Report {
@@ -95,7 +125,8 @@ struct Reports {
     uint64_t sent_ns = 0;
 };
 
-using Message = std::variant<Hello, HelloAck, Register, Unregister, Reports, Ping, ErrorMsg>;
+using Message = std::variant<Hello, HelloAck, Register, Unregister, Reports, Ping, ErrorMsg,
+                             Refused, Challenge, Auth>;
 
 // Appends one framed message to `out`.
 void encode(const Message& m, std::vector<uint8_t>& out);

@@ -9,6 +9,7 @@
 
 #include "common/base/error.h"
 #include "common/base/parse.h"
+#include "common/os/auth.h"
 #include "common/os/metrics_server.h"
 #include "common/os/resolve.h"
 #include "common/wire/intercept_protocol.h"
@@ -233,6 +234,9 @@ CommandLine::CommandLine(CLI::App& app) : app_(app) {
                        "; default: the target's host, where a single-host deployment runs it)");
     app.add_option("--metrics", metrics_text_,
                    "Serve Prometheus metrics on http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464)");
+    app.add_option("--auth-key", auth_key_path_,
+                   "A copy of the key file of intercept's --auth-key (not readable by every "
+                   "user), proved to intercept");
     app.add_option("--transport", transport_text_,
                    "How sessions reach the target: raw (forged packets + intercept) or socket "
                    "(ordinary connections, no root)")
@@ -412,6 +416,9 @@ ReplayOptions CommandLine::options() {
     }
     if (!metrics_text_.empty()) {
         o.metrics = os::parse_metrics_endpoint(metrics_text_, "--metrics");
+    }
+    if (!auth_key_path_.empty()) {
+        o.auth_key = os::read_auth_key(auth_key_path_, "--auth-key");
     }
     o.speed_milli = parse_speed(speed_text_, "--speed");
     o.transport = transport_text_ == "socket" ? TransportMode::Socket : TransportMode::Raw;

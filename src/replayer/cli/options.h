@@ -54,6 +54,7 @@ class CommandLine {
     std::vector<std::string> merge_args_;  // --merge-reports OUT IN...
     ReplayOptions o_;
     std::string metrics_text_;
+    std::string auth_key_path_;
     std::string target_text_, intercept_text_, speed_text_ = "1x", port_text_, tcpcopy_text_;
     std::vector<std::string> sessions_text_;
     std::string sample_text_, duration_text_, timeout_text_, max_failed_text_, pool_text_;

@@ -96,7 +96,14 @@ std::string session_lines(const RunSummary& s) {
     if (c.sessions_unanswered > 0) {
         o += ", " + num(c.sessions_unanswered) + " closed by the target with a request unanswered";
     }
-    o += ", " + num(c.sessions_aborted) + " aborted at the end\n";
+    if (c.sessions_refused_tuple_held > 0) {
+        o += ", " + num(c.sessions_aborted) + " aborted (" +
+             num(c.sessions_aborted - c.sessions_refused_tuple_held) + " at the end, " +
+             num(c.sessions_refused_tuple_held) + " refused by intercept: tuple held by another " +
+             "replayer)\n";
+    } else {
+        o += ", " + num(c.sessions_aborted) + " aborted at the end\n";
+    }
     if (c.connect_refused + c.connect_timed_out + c.sessions_conn_error > 0) {
         o += "  connections: " + num(c.connect_refused) + " refused, " + num(c.connect_timed_out) +
              " not established within --timeout, " + num(c.sessions_conn_error) +
@@ -417,6 +424,7 @@ std::string format_json(const RunSummary& s) {
          ", \"timed_out\": " + num(c.sessions_timed_out) +
          ", \"timed_out_intercept_down\": " + num(c.timed_out_intercept_down) +
          ", \"aborted\": " + num(c.sessions_aborted) +
+         ", \"refused_tuple_held\": " + num(c.sessions_refused_tuple_held) +
          ", \"closed_early\": " + num(c.closed_early) +
          ", \"closed_unanswered\": " + num(c.sessions_unanswered) +
          ", \"closed_with_reset\": " + num(c.closed_with_reset) +

@@ -158,6 +158,8 @@ void parse_sessions(const Fields& f, ReplayCounters& c) {
     c.sessions_timed_out = f.u64("timed_out");
     c.timed_out_intercept_down = f.u64("timed_out_intercept_down");
     c.sessions_aborted = f.u64("aborted");
+    // Reports of releases before intercept refused held tuples lack it.
+    c.sessions_refused_tuple_held = f.has("refused_tuple_held") ? f.u64("refused_tuple_held") : 0;
     c.closed_early = f.u64("closed_early");
     c.sessions_unanswered = f.u64("closed_unanswered");
     c.closed_with_reset = f.u64("closed_with_reset");
@@ -372,6 +374,7 @@ void add_counters(ReplayCounters& a, const ReplayCounters& b) {
     a.sessions_reset += b.sessions_reset;
     a.sessions_timed_out += b.sessions_timed_out;
     a.sessions_aborted += b.sessions_aborted;
+    a.sessions_refused_tuple_held += b.sessions_refused_tuple_held;
     a.timed_out_intercept_down += b.timed_out_intercept_down;
     a.closed_early += b.closed_early;
     a.sessions_unanswered += b.sessions_unanswered;

@@ -40,6 +40,7 @@ struct ReplayOptions {
     std::optional<net::Endpoint> intercept;  // --intercept / -s
     bool intercept_by_default = false;       // raw, no --intercept: the target host, port 36524
     std::optional<net::Endpoint> metrics;    // --metrics ADDR:PORT
+    std::vector<uint8_t> auth_key;           // --auth-key FILE: the key intercept asks for
     TransportMode transport = TransportMode::Raw;  // --transport raw|socket
     std::string diff_file;                         // --diff FILE (socket transport)
     bool compare = true;                           // --no-compare: no comparison per endpoint

@@ -30,6 +30,7 @@ RawIo open_raw_io(const ReplayOptions& o, const std::string& client_name, const 
     io_options.address = *o.intercept;
     io_options.name = client_name;
     io_options.features = bodies ? wire::kFeaturePayload : 0;
+    io_options.auth_key = o.auth_key;
     io.intercept = std::make_unique<InterceptClient>(io_options);
     try {
         io.intercept->connect();

@@ -31,9 +31,13 @@ struct ReplayCounters {
     uint64_t sessions_planned = 0;  // sessions x copies x loops (before --duration)
     uint64_t sessions_started = 0;
     uint64_t sessions_completed = 0;
-    uint64_t sessions_reset = 0;            // reset by the target before they were done
-    uint64_t sessions_timed_out = 0;        // no progress within --timeout: we sent RST
-    uint64_t sessions_aborted = 0;          // cut by the end of the run (--duration, Ctrl-C)
+    uint64_t sessions_reset = 0;      // reset by the target before they were done
+    uint64_t sessions_timed_out = 0;  // no progress within --timeout: we sent RST
+    uint64_t sessions_aborted = 0;    // cut by the end of the run (--duration, Ctrl-C)
+    // Of the aborted: intercept refused their tuple's registration, held by another replayer
+    // (docs/intercept-protocol.md, "Registrations and routing"); no packet of them was sent
+    // unless a refresh was refused.
+    uint64_t sessions_refused_tuple_held = 0;
     uint64_t timed_out_intercept_down = 0;  // of the timed out: while intercept was unreachable
     uint64_t closed_early = 0;  // target closed before every request was sent or answered
     // Of the completed: the target closed without answering a request it answered in the

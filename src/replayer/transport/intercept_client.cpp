@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "common/base/error.h"
+#include "common/base/log.h"
+#include "common/os/auth.h"
 
 namespace tcpr::replay {
 
@@ -11,15 +13,42 @@ InterceptClient::InterceptClient(InterceptOptions options) : opt_(std::move(opti
 }
 
 void InterceptClient::hello(std::chrono::milliseconds timeout) {
-    conn_->send_blocking(wire::Hello{wire::kProtocolVersion, opt_.name, opt_.features}, timeout);
+    const wire::Hello hello{wire::kProtocolVersion, opt_.name,
+                            opt_.features | wire::kFeatureRefusals | wire::kFeatureAuth};
+    conn_->send_blocking(hello, timeout);
     auto reply = conn_->receive_blocking(timeout);
     if (!reply) {
         throw Error(ErrorKind::Network,
                     "no answer to Hello within " + std::to_string(timeout.count()) + " ms");
     }
+    if (auto* challenge = std::get_if<wire::Challenge>(&*reply)) {
+        if (opt_.auth_key.empty()) {
+            // Told to intercept too, which counts it; then the same line as a refusal.
+            try {
+                conn_->send_blocking(wire::ErrorMsg{"this replayer has no key"}, timeout);
+            } catch (const Error&) {
+            }
+            throw NoKey{};
+        }
+        if (challenge->algorithm != wire::kAuthHmacSha256) {
+            throw Error(ErrorKind::Network, "intercept asks for an unknown authentication (" +
+                                                std::to_string(challenge->algorithm) + ")");
+        }
+        conn_->send_blocking(os::auth_proof(opt_.auth_key, *challenge, hello), timeout);
+        reply = conn_->receive_blocking(timeout);
+        if (!reply) {
+            throw Error(ErrorKind::Network,
+                        "no answer to Auth within " + std::to_string(timeout.count()) + " ms");
+        }
+    } else if (std::holds_alternative<wire::HelloAck>(*reply) && !opt_.auth_key.empty() &&
+               !warned_no_auth_) {
+        warned_no_auth_ = true;
+        log::warn("intercept at %s does not ask for a key: --auth-key is not used",
+                  opt_.address.to_string().c_str());
+    }
     if (auto* ack = std::get_if<wire::HelloAck>(&*reply)) {
         expiry_seconds_ = ack->expiry_seconds == 0 ? 120 : ack->expiry_seconds;
-        features_ = ack->features & opt_.features;
+        features_ = ack->features & (opt_.features | wire::kFeatureRefusals);
         return;
     }
     if (auto* err = std::get_if<wire::ErrorMsg>(&*reply)) {
@@ -33,12 +62,22 @@ void InterceptClient::connect() {
     try {
         conn_.emplace(os::TcpConnection::connect(opt_.address, opt_.connect_timeout));
         hello(opt_.connect_timeout);
+    } catch (const NoKey&) {
+        conn_.reset();
+        throw Error(ErrorKind::Network,
+                    "intercept at " + opt_.address.to_string() +
+                        " requires a key: give tcpreplay2 --auth-key FILE (a copy of the file "
+                        "given to intercept's --auth-key)");
     } catch (const Refused& e) {
         conn_.reset();
-        throw Error(ErrorKind::Network, "intercept at " + opt_.address.to_string() +
-                                            " refused this replayer: " + e.reason +
-                                            " (this tcpreplay2 speaks intercept protocol version " +
-                                            std::to_string(wire::kProtocolVersion) + ")");
+        // A refusal about versions says which one we speak.
+        const bool versions = e.reason.find("version") != std::string::npos;
+        throw Error(ErrorKind::Network,
+                    "intercept at " + opt_.address.to_string() +
+                        " refused this replayer: " + e.reason +
+                        (versions ? " (this tcpreplay2 speaks intercept protocol version " +
+                                        std::to_string(wire::kProtocolVersion) + ")"
+                                  : std::string()));
     } catch (const Error& e) {
         conn_.reset();
         std::string why = e.what();
@@ -156,6 +195,18 @@ bool InterceptClient::maybe_reconnect(uint64_t now_ns) {
         ++reconnects_;
         backoff_ = opt_.backoff_min_ns;
         return true;
+    } catch (const NoKey&) {
+        conn_.reset();
+        last_error_ = "intercept requires a key (--auth-key)";
+        backoff_ = std::min(backoff_ * 2, opt_.backoff_max_ns);
+        next_attempt_ = now_ns + backoff_;
+        return false;
+    } catch (const Refused& e) {
+        conn_.reset();
+        last_error_ = "intercept refused this replayer: " + e.reason;
+        backoff_ = std::min(backoff_ * 2, opt_.backoff_max_ns);
+        next_attempt_ = now_ns + backoff_;
+        return false;
     } catch (const Error& e) {
         conn_.reset();
         last_error_ = e.what();

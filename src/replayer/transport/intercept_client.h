@@ -22,6 +22,9 @@ struct InterceptOptions {
     net::Endpoint address;
     std::string name = "tcpreplay2";
     uint32_t features = 0;  // wire::kFeature* to ask for (kFeaturePayload: to compare bodies)
+    // The shared key (--auth-key), for intercept's Challenge; empty: none. kFeatureAuth and
+    // kFeatureRefusals are always asked for.
+    std::vector<uint8_t> auth_key;
     std::chrono::milliseconds connect_timeout{3000};   // at start
     std::chrono::milliseconds reconnect_timeout{200};  // each later attempt
     uint64_t backoff_min_ns = 100'000'000;
@@ -32,8 +35,10 @@ class InterceptClient {
   public:
     explicit InterceptClient(InterceptOptions options);
 
-    // Connects and completes the Hello exchange. Throws Error(Network) with one clear line:
-    // "cannot reach intercept at 10.0.0.3:36524: Connection refused (is intercept running?)".
+    // Connects and completes the Hello exchange (and the Challenge/Auth one when intercept asks
+    // for the key). Throws Error(Network) with one clear line:
+    // "cannot reach intercept at 10.0.0.3:36524: Connection refused (is intercept running?)",
+    // "intercept at A requires a key: ...", "intercept at A refused this replayer: ...".
     void connect();
 
     bool connected() const { return conn_.has_value(); }
@@ -71,7 +76,9 @@ class InterceptClient {
     struct Refused {  // intercept answered Hello with an Error
         std::string reason;
     };
+    struct NoKey {};  // intercept sent a Challenge; we have no key
     void hello(std::chrono::milliseconds timeout);
+    bool warned_no_auth_ = false;
 
     InterceptOptions opt_;
     std::optional<os::TcpConnection> conn_;

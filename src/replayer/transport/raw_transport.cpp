@@ -162,7 +162,7 @@ void RawTransport::run_slot(uint32_t id, uint64_t now_ns) {
     schedule(id, now_ns);
 }
 
-void RawTransport::retire(uint32_t id, uint64_t now_ns) {
+void RawTransport::retire(uint32_t id, uint64_t now_ns, bool registered) {
     Slot& s = slots_[id];
     if (!s.live) {
         return;
@@ -171,7 +171,7 @@ void RawTransport::retire(uint32_t id, uint64_t now_ns) {
     const net::Endpoint client = s.driver.client();
     endpoints_.release(client, now_ns);
     by_client_.erase(client);
-    if (intercept_->connected()) {
+    if (intercept_->connected() && registered) {
         to_unregister_.push_back(wire::Tuple{client, opt_.driver.target});
     }
     free_.push_back(id);
@@ -339,7 +339,41 @@ void RawTransport::handle_messages(std::vector<wire::Message>& messages, uint64_
             on_reports(*reports, now_ns);
         } else if (auto* ping = std::get_if<wire::Ping>(&m)) {
             confirm(ping->nonce, now_ns);
+        } else if (auto* refused = std::get_if<wire::Refused>(&m)) {
+            on_refused(*refused, now_ns);
         }
+    }
+}
+
+void RawTransport::on_refused(const wire::Refused& refused, uint64_t now_ns) {
+    // Another replayer holds these tuples: their copies cannot get their answers. A copy not
+    // started yet sends nothing; one started (a refresh refused after intercept expired our
+    // registration) is reset. Either way it fails, counted apart.
+    for (const wire::Tuple& t : refused.tuples) {
+        if (t.server != opt_.driver.target) {
+            continue;
+        }
+        const auto it = by_client_.find(t.client);
+        if (it == by_client_.end()) {
+            continue;
+        }
+        const uint32_t id = it->second;
+        Slot& s = slots_[id];
+        if (!s.live) {
+            continue;
+        }
+        if (counters_.sessions_refused_tuple_held == 0) {
+            log::warn(
+                "intercept refused the registration of %s -> %s: another replayer holds that "
+                "tuple (its session copies fail; counted as 'tuple held by another replayer')",
+                t.client.to_string().c_str(), t.server.to_string().c_str());
+        }
+        if (!s.started) {
+            ++counters_.sessions_started;
+        }
+        ++counters_.sessions_refused_tuple_held;
+        s.driver.abort(env_, now_ns, Outcome::Aborted);
+        retire(id, now_ns, /*registered=*/false);
     }
 }
 

@@ -84,7 +84,10 @@ class RawTransport final : public Transport {
     uint64_t slot_deadline(const Slot& s) const;
     void schedule(uint32_t slot, uint64_t now_ns);
     void run_slot(uint32_t slot, uint64_t now_ns);
-    void retire(uint32_t slot, uint64_t now_ns);
+    // `registered` false: intercept refused the tuple, so it is not unregistered (an
+    // Unregister of a tuple another replayer holds is ignored by intercept anyway).
+    void retire(uint32_t slot, uint64_t now_ns, bool registered = true);
+    void on_refused(const wire::Refused& refused, uint64_t now_ns);
     void handle_messages(std::vector<wire::Message>& messages, uint64_t now_ns);
     void on_reports(const wire::Reports& reports, uint64_t now_ns);
     void confirm(uint64_t nonce, uint64_t now_ns);

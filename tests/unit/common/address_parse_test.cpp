@@ -100,3 +100,66 @@ TEST_CASE("an allow-list admits only its ranges; an empty one admits everybody",
     CHECK_FALSE(AllowList::parse({"10.0.0.0/8", "10.0.0.0/99"}, &bad));
     CHECK(bad == "10.0.0.0/99");
 }
+
+TEST_CASE("a netmask gives its interface's network", "[net][door]") {
+    const auto v4 = Cidr::of_netmask(ip("192.168.7.23"), ip("255.255.254.0"));
+    REQUIRE(v4);
+    CHECK(v4->to_string() == "192.168.6.0/23");
+    const auto v6 = Cidr::of_netmask(ip("fd00:1:2:3::17"), ip("ffff:ffff:ffff:ffff::"));
+    REQUIRE(v6);
+    CHECK(v6->to_string() == "fd00:1:2:3::/64");
+    const auto host = Cidr::of_netmask(ip("10.0.0.1"), ip("255.255.255.255"));
+    REQUIRE(host);
+    CHECK(host->prefix_len == 32);
+    CHECK_FALSE(Cidr::of_netmask(ip("10.0.0.1"), ip("ffff::")));
+}
+
+TEST_CASE("intercept's default allow-list: the attached networks and loopback", "[net][door]") {
+    // A fake host: eth0 10.77.3.2/24 and fd00:77::2/64, eth1 192.168.9.1/30, lo.
+    const std::vector<Cidr> interfaces = {
+        *Cidr::of_netmask(ip("127.0.0.1"), ip("255.0.0.0")),
+        *Cidr::of_netmask(ip("10.77.3.2"), ip("255.255.255.0")),
+        *Cidr::of_netmask(ip("192.168.9.1"), ip("255.255.255.252")),
+        *Cidr::of_netmask(ip("::1"), ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")),
+        *Cidr::of_netmask(ip("fd00:77::2"), ip("ffff:ffff:ffff:ffff::")),
+    };
+    const AllowList def = intercept_allow_list(AllowList(), false, interfaces);
+    CHECK(def.to_string() == "127.0.0.0/8, 10.77.3.0/24, 192.168.9.0/30, ::1/128, fd00:77::/64");
+    CHECK(def.allows(ip("10.77.3.200")));       // a replayer on eth0's network
+    CHECK(def.allows(ip("::ffff:10.77.3.9")));  // the same through a dual-stack socket
+    CHECK(def.allows(ip("192.168.9.2")));
+    CHECK(def.allows(ip("fd00:77::1234")));
+    CHECK(def.allows(ip("127.0.0.1")));
+    CHECK(def.allows(ip("::1")));
+    CHECK_FALSE(def.allows(ip("10.77.4.1")));  // a routed network: not attached
+    CHECK_FALSE(def.allows(ip("192.168.9.5")));
+    CHECK_FALSE(def.allows(ip("8.8.8.8")));
+    CHECK_FALSE(def.allows(ip("fd00:78::1")));
+    CHECK_FALSE(def.allows_all());
+
+    // No interface at all: loopback only, never "everything".
+    const AllowList bare = intercept_allow_list(AllowList(), false, {});
+    CHECK(bare.to_string() == "127.0.0.0/8, ::1/128");
+    CHECK_FALSE(bare.allows(ip("10.77.3.200")));
+
+    // --allow: exactly what is given (plus loopback), the interfaces not consulted.
+    const AllowList given = intercept_allow_list(
+        *AllowList::parse({"10.80.0.0/16", "10.77.3.0/24"}), false, interfaces);
+    CHECK(given.to_string() == "10.80.0.0/16, 10.77.3.0/24, 127.0.0.0/8, ::1/128");
+    CHECK(given.allows(ip("10.80.1.1")));
+    CHECK_FALSE(given.allows(ip("192.168.9.2")));
+    CHECK(given.allows(ip("::1")));
+
+    // --allow any, or both whole families: every address.
+    const auto any = AllowList::parse({"any"});
+    REQUIRE(any);
+    CHECK(any->allows_all());
+    CHECK(intercept_allow_list(*any, true, interfaces).allows_all());
+    CHECK(intercept_allow_list(*AllowList::parse({"0.0.0.0/0", "::/0"}), false, interfaces)
+              .allows_all());
+    // Only 0.0.0.0/0: every IPv4 address, IPv6 loopback, no other IPv6.
+    const AllowList v4all =
+        intercept_allow_list(*AllowList::parse({"0.0.0.0/0"}), false, interfaces);
+    CHECK(v4all.allows(ip("8.8.8.8")));
+    CHECK_FALSE(v4all.allows(ip("fd00:77::1")));
+}

@@ -67,6 +67,16 @@ std::vector<Message> all_messages() {
     m.push_back(Ping{0});
     m.push_back(Ping{0x0123456789abcdefULL});
     m.push_back(ErrorMsg{"address 10.9.9.9 is not allowed"});
+    m.push_back(Refused{kRefusedHeldByOther, {v4_tuple(11), v6_tuple(12)}});
+    m.push_back(Refused{});
+    Challenge c;
+    for (size_t i = 0; i < c.nonce.size(); ++i) {
+        c.nonce[i] = static_cast<uint8_t>(i * 7 + 1);
+    }
+    m.push_back(c);
+    Auth a;
+    a.mac.fill(0xa5);
+    m.push_back(a);
     return m;
 }
 
@@ -109,6 +119,16 @@ bool same(const Message& a, const Message& b) {
     }
     if (auto* x = std::get_if<Ping>(&a)) {
         return x->nonce == std::get<Ping>(b).nonce;
+    }
+    if (auto* x = std::get_if<Refused>(&a)) {
+        return x->reason == std::get<Refused>(b).reason && x->tuples == std::get<Refused>(b).tuples;
+    }
+    if (auto* x = std::get_if<Challenge>(&a)) {
+        return x->algorithm == std::get<Challenge>(b).algorithm &&
+               x->nonce == std::get<Challenge>(b).nonce;
+    }
+    if (auto* x = std::get_if<Auth>(&a)) {
+        return x->mac == std::get<Auth>(b).mac;
     }
     return std::get<ErrorMsg>(a).reason == std::get<ErrorMsg>(b).reason;
 }
@@ -274,7 +294,7 @@ TEST_CASE("a version-1 peer's Error is read, anything else of version 1 is refus
 }
 
 TEST_CASE("an unknown message type is refused", "[wire]") {
-    for (uint8_t t : {0, 8, 200}) {
+    for (uint8_t t : {0, 11, 200}) {
         CAPTURE(t);
         std::vector<uint8_t> bytes = frame(static_cast<MessageType>(t), {1, 2, 3});
         CHECK(decode(bytes).status == DecodeStatus::BadType);
@@ -429,4 +449,31 @@ TEST_CASE("tuples differing in one field hash and compare apart", "[wire]") {
     CHECK(h(a) == h(v4_tuple(40000)));
     CHECK(h(a) != h(b));
     CHECK(h(a) != h(c));
+}
+
+TEST_CASE("Refused, Challenge and Auth are laid out as documented; damaged ones are Malformed",
+          "[wire][door]") {
+    // Refused: reason 1, one IPv4 tuple 192.0.2.10:4660 -> 198.51.100.7:80.
+    const std::vector<uint8_t> refused = {2, 8,   0, 0, 0,  0,    0,    18,  1,  0,   0, 0, 1,
+                                          4, 192, 0, 2, 10, 0x12, 0x34, 198, 51, 100, 7, 0, 80};
+    const DecodeResult r = decode(refused);
+    REQUIRE(r.status == DecodeStatus::Ok);
+    const auto& f = std::get<Refused>(*r.message);
+    CHECK(f.reason == kRefusedHeldByOther);
+    REQUIRE(f.tuples.size() == 1);
+    CHECK(f.tuples[0].client.port == 4660);
+    CHECK(encode(f) == refused);
+    // Challenge: algorithm + 32 bytes; Auth: 32 bytes. One byte short or long: Malformed.
+    std::vector<uint8_t> body(33, 0x11);
+    body[0] = kAuthHmacSha256;
+    CHECK(decode(frame(MessageType::Challenge, body)).status == DecodeStatus::Ok);
+    body.pop_back();
+    CHECK(decode(frame(MessageType::Challenge, body)).status == DecodeStatus::Malformed);
+    CHECK(decode(frame(MessageType::Auth, body)).status == DecodeStatus::Ok);
+    body.push_back(0);
+    CHECK(decode(frame(MessageType::Auth, body)).status == DecodeStatus::Malformed);
+    // A Refused whose count says more tuples than the body holds.
+    CHECK(
+        decode(frame(MessageType::Refused, {1, 0, 0, 0, 2, 4, 1, 2, 3, 4, 0, 1, 5, 6, 7, 8, 0, 2}))
+            .status == DecodeStatus::Malformed);
 }

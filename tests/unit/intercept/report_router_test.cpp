@@ -1,4 +1,4 @@
-// ReportRouter: exact-tuple ownership, expiry on a fake clock, last-one-wins takeovers.
+// ReportRouter: exact-tuple ownership, expiry on a fake clock, no takeover (refusals counted).
 #include "intercept/report_router.h"
 
 #include <chrono>
@@ -73,28 +73,42 @@ TEST_CASE("registrations expire after the idle period, and use keeps them alive"
     }
 }
 
-TEST_CASE("a tuple registered by two replayers goes to the last one, counted", "[intercept]") {
+TEST_CASE("no takeover: a live tuple stays its owner's; refusals are counted",
+          "[intercept][door]") {
     ReportRouter r(60s);
     r.add(1, tuple(40000), t0);
     r.add(1, tuple(40001), t0);
-    CHECK(r.add(2, tuple(40000), t0 + 1s) == ReportRouter::AddOutcome::TakenOver);
-    CHECK(r.counters().taken_over == 1);
-    CHECK(r.route(tuple(40000), t0 + 2s) == ReplayerId{2});
+    CHECK(r.add(2, tuple(40000), t0 + 1s) == ReportRouter::AddOutcome::Refused);
+    CHECK(r.counters().refused == 1);
+    CHECK(r.route(tuple(40000), t0 + 2s) == ReplayerId{1});
+    CHECK(r.owned_by(1) == 2);
+    CHECK(r.owned_by(2) == 0);
+    // The refused replayer cannot unregister it either.
+    CHECK_FALSE(r.remove(2, tuple(40000)));
+    CHECK(r.route(tuple(40000), t0 + 2s) == ReplayerId{1});
+    // A refusal is no use: it does not keep the owner's registration alive.
+    CHECK(r.add(2, tuple(40001), t0 + 59s) == ReportRouter::AddOutcome::Refused);
+    CHECK(r.expire(t0 + 60s) == 1);  // 40001: last used at t0
     CHECK(r.owned_by(1) == 1);
-    CHECK(r.owned_by(2) == 1);
 
-    // The loser can no longer unregister it or take it away by disconnecting.
-    CHECK_FALSE(r.remove(1, tuple(40000)));
-    CHECK(r.drop_replayer(1) == 1);
-    CHECK(r.route(tuple(40000), t0 + 3s) == ReplayerId{2});
-    CHECK_FALSE(r.route(tuple(40001), t0 + 3s));
-
-    // Taking over an expired registration is not a takeover.
-    r.add(3, tuple(50000), t0);
-    CHECK(r.add(4, tuple(50000), t0 + 60s) == ReportRouter::AddOutcome::Added);
-    CHECK(r.counters().taken_over == 1);
-    CHECK(r.route(tuple(50000), t0 + 60s) == ReplayerId{4});
-    CHECK(r.owned_by(3) == 0);
+    SECTION("released when the owner unregisters it") {
+        CHECK(r.remove(1, tuple(40000)));
+        CHECK(r.add(2, tuple(40000), t0 + 3s) == ReportRouter::AddOutcome::Added);
+        CHECK(r.route(tuple(40000), t0 + 3s) == ReplayerId{2});
+    }
+    SECTION("released when the owner disconnects") {
+        CHECK(r.drop_replayer(1) == 1);
+        CHECK(r.add(2, tuple(40000), t0 + 3s) == ReportRouter::AddOutcome::Added);
+        CHECK(r.route(tuple(40000), t0 + 3s) == ReplayerId{2});
+    }
+    SECTION("released when its registration expires (--expiry)") {
+        // Last used at t0 + 2s (the route above): expired at t0 + 62s, not before.
+        CHECK(r.add(2, tuple(40000), t0 + 61s) == ReportRouter::AddOutcome::Refused);
+        CHECK(r.add(2, tuple(40000), t0 + 62s) == ReportRouter::AddOutcome::Added);
+        CHECK(r.route(tuple(40000), t0 + 62s) == ReplayerId{2});
+        CHECK(r.owned_by(1) == 0);
+        CHECK(r.owned_by(2) == 1);
+    }
 }
 
 TEST_CASE("unregister removes only the caller's own tuples", "[intercept]") {

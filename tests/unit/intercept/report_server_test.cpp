@@ -14,6 +14,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/os/auth.h"
 #include "common/os/tcp_socket.h"
 #include "support/packet_factory.h"
 
@@ -305,7 +306,7 @@ TEST_CASE("a replayer from an address outside the allow-list is refused with a r
     const wire::Message m = step_for_message(server, c);
     REQUIRE(std::holds_alternative<wire::ErrorMsg>(m));
     CHECK(std::get<wire::ErrorMsg>(m).reason ==
-          "address 127.0.0.1 is not allowed to use this intercept");
+          "address 127.0.0.1 is not allowed to use this intercept (its --allow)");
     step_until_closed(server, c);
     CHECK(server.stats().replayers_refused == 1);
     CHECK(server.stats().replayers_seen == 0);
@@ -400,18 +401,36 @@ TEST_CASE("the handshake refuses other versions and anything before Hello", "[in
     CHECK(server.replayers() == 0);
 }
 
-TEST_CASE("unregister, disconnect and takeover change where reports go", "[intercept]") {
+TEST_CASE("no takeover: a tuple another replayer holds is refused until its owner lets it go",
+          "[intercept][door]") {
     ReportServer server(loopback_options(), nullptr);
     auto a = connect_with_hello(server.local_endpoint(), "A");
-    std::optional<os::TcpConnection> b = connect_with_hello(server.local_endpoint(), "B");
+    // B understands Refused; C is an older replayer that does not.
+    std::optional<os::TcpConnection> b =
+        connect_with_hello(server.local_endpoint(), "B", wire::kFeatureRefusals);
+    auto c = connect_with_hello(server.local_endpoint(), "C");
     REQUIRE(std::holds_alternative<wire::HelloAck>(step_for_message(server, a)));
-    REQUIRE(std::holds_alternative<wire::HelloAck>(step_for_message(server, *b)));
+    const wire::Message ack_b = step_for_message(server, *b);
+    REQUIRE(std::holds_alternative<wire::HelloAck>(ack_b));
+    CHECK(std::get<wire::HelloAck>(ack_b).features == wire::kFeatureRefusals);
+    REQUIRE(std::holds_alternative<wire::HelloAck>(step_for_message(server, c)));
 
     a.send_blocking(wire::Register{{tuple(1), tuple(2), tuple(3)}}, kTimeout);
     REQUIRE(step_until(server, [&] { return server.router().size() == 3; }));
-    b->send_blocking(wire::Register{{tuple(3), tuple(4)}}, kTimeout);  // 3 is taken over
-    REQUIRE(step_until(server, [&] { return server.router().size() == 4; }));
-    CHECK(server.stats().takeovers == 1);
+    b->send_blocking(wire::Register{{tuple(3), tuple(4)}}, kTimeout);  // 3 is A's
+    const wire::Message refused = step_for_message(server, *b);
+    REQUIRE(std::holds_alternative<wire::Refused>(refused));
+    CHECK(std::get<wire::Refused>(refused).reason == wire::kRefusedHeldByOther);
+    CHECK(std::get<wire::Refused>(refused).tuples == std::vector<wire::Tuple>{tuple(3)});
+    CHECK(server.router().size() == 4);
+    CHECK(server.stats().registrations_refused == 1);
+    // The older replayer is refused too, silently (a Refused would be an unknown type to it):
+    // the Ping's echo is the next thing it reads.
+    c.send_blocking(wire::Register{{tuple(1)}}, kTimeout);
+    c.send_blocking(wire::Ping{7}, kTimeout);
+    const wire::Message echo = step_for_message(server, c);
+    REQUIRE(std::holds_alternative<wire::Ping>(echo));
+    CHECK(server.stats().registrations_refused == 2);
     a.send_blocking(wire::Unregister{{tuple(2), tuple(4)}}, kTimeout);  // 4 is not A's
     REQUIRE(step_until(server, [&] { return server.router().size() == 3; }));
 
@@ -423,8 +442,8 @@ TEST_CASE("unregister, disconnect and takeover change where reports go", "[inter
         server.submit(rep, now);
     }
     server.flush();
-    auto seqs_of = [&](os::TcpConnection& c) {
-        const wire::Message m = step_for_message(server, c);
+    auto seqs_of = [&](os::TcpConnection& conn) {
+        const wire::Message m = step_for_message(server, conn);
         REQUIRE(std::holds_alternative<wire::Reports>(m));
         std::vector<uint32_t> seqs;
         for (const auto& r : std::get<wire::Reports>(m).reports) {
@@ -432,21 +451,29 @@ TEST_CASE("unregister, disconnect and takeover change where reports go", "[inter
         }
         return seqs;
     };
-    CHECK(seqs_of(a) == std::vector<uint32_t>{1});
-    CHECK(seqs_of(*b) == std::vector<uint32_t>{3, 4});
+    CHECK(seqs_of(a) == std::vector<uint32_t>{1, 3});  // A keeps what it holds
+    CHECK(seqs_of(*b) == std::vector<uint32_t>{4});
     CHECK(server.stats().unroutable == 1);  // 2: unregistered
 
-    // B disconnects: its tuples are released at once; A's stay.
+    // A unregisters 3: now B may have it.
+    a.send_blocking(wire::Unregister{{tuple(3)}}, kTimeout);
+    REQUIRE(step_until(server, [&] { return server.router().size() == 2; }));
+    b->send_blocking(wire::Register{{tuple(3)}}, kTimeout);
+    REQUIRE(step_until(server, [&] { return server.router().size() == 3; }));
+    CHECK(server.stats().registrations_refused == 2);  // granted, not refused
+
+    // B disconnects: its tuples are released at once, and C may take 4.
     b.reset();
     REQUIRE(step_until(server, [&] { return server.router().size() == 1; }));
-    CHECK(server.replayers() == 1);
+    CHECK(server.replayers() == 2);
+    c.send_blocking(wire::Register{{tuple(4)}}, kTimeout);
+    REQUIRE(step_until(server, [&] { return server.router().size() == 2; }));
+    CHECK(server.stats().registrations_refused == 2);
     rep.tuple = tuple(4);
-    server.submit(rep, now);
-    CHECK(server.stats().unroutable == 2);
-    rep.tuple = tuple(1);
+    rep.seq = 44;
     server.submit(rep, now);
     server.flush();
-    CHECK(seqs_of(a) == std::vector<uint32_t>{4});
+    CHECK(seqs_of(c) == std::vector<uint32_t>{44});
 }
 
 TEST_CASE("a replayer that asks for payloads gets them whole, the others the first 64 bytes",
@@ -564,4 +591,94 @@ TEST_CASE("a connection that never says Hello is closed", "[intercept]") {
     CHECK(std::get<wire::ErrorMsg>(m).reason == "no Hello received in time");
     step_until_closed(server, c);
     CHECK(server.stats().idle_closed == 1);
+}
+
+TEST_CASE("with --auth-key, a replayer is accepted only after proving the key",
+          "[intercept][door]") {
+    const std::vector<uint8_t> key(32, 'k');
+    ServerOptions o = loopback_options();
+    o.auth_key = key;
+    ReportServer server(o, nullptr);
+    const wire::Hello hello{wire::kProtocolVersion, "keyed",
+                            wire::kFeatureAuth | wire::kFeatureRefusals};
+    auto challenged = [&](os::TcpConnection& c) {
+        c.send_blocking(hello, kTimeout);
+        const wire::Message m = step_for_message(server, c);
+        REQUIRE(std::holds_alternative<wire::Challenge>(m));
+        CHECK(std::get<wire::Challenge>(m).algorithm == wire::kAuthHmacSha256);
+        return std::get<wire::Challenge>(m);
+    };
+    SECTION("the right key") {
+        auto c = os::TcpConnection::connect(server.local_endpoint(), kTimeout);
+        const wire::Challenge ch = challenged(c);
+        CHECK(server.replayers() == 0);  // not before the proof
+        c.send_blocking(os::auth_proof(key, ch, hello), kTimeout);
+        const wire::Message ack = step_for_message(server, c);
+        REQUIRE(std::holds_alternative<wire::HelloAck>(ack));
+        CHECK(std::get<wire::HelloAck>(ack).features ==
+              (wire::kFeatureAuth | wire::kFeatureRefusals));
+        CHECK(server.replayers() == 1);
+        CHECK(server.stats().auth_failed == 0);
+        c.send_blocking(wire::Register{{tuple(1)}}, kTimeout);
+        REQUIRE(step_until(server, [&] { return server.router().size() == 1; }));
+    }
+    SECTION("a wrong key") {
+        auto c = os::TcpConnection::connect(server.local_endpoint(), kTimeout);
+        const wire::Challenge ch = challenged(c);
+        c.send_blocking(os::auth_proof(std::vector<uint8_t>(32, 'x'), ch, hello), kTimeout);
+        const wire::Message m = step_for_message(server, c);
+        REQUIRE(std::holds_alternative<wire::ErrorMsg>(m));
+        CHECK(std::get<wire::ErrorMsg>(m).reason ==
+              "authentication failed: the replayer's key is not this intercept's (--auth-key)");
+        step_until_closed(server, c);
+        CHECK(server.stats().auth_failed == 1);
+        CHECK(server.replayers() == 0);
+    }
+    SECTION("no key: the replayer says so and is counted") {
+        auto c = os::TcpConnection::connect(server.local_endpoint(), kTimeout);
+        (void)challenged(c);
+        c.send_blocking(wire::ErrorMsg{"this replayer has no key"}, kTimeout);
+        step_until_closed(server, c);
+        CHECK(server.stats().auth_failed == 1);
+    }
+    SECTION("a Register instead of the proof registers nothing") {
+        auto c = os::TcpConnection::connect(server.local_endpoint(), kTimeout);
+        (void)challenged(c);
+        c.send_blocking(wire::Register{{tuple(1)}}, kTimeout);
+        const wire::Message m = step_for_message(server, c);
+        REQUIRE(std::holds_alternative<wire::ErrorMsg>(m));
+        CHECK(std::get<wire::ErrorMsg>(m).reason == "expected Auth after the Challenge");
+        step_until_closed(server, c);
+        CHECK(server.router().size() == 0);
+    }
+    SECTION("an older replayer (no auth feature) is told in words it reads") {
+        auto c = connect_with_hello(server.local_endpoint(), "old", wire::kFeaturePayload);
+        const wire::Message m = step_for_message(server, c);
+        REQUIRE(std::holds_alternative<wire::ErrorMsg>(m));
+        CHECK(std::get<wire::ErrorMsg>(m).reason.find("this intercept requires authentication") ==
+              0);
+        step_until_closed(server, c);
+        CHECK(server.stats().auth_failed == 1);
+    }
+    SECTION("the proof is due within the Hello timeout") {
+        ServerOptions quick = o;
+        quick.hello_timeout = std::chrono::milliseconds(100);
+        ReportServer s2(quick, nullptr);
+        auto c = os::TcpConnection::connect(s2.local_endpoint(), kTimeout);
+        c.send_blocking(hello, kTimeout);
+        REQUIRE(std::holds_alternative<wire::Challenge>(step_for_message(s2, c)));
+        const wire::Message m = step_for_message(s2, c);
+        REQUIRE(std::holds_alternative<wire::ErrorMsg>(m));
+        CHECK(std::get<wire::ErrorMsg>(m).reason ==
+              "no Auth (the Challenge's answer) received in time");
+    }
+}
+
+TEST_CASE("without a key, a replayer that can authenticate is accepted at once",
+          "[intercept][door]") {
+    ReportServer server(loopback_options(), nullptr);
+    auto c = connect_with_hello(server.local_endpoint(), "new", wire::kFeatureAuth);
+    const wire::Message m = step_for_message(server, c);
+    REQUIRE(std::holds_alternative<wire::HelloAck>(m));
+    CHECK(server.replayers() == 1);
 }

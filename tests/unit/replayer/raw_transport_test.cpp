@@ -13,6 +13,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/base/error.h"
+#include "common/os/auth.h"
 #include "common/os/clock.h"
 #include "common/os/tcp_socket.h"
 #include "replayer/run/replay.h"
@@ -82,8 +83,9 @@ class SharedTarget final : public net::PacketSink {
 // Speaks intercept's side of the protocol for one replayer at a time.
 class FakeIntercept {
   public:
-    explicit FakeIntercept(SharedTarget& t)
-        : target_(t), listener_(os::TcpListener::listen(ep("127.0.0.1", 0))) {
+    // `key`: ask every replayer to prove it (Challenge/Auth), as intercept --auth-key does.
+    explicit FakeIntercept(SharedTarget& t, std::vector<uint8_t> key = {})
+        : target_(t), key_(std::move(key)), listener_(os::TcpListener::listen(ep("127.0.0.1", 0))) {
         thread_ = std::thread([this] { run(); });
     }
     ~FakeIntercept() {
@@ -94,7 +96,12 @@ class FakeIntercept {
     // Closes the replayer's connection once `reports` reports were sent (simulated crash).
     void drop_after_reports(uint64_t reports) { drop_after_ = reports; }
 
+    // Refuses (wire::Refused) the first `n` tuples registered, as intercept does with tuples
+    // another replayer holds.
+    void refuse_first(uint64_t n) { refuse_ = n; }
+
     std::atomic<uint64_t> registered{0}, unregistered{0}, reports_sent{0}, connections{0};
+    std::atomic<uint64_t> auth_failed{0}, refused{0};
 
   private:
     void run() {
@@ -140,10 +147,38 @@ class FakeIntercept {
         }
     }
     void handle(os::TcpConnection& c, const wire::Message& m) {
-        if (std::get_if<wire::Hello>(&m)) {
-            (void)c.send(wire::HelloAck{wire::kProtocolVersion, 120});
+        if (auto* hello = std::get_if<wire::Hello>(&m)) {
+            if (!key_.empty()) {
+                hello_ = *hello;
+                challenge_ = os::make_challenge();
+                (void)c.send(challenge_);
+                return;
+            }
+            (void)c.send(wire::HelloAck{wire::kProtocolVersion, 120,
+                                        hello->features & wire::kKnownFeatures});
+        } else if (auto* auth = std::get_if<wire::Auth>(&m)) {
+            if (os::auth_valid(key_, challenge_, hello_, *auth)) {
+                (void)c.send(wire::HelloAck{wire::kProtocolVersion, 120,
+                                            hello_.features & wire::kKnownFeatures});
+            } else {
+                ++auth_failed;
+                (void)c.send(wire::ErrorMsg{"authentication failed: wrong key"});
+            }
+        } else if (std::get_if<wire::ErrorMsg>(&m)) {
+            ++auth_failed;
         } else if (auto* reg = std::get_if<wire::Register>(&m)) {
             registered += reg->tuples.size();
+            wire::Refused no;
+            for (const wire::Tuple& t : reg->tuples) {
+                if (refuse_ > 0) {
+                    --refuse_;
+                    no.tuples.push_back(t);
+                }
+            }
+            if (!no.tuples.empty()) {
+                refused += no.tuples.size();
+                (void)c.send(no);
+            }
         } else if (auto* un = std::get_if<wire::Unregister>(&m)) {
             unregistered += un->tuples.size();
         } else if (auto* ping = std::get_if<wire::Ping>(&m)) {
@@ -152,6 +187,10 @@ class FakeIntercept {
     }
 
     SharedTarget& target_;
+    std::vector<uint8_t> key_;
+    wire::Hello hello_;
+    wire::Challenge challenge_;
+    std::atomic<uint64_t> refuse_{0};
     os::TcpListener listener_;
     std::atomic<bool> stop_{false};
     std::atomic<uint64_t> drop_after_{0};
@@ -174,9 +213,11 @@ struct Run {
 };
 
 Run replay(const Recording& rec, SharedTarget& target, FakeIntercept& icpt, uint32_t copies,
-           uint32_t loops, uint32_t speed_milli, uint64_t timeout_ns = 5'000'000'000) {
+           uint32_t loops, uint32_t speed_milli, uint64_t timeout_ns = 5'000'000'000,
+           std::vector<uint8_t> key = {}) {
     InterceptOptions io;
     io.address = icpt.address();
+    io.auth_key = std::move(key);
     io.connect_timeout = 2000ms;
     auto client = std::make_unique<InterceptClient>(io);
     client->connect();
@@ -306,6 +347,73 @@ TEST_CASE("an intercept of protocol version 1 refuses a new replayer with one cl
                           "protocol version 2)");
     CHECK_FALSE(client.connected());
     old_intercept.join();
+}
+
+TEST_CASE("a registration intercept refuses fails its session copy, counted, with no SYN sent",
+          "[replay][transport][door]") {
+    const Recording rec = two_sessions();
+    SharedTarget target(target_config());
+    FakeIntercept icpt(target);
+    icpt.refuse_first(1);
+    const Run r = replay(rec, target, icpt, 2, 1, 1000);
+    const ReplayCounters& c = r.counters;
+    CHECK(icpt.refused == 1);
+    CHECK(c.sessions_started == 4);
+    CHECK(c.sessions_completed == 3);
+    CHECK(c.sessions_aborted == 1);
+    CHECK(c.sessions_refused_tuple_held == 1);
+    CHECK(c.sessions_failed() == 1);
+    std::lock_guard<std::mutex> lock(target.mu);
+    CHECK(target.target.connections() == 3);  // the refused copy sent nothing
+}
+
+const std::vector<uint8_t> kKey = {'0', '1', '2', '3', '4', '5', '6', '7',
+                                   '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
+
+TEST_CASE("with intercept's key the replay runs; without it or with another, one clear line",
+          "[replay][transport][door]") {
+    const Recording rec = two_sessions();
+    SharedTarget target(target_config());
+    FakeIntercept icpt(target, kKey);
+    SECTION("the right key") {
+        const Run r = replay(rec, target, icpt, 1, 1, 1000, 5'000'000'000, kKey);
+        CHECK(r.counters.sessions_completed == 2);
+        CHECK(icpt.auth_failed == 0);
+    }
+    SECTION("no key") {
+        InterceptOptions io;
+        io.address = icpt.address();
+        InterceptClient client(io);
+        CHECK_THROWS_WITH(client.connect(),
+                          "intercept at " + icpt.address().to_string() +
+                              " requires a key: give tcpreplay2 --auth-key FILE (a copy of the "
+                              "file given to intercept's --auth-key)");
+        CHECK_FALSE(client.connected());
+        for (int i = 0; i < 200 && icpt.auth_failed == 0; ++i) {
+            std::this_thread::sleep_for(5ms);
+        }
+        CHECK(icpt.auth_failed == 1);  // told, so intercept counts it
+    }
+    SECTION("another key") {
+        InterceptOptions io;
+        io.address = icpt.address();
+        io.auth_key = kKey;
+        io.auth_key.back() = 'g';
+        InterceptClient client(io);
+        CHECK_THROWS_WITH(client.connect(), "intercept at " + icpt.address().to_string() +
+                                                " refused this replayer: authentication "
+                                                "failed: wrong key");
+        CHECK(icpt.auth_failed == 1);
+    }
+}
+
+TEST_CASE("a replayer with a key still works with an intercept that asks for none",
+          "[replay][transport][door]") {
+    const Recording rec = two_sessions();
+    SharedTarget target(target_config());
+    FakeIntercept icpt(target);
+    const Run r = replay(rec, target, icpt, 1, 1, 1000, 5'000'000'000, kKey);
+    CHECK(r.counters.sessions_completed == 2);
 }
 
 }  // namespace tcpr::replay

@@ -30,6 +30,7 @@ constexpr uint64_t ReplayCounters::*kCounters[] = {
     &ReplayCounters::sessions_reset,
     &ReplayCounters::sessions_timed_out,
     &ReplayCounters::sessions_aborted,
+    &ReplayCounters::sessions_refused_tuple_held,
     &ReplayCounters::timed_out_intercept_down,
     &ReplayCounters::closed_early,
     &ReplayCounters::sessions_unanswered,
