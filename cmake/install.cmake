@@ -29,7 +29,8 @@ if(TCPR_MAN_PAGES)
     set(page ${PROJECT_BINARY_DIR}/man/${prog}.${sec})
     set(include ${PROJECT_SOURCE_DIR}/docs/man/${prog}.h2m)
     # The program is run by its bare name from PATH, so the usage line reads "tcprec [OPTIONS]",
-    # not the build directory's path. SOURCE_DATE_EPOCH pins the page's date to the project's.
+    # not the build directory's path. The page is dated with the month it is built (help2man's
+    # default; SOURCE_DATE_EPOCH in the environment of the build would pin it).
     add_custom_command(OUTPUT ${page}
       COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/man
       COMMAND ${CMAKE_COMMAND} -E env "PATH=$<TARGET_FILE_DIR:${prog}>:/usr/bin:/bin"
