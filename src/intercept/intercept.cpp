@@ -10,6 +10,7 @@
 #include "common/os/interfaces.h"
 #include "common/os/metrics_server.h"
 #include "common/os/pcap_source.h"
+#include "common/os/privileges.h"
 #include "common/os/stop_signal.h"
 #include "intercept/metrics.h"
 #include "intercept/options.h"
@@ -54,6 +55,8 @@ int run_intercept(const InterceptOptions& o) {
     } else if (!o.pidfile.empty()) {
         pidfile.emplace(os::PidFile::create(o.pidfile));
     }
+    // Everything privileged is open: the capture, the listening sockets, the files.
+    os::drop_privileges(o.user, o.user_given);
     log::info("capturing on %s; listening for replayers on %s (allowed: %s%s; %s)",
               capture.describe().c_str(), server.local_endpoint().to_string().c_str(),
               so.allow.to_string().c_str(), o.allow_given ? "" : ": the attached networks",

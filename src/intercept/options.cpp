@@ -68,6 +68,10 @@ Cli::Cli(CLI::App& app) {
                    "Serve Prometheus metrics on http://ADDR:PORT/metrics (e.g. 127.0.0.1:9465)");
     app.add_flag("--promisc", o_.promiscuous, "Put the interface in promiscuous mode");
     app.add_flag("-d,--daemon", o_.daemon, "Run in the background");
+    user_opt_ = app.add_option("-Z,--user", o_.user,
+                               "Started as root: once the capture and the listening socket are "
+                               "open, become this user, with no capability (default nobody; "
+                               "-Z root keeps root)");
     app.add_option("--pidfile", o_.pidfile, "Write the process id here (removed at exit)");
     app.add_option("--logfile", o_.logfile, "With -d: append diagnostics here");
     app.add_flag("-q,--quiet", quiet_, "Only warnings, errors and nothing else");
@@ -77,6 +81,7 @@ Cli::Cli(CLI::App& app) {
 
 InterceptOptions Cli::options() const {
     InterceptOptions o = o_;
+    o.user_given = user_opt_ != nullptr && user_opt_->count() > 0;
     if (verbosity_ >= 2) {
         log::set_level(log::Level::Debug);
     } else if (quiet_) {

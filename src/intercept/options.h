@@ -11,7 +11,8 @@
 
 namespace CLI {
 class App;
-}
+class Option;
+}  // namespace CLI
 
 namespace tcpr::icpt {
 
@@ -29,6 +30,8 @@ struct InterceptOptions {
     bool daemon = false;                   // -d
     std::string pidfile, logfile;          // --pidfile, --logfile
     std::optional<net::Endpoint> metrics;  // --metrics ADDR:PORT
+    std::string user = "nobody";           // -Z: who it becomes once started as root
+    bool user_given = false;
 };
 
 // The capture filter actually used: the user's (or "tcp") minus intercept's own connections,
@@ -53,6 +56,7 @@ class Cli {
     uint16_t port_ = wire::kDefaultPort;
     std::vector<std::string> allow_text_;
     std::string auth_key_path_;
+    CLI::Option* user_opt_ = nullptr;
     std::string expiry_text_ = "120s", idle_text_ = "60s", queue_text_ = "8M";
     int buffer_kib_ = 0;
     int verbosity_ = 0;
