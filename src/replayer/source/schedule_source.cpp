@@ -24,6 +24,30 @@ std::string eta_text(uint64_t ns) {
 
 }  // namespace
 
+std::string copies_progress(const Transport& transport, uint64_t recorded_pos_ns,
+                            uint64_t elapsed_ns) {
+    const ReplayCounters& c = transport.counters();
+    std::string s = ", " + count_text(transport.active()) + " active, " +
+                    count_text(c.sessions_done()) + " done";
+    if (c.sessions_failed() > 0) {
+        s += " (" + count_text(c.sessions_reset) + " reset, " + count_text(c.sessions_timed_out) +
+             " timed out)";
+    }
+    s += " | requests " + count_text(c.requests_sent) + ", responses " +
+         count_text(c.responses_seen);
+    // Socket replay sends no packets of its own: it shows the bytes it wrote.
+    s += c.packets_sent == 0 && c.payload_bytes_sent > 0
+             ? " | sent " + human_bytes(c.payload_bytes_sent)
+             : " | packets " + count_text(c.packets_sent);
+    if (elapsed_ns > 0) {
+        char buf[48];
+        std::snprintf(buf, sizeof buf, " | %.2fx",
+                      static_cast<double>(recorded_pos_ns) / static_cast<double>(elapsed_ns));
+        s += buf;
+    }
+    return s;
+}
+
 ScheduleSource::ScheduleSource(const Recording& recording, Scheduler& scheduler, ArchiveFacts facts)
     : rec_(recording), sched_(scheduler), facts_(std::move(facts)) {}
 
@@ -45,26 +69,8 @@ void ScheduleSource::started() {
 }
 
 std::string ScheduleSource::status(const Transport& transport, uint64_t elapsed) const {
-    const ReplayCounters& c = transport.counters();
     std::string s = "sessions " + count_text(sched_.returned()) + "/" + count_text(sched_.total()) +
-                    " started, " + count_text(transport.active()) + " active, " +
-                    count_text(c.sessions_done()) + " done";
-    if (c.sessions_failed() > 0) {
-        s += " (" + count_text(c.sessions_reset) + " reset, " + count_text(c.sessions_timed_out) +
-             " timed out)";
-    }
-    s += " | requests " + count_text(c.requests_sent) + ", responses " +
-         count_text(c.responses_seen);
-    // Socket replay sends no packets of its own: it shows the bytes it wrote.
-    s += c.packets_sent == 0 && c.payload_bytes_sent > 0
-             ? " | sent " + human_bytes(c.payload_bytes_sent)
-             : " | packets " + count_text(c.packets_sent);
-    if (elapsed > 0) {
-        char buf[48];
-        std::snprintf(buf, sizeof buf, " | %.2fx",
-                      static_cast<double>(recorded_pos_) / static_cast<double>(elapsed));
-        s += buf;
-    }
+                    " started" + copies_progress(transport, recorded_pos_, elapsed);
     if (!sched_.done()) {
         // Time left until the last start, at the pace achieved so far.
         const uint64_t left = sched_.total() - sched_.returned();

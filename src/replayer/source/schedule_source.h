@@ -23,6 +23,12 @@ struct ArchiveFacts {
     uint64_t sessions_skipped_family = 0;  // left out: the target's IP version differs
 };
 
+// The progress line's part about the copies an archive replay started (ScheduleSource,
+// StreamSource): ", A active, D done (R reset, T timed out) | requests .., responses .. |
+// packets N (or sent BYTES) | 1.23x", the speed from the recorded time reached by `elapsed_ns`.
+std::string copies_progress(const Transport& transport, uint64_t recorded_pos_ns,
+                            uint64_t elapsed_ns);
+
 class ScheduleSource final : public SessionSource {
   public:
     // `recording` and `scheduler` must outlive the source; `scheduler` is built from the

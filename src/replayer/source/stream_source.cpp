@@ -190,25 +190,9 @@ uint64_t StreamSource::next_deadline() const {
 }
 
 std::string StreamSource::status(const Transport& transport, uint64_t elapsed) const {
-    const ReplayCounters& c = transport.counters();
     std::string s = "sessions " + count_text(started_ / opt_.copies) + " started (" +
-                    count_text(sessions_) + " read), " + count_text(transport.active()) +
-                    " active, " + count_text(c.sessions_done()) + " done";
-    if (c.sessions_failed() > 0) {
-        s += " (" + count_text(c.sessions_reset) + " reset, " + count_text(c.sessions_timed_out) +
-             " timed out)";
-    }
-    s += " | requests " + count_text(c.requests_sent) + ", responses " +
-         count_text(c.responses_seen);
-    s += c.packets_sent == 0 && c.payload_bytes_sent > 0
-             ? " | sent " + human_bytes(c.payload_bytes_sent)
-             : " | packets " + count_text(c.packets_sent);
-    if (elapsed > 0) {
-        char buf[48];
-        std::snprintf(buf, sizeof buf, " | %.2fx",
-                      static_cast<double>(recorded_pos_) / static_cast<double>(elapsed));
-        s += buf;
-    }
+                    count_text(sessions_) + " read)" +
+                    copies_progress(transport, recorded_pos_, elapsed);
     s += " | buffered " + human_bytes(live_.buffered_bytes());
     s += finished_reading_ ? " | finishing" : "";
     const std::string health = transport.health();
