@@ -78,6 +78,10 @@ Commands::Commands(CLI::App& app) : app_(app) {
     app.add_option("-B,--buffer-size", buffer_kib_, "Kernel capture buffer in KiB (default 65536)")
         ->check(CLI::Range(256, 4 << 20));
     app.add_flag("--no-promisc", no_promisc_, "Do not put the interface in promiscuous mode");
+    user_opt_ = app.add_option("-Z,--user", record_.user,
+                               "With -i, started as root: once the capture is open, become this "
+                               "user, with no capability; the archives are written as it "
+                               "(default nobody; -Z root keeps root)");
     app.add_option("--level", record_.level, "zstd compression level")->check(CLI::Range(1, 19));
     app.add_option("--sessions", info_.max_sessions, "With --info: list at most N sessions");
     app.add_flag("--all-sessions", all_sessions_, "With --info: list every session");
@@ -139,6 +143,7 @@ int Commands::run() {
         record_.buffer_bytes = static_cast<uint32_t>(buffer_kib_) * 1024u;
     }
     record_.promiscuous = !no_promisc_;
+    record_.user_given = user_opt_->count() > 0;
     return run_record(record_);
 }
 

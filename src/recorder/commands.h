@@ -6,9 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "common/os/privileges.h"
+
 namespace CLI {
 class App;
-}
+class Option;
+}  // namespace CLI
 
 namespace tcpr::rec {
 
@@ -26,6 +29,8 @@ struct RecordOptions {
     int level = 3;                             // --level
     bool promiscuous = true;                   // -P/--no-promisc
     bool quiet = false;
+    std::string user = os::kDefaultUser;  // -Z: who a recording started as root becomes
+    bool user_given = false;
 };
 
 struct ImportOptions {
@@ -71,6 +76,7 @@ class Commands {
     std::string verify_path_;
     std::vector<std::string> ports_text_;
     std::string duration_text_, rotate_every_text_, rotate_size_text_;
+    CLI::Option* user_opt_ = nullptr;
     int buffer_kib_ = 0;
     bool no_promisc_ = false;
     bool all_sessions_ = false;

@@ -11,6 +11,7 @@
 #include "common/net/skip_reason.h"
 #include "common/os/files.h"
 #include "common/os/pcap_source.h"
+#include "common/os/privileges.h"
 #include "common/os/status_line.h"
 #include "common/os/stop_signal.h"
 #include "recorder/commands.h"
@@ -190,6 +191,16 @@ int run_record(const RecordOptions& o) {
     lo.filter = build_filter(o.ports, o.filter);
     auto source = os::open_live(lo);
     require_supported_link(source->link_type(), "cannot record on '" + o.interface + "'");
+    // The capture is open: the archives are written as -Z's user, who must be able to.
+    if (os::drop_privileges(o.user, o.user_given)) {
+        const std::string first =
+            OutputNamer(o.output, o.rotate_every.count() > 0).next(std::time(nullptr));
+        try {
+            os::check_output_path(first, "-o");
+        } catch (const Error& e) {
+            throw Error(e.kind(), e.what() + os::as_user_hint(o.user));
+        }
+    }
 
     archive::WriterOptions wo;
     wo.link_type = source->link_type();

@@ -325,6 +325,8 @@ TEST_CASE_METHOD(NetnsLab, "live passthrough copies every connection twice and r
                                {"--copies", "2", "--record", archive.string(), "--report", "json",
                                 report.string(), "--timeout", "10s"});
     const uint64_t requests = client_load(*this, r, 25);
+    // Started as root, it copies as nobody (-Z's default) with no capability.
+    check_runs_as_nobody(live.pid());
 
     const auto online = settled_log(*this, *r.online, requests);
     REQUIRE(online.size() == requests);
@@ -353,6 +355,8 @@ TEST_CASE_METHOD(NetnsLab, "live passthrough copies every connection twice and r
     // The archive verifies and replays (archive mode) to the same requests, once more.
     REQUIRE(fs::exists(archive));
     CHECK_FALSE(fs::exists(archive.string() + ".partial"));
+    check_owned_by_nobody(archive);
+    check_owned_by_nobody(report);
     const CommandResult v = run("", {binary("tcprec"), "--verify", archive.string()}, 60s);
     {
         INFO(v.describe());

@@ -14,6 +14,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/e2e_helpers.h"
 #include "support/json_lite.h"
 #include "support/netns_lab.h"
 
@@ -244,6 +245,8 @@ TEST_CASE_METHOD(NetnsLab, "tcprec records exactly the sessions curl made", "[e2
     const WebLab w = make_web_lab(*this);
     const fs::path out = path("http.pcap.zst");
     Process& rec = start_tcprec(*this, "server", out, {"-i", w.server_if, "-p", "80", "-q"});
+    // Started as root, it records as nobody (-Z's default) with no capability.
+    check_runs_as_nobody(rec.pid());
 
     const uint16_t keepalive_port = 41001, large_port = 41002, post_port = 41003;
     // Connection 1: three requests on one keep-alive connection.
@@ -272,6 +275,7 @@ TEST_CASE_METHOD(NetnsLab, "tcprec records exactly the sessions curl made", "[e2
     stop_tcprec(rec);
 
     REQUIRE(fs::exists(out));
+    check_owned_by_nobody(out);  // written as nobody
     CHECK_FALSE(fs::exists(out.string() + ".partial"));
 
     const Json info = info_json(*this, out);
@@ -503,6 +507,7 @@ TEST_CASE_METHOD(NetnsLab, "tcprec -G and -C rotate into several complete archiv
     CAPTURE(by_time);
     const fs::path dir = path(by_time ? "by-time" : "by-size");
     fs::create_directories(dir);
+    give_to_nobody(dir);  // tcprec writes its archives as nobody
     const fs::path out = dir / "rot.pcap.zst";
     std::vector<std::string> args{"-i", w.server_if, "-p", "80", "-q"};
     if (by_time) {

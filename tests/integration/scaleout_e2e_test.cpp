@@ -172,6 +172,7 @@ TEST_CASE_METHOD(NetnsLab,
     const Nginx& nginx = start_nginx("server", l.addr_b, 80);
     const fs::path dir = path("rotated");
     fs::create_directories(dir);
+    give_to_nobody(dir);  // tcprec writes its archives as nobody
     const fs::path whole = path("whole.pcap.zst");
     // The same traffic recorded twice at once: rotated every 400 kB, and in one archive.
     const auto record = [&](const fs::path& out, std::vector<std::string> extra) -> Process& {

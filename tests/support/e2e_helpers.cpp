@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
+#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 
@@ -104,6 +105,42 @@ Json read_json(const std::filesystem::path& path) {
         FAIL("invalid JSON report: " << e.what());
     }
     return Json();
+}
+
+std::map<std::string, std::string> proc_status(pid_t pid) {
+    std::map<std::string, std::string> m;
+    for (const std::string& line :
+         split_lines(read_text("/proc/" + std::to_string(pid) + "/status"))) {
+        const auto colon = line.find(':');
+        if (colon == std::string::npos) {
+            continue;
+        }
+        std::string value = line.substr(colon + 1);
+        value.erase(0, value.find_first_not_of(" \t"));
+        m[line.substr(0, colon)] = value;
+    }
+    return m;
+}
+
+void check_runs_as_nobody(pid_t pid) {
+    const auto st = proc_status(pid);
+    REQUIRE(st.count("Uid") == 1);
+    INFO("/proc/" << pid << "/status: Uid " << st.at("Uid") << ", CapEff " << st.at("CapEff"));
+    CHECK(st.at("Uid") == "65534\t65534\t65534\t65534");
+    CHECK(st.at("Gid") == "65534\t65534\t65534\t65534");
+    CHECK(st.at("Groups").empty());
+    for (const char* set : {"CapEff", "CapPrm", "CapInh", "CapAmb"}) {
+        INFO(set);
+        CHECK(st.at(set) == "0000000000000000");
+    }
+    CHECK(st.at("NoNewPrivs") == "1");
+}
+
+void check_owned_by_nobody(const std::filesystem::path& path) {
+    struct stat st {};
+    INFO(path);
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK(st.st_uid == 65534u);
 }
 
 }  // namespace tcpr::test

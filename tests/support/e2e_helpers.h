@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace tcpr::test {
@@ -49,6 +50,17 @@ Conversations connections(const std::vector<std::string>& log_lines);
 
 // How many connections made each sequence of requests.
 std::map<std::vector<std::string>, size_t> sequence_counts(const Conversations& c);
+
+// The "Name:\tvalue" lines of /proc/PID/status ("Uid" -> "65534\t65534\t65534\t65534").
+std::map<std::string, std::string> proc_status(pid_t pid);
+
+// CHECKs that process `pid`, started as root, now runs as nobody (-Z's default): real,
+// effective, saved and file-system uid and gid 65534, no supplementary group, no capability in
+// any set, no_new_privs.
+void check_runs_as_nobody(pid_t pid);
+
+// CHECKs that `path` exists and belongs to nobody (written by a program that dropped to it).
+void check_owned_by_nobody(const std::filesystem::path& path);
 
 // Waits up to 10 s until the intercept process `p` listens on address:port in its namespace;
 // REQUIREs that it does and is still running (with its command line and stderr on failure).

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
+#include <pwd.h>
 #include <signal.h>
 #include <sstream>
 #include <sys/stat.h>
@@ -178,6 +179,15 @@ NetnsLab::NetnsLab() : dir_("tcpr-lab"), lab_id_(g_next_lab++) {
         INFO("nginx does not run: " << v.describe());
         REQUIRE(v.ok());
     }
+    give_to_nobody(dir_.path());
+}
+
+void NetnsLab::give_to_nobody(const std::filesystem::path& dir) {
+    const passwd* pw = ::getpwnam("nobody");
+    INFO("the user nobody (the programs' -Z default) must exist");
+    REQUIRE(pw != nullptr);
+    INFO("chown " << dir << " to nobody: " << std::strerror(errno));
+    REQUIRE(::chown(dir.c_str(), pw->pw_uid, pw->pw_gid) == 0);
 }
 
 NetnsLab::~NetnsLab() { teardown(); }

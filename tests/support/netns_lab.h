@@ -117,8 +117,12 @@ class NetnsLab {
     // process `pid` (a process spawn()ed into a host)?
     static bool listening(pid_t pid, const std::string& address, uint16_t port);
 
-    // The lab's private directory (removed at teardown).
+    // The lab's private directory (removed at teardown). It belongs to nobody, the user the
+    // programs started as root become (-Z's default), as an operator gives a service's user
+    // its directory: their reports, archives and logs are written there as nobody.
     const std::filesystem::path& dir() const { return dir_.path(); }
+    // Makes `dir` (made under dir() by a test) nobody's too. REQUIREs success.
+    static void give_to_nobody(const std::filesystem::path& dir);
     // A full path for a file under dir().
     std::filesystem::path path(const std::string& name) const { return dir_.path() / name; }
 

@@ -3,8 +3,10 @@
 #include <cerrno>
 #include <cstring>
 #include <grp.h>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/base/error.h"
@@ -12,15 +14,41 @@
 
 namespace tcpr::os {
 
-void drop_privileges(const std::string& user, bool asked) {
+namespace {
+
+// Every capability of every set (ambient, inheritable, permitted, effective) is given up.
+void clear_capabilities() {
+    // Ambient first: it cannot outlive the permitted and inheritable sets anyway. EINVAL: a
+    // kernel without ambient capabilities (before 4.3).
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
+        throw Error(ErrorKind::Io,
+                    std::string("cannot clear ambient capabilities: ") + std::strerror(errno));
+    }
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {};
+    if (::syscall(SYS_capset, &header, none) != 0) {
+        throw Error(ErrorKind::Io,
+                    std::string("cannot give up capabilities: ") + std::strerror(errno));
+    }
+}
+
+}  // namespace
+
+bool drop_privileges(const std::string& user, bool asked) {
     if (::geteuid() != 0) {
         if (asked && user != "root") {
-            log::warn("-Z %s: not running as root, nothing to drop", user.c_str());
+            log::warn("-Z %s: not running as root, nothing to switch", user.c_str());
         }
-        return;
+        // Started unprivileged with capabilities (a unit's AmbientCapabilities=CAP_NET_RAW):
+        // everything they were needed for is open.
+        clear_capabilities();
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+            throw Error(ErrorKind::Io, std::string("no_new_privs: ") + std::strerror(errno));
+        }
+        return false;
     }
     if (user == "root") {
-        return;
+        return false;
     }
     errno = 0;
     const passwd* pw = ::getpwnam(user.c_str());
@@ -55,6 +83,11 @@ void drop_privileges(const std::string& user, bool asked) {
     }
     log::debug("running as %s (uid %u, gid %u), no capability", user.c_str(),
                static_cast<unsigned>(uid), static_cast<unsigned>(gid));
+    return true;
+}
+
+std::string as_user_hint(const std::string& user) {
+    return " (as " + user + ", -Z: give -Z root, or paths " + user + " can read and write)";
 }
 
 }  // namespace tcpr::os

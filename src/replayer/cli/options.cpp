@@ -237,6 +237,10 @@ CommandLine::CommandLine(CLI::App& app) : app_(app) {
     app.add_option("--auth-key", auth_key_path_,
                    "A copy of the key file of intercept's --auth-key (not readable by every "
                    "user), proved to intercept");
+    user_opt_ = app.add_option("-Z,--user", o_.user,
+                               "Started as root: once the capture, the packet sender and the "
+                               "input are open, become this user, with no capability; outputs "
+                               "are written as it (default nobody; -Z root keeps root)");
     app.add_option("--transport", transport_text_,
                    "How sessions reach the target: raw (forged packets + intercept) or socket "
                    "(ordinary connections, no root)")
@@ -420,6 +424,7 @@ ReplayOptions CommandLine::options() {
     if (!auth_key_path_.empty()) {
         o.auth_key = os::read_auth_key(auth_key_path_, "--auth-key");
     }
+    o.user_given = user_opt_->count() > 0;
     o.speed_milli = parse_speed(speed_text_, "--speed");
     o.transport = transport_text_ == "socket" ? TransportMode::Socket : TransportMode::Raw;
     o.inject = inject_text_ == "pcap" ? InjectMode::Pcap : InjectMode::RawSocket;

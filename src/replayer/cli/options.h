@@ -68,6 +68,7 @@ class CommandLine {
     std::string transport_text_ = "raw";  // checked by CLI11: raw|socket
     std::string inject_text_ = "raw";     // raw|pcap
     CLI::Option* max_active_opt_ = nullptr;
+    CLI::Option* user_opt_ = nullptr;
     LiveCommandLine live_cli_;
 };
 

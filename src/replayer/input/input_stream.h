@@ -48,6 +48,8 @@ class InputStream {
     // "archive", "pcap/pcapng", "3 archives", "2 archives + 1 pcap/pcapng file".
     const std::string& format() const { return format_; }
     size_t files() const { return paths_.size(); }
+    // The files, as rewind() opens them again.
+    const std::vector<std::string>& paths() const { return paths_; }
     uint32_t first_link_type() const;
     // Archives whose index was unusable: "file: why", "; "-separated (empty: none).
     const std::string& recovered_from() const { return recovered_from_; }

@@ -127,6 +127,8 @@ int run_live(const ReplayOptions& o) {
     }
     MetricsSources metrics_sources;
     const std::unique_ptr<os::MetricsServer> metrics = open_metrics(o, metrics_sources);
+    // Everything privileged is open; --record, -d's files and the reports are created as -Z.
+    become_user(o, {});
     std::unique_ptr<LiveRecorder> recorder;
     if (!lv.record.empty()) {
         recorder = std::make_unique<LiveRecorder>(lv.record);

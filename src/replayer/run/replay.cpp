@@ -248,6 +248,7 @@ int run_streamed(const ReplayOptions& o, RawIo io, os::MetricsServer* metrics,
     so.loops = o.loops;
     so.duration_ns = o.duration_ns;
     StreamSource source(input, stream_config(o, input), so, std::move(facts));
+    become_user(o, o.loops > 1 ? input.paths() : std::vector<std::string>{});
     RunOutputs out = open_outputs(o);
     const TransportUse use{o.speed_milli, &source.sessions(), out.requests.get()};
     std::unique_ptr<Transport> transport =
@@ -311,6 +312,7 @@ int run_replay(const ReplayOptions& o) {
         return kExitOk;
     }
 
+    become_user(o, {});
     Scheduler sched = make_scheduler(rec, o);
     ArchiveFacts facts;
     facts.input = o.input;

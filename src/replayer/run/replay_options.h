@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/net/flow_key.h"
+#include "common/os/privileges.h"
 #include "replayer/sessions/answer_digest.h"
 #include "replayer/sessions/session_builder.h"
 #include "replayer/transport/modes.h"
@@ -41,6 +42,8 @@ struct ReplayOptions {
     bool intercept_by_default = false;       // raw, no --intercept: the target host, port 36524
     std::optional<net::Endpoint> metrics;    // --metrics ADDR:PORT
     std::vector<uint8_t> auth_key;           // --auth-key FILE: the key intercept asks for
+    std::string user = os::kDefaultUser;     // -Z: who a replay started as root becomes
+    bool user_given = false;
     TransportMode transport = TransportMode::Raw;  // --transport raw|socket
     std::string diff_file;                         // --diff FILE (socket transport)
     bool compare = true;                           // --no-compare: no comparison per endpoint
@@ -74,6 +77,12 @@ struct ReplayOptions {
 // Checks that every output file (--report json/html/requests, --diff) can be created, before
 // anything is sent: a long run's result must never be lost. Throws Error(Io) with one line.
 void check_output_paths(const ReplayOptions& o);
+
+// -Z, once everything privileged is open (the capture, the packet sender, the metrics socket,
+// the input) and before anything is sent: a replay started as root becomes o.user
+// (os::drop_privileges), then the outputs, and the inputs a --loop reads again, are checked
+// again as that user. Throws Error with one line naming the user and -Z.
+void become_user(const ReplayOptions& o, const std::vector<std::string>& reread_inputs);
 
 // Live mode: the command line has no --in.
 inline bool is_live(const ReplayOptions& o) { return o.inputs.empty() && o.input.empty(); }

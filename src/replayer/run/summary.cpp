@@ -1,9 +1,14 @@
 #include "replayer/run/summary.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <span>
+#include <unistd.h>
 
+#include "common/base/error.h"
 #include "common/os/files.h"
+#include "common/os/privileges.h"
 #include "replayer/report/html_report.h"
 
 namespace tcpr::replay {
@@ -48,6 +53,32 @@ void check_output_paths(const ReplayOptions& o) {
         if (!path->empty()) {
             os::check_output_path(*path, what);
         }
+    }
+}
+
+void become_user(const ReplayOptions& o, const std::vector<std::string>& reread_inputs) {
+    if (!os::drop_privileges(o.user, o.user_given)) {
+        return;
+    }
+    try {
+        check_output_paths(o);
+        // Live passthrough creates these after the switch (daemonize, LiveRecorder).
+        const std::pair<const std::string*, const char*> live[] = {{&o.live.record, "--record"},
+                                                                   {&o.live.logfile, "--logfile"},
+                                                                   {&o.live.pidfile, "--pidfile"}};
+        for (const auto& [path, what] : live) {
+            if (!path->empty()) {
+                os::check_output_path(*path, what);
+            }
+        }
+        for (const std::string& path : reread_inputs) {
+            if (::access(path.c_str(), R_OK) != 0) {
+                throw Error(ErrorKind::Io,
+                            "cannot read '" + path + "' again for --loop: " + std::strerror(errno));
+            }
+        }
+    } catch (const Error& e) {
+        throw Error(e.kind(), e.what() + os::as_user_hint(o.user));
     }
 }
 

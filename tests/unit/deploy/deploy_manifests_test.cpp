@@ -366,6 +366,32 @@ std::map<std::string, std::set<std::string>> manifest_flags() {
     return flags;
 }
 
+// --auth-key names a file of the Secret tcpr-auth-key, mounted read-only where the option
+// says, readable by its owner only (the programs refuse a key file others can read).
+void check_auth_key(const YAML::Node& workload, const YAML::Node& c,
+                    const std::vector<std::string>& argv) {
+    const std::string key = value_after(argv, "--auth-key");
+    REQUIRE_FALSE(key.empty());
+    const std::string dir = fs::path(key).parent_path().string();
+    std::string volume;
+    for (const auto& m : c["volumeMounts"]) {
+        if (str(m["mountPath"]) == dir) {
+            volume = str(m["name"]);
+            CHECK(m["readOnly"].as<bool>());
+        }
+    }
+    REQUIRE_FALSE(volume.empty());
+    bool found = false;
+    for (const auto& v : pod_spec(workload)["volumes"]) {
+        if (str(v["name"]) == volume) {
+            found = true;
+            CHECK(str(v["secret"]["secretName"]) == "tcpr-auth-key");
+            CHECK(str(v["secret"]["defaultMode"]) == "0400");  // octal, as Kubernetes reads it
+        }
+    }
+    CHECK(found);
+}
+
 TEST_CASE(
     "the raw replay Job is Indexed with N == TCPR_SHARDS and adds NET_RAW only on hostNetwork",
     "[deploy]") {
@@ -379,6 +405,14 @@ TEST_CASE(
     check_container_basics(c, {"NET_RAW"});
     CHECK(pod_spec(job)["hostNetwork"].as<bool>());
     CHECK(str(pod_spec(job)["dnsPolicy"]) == "ClusterFirstWithHostNet");
+    // Root only to open the raw socket: then the image's tcpr user (uid 65532, the reports
+    // volume's fsGroup), which the Dockerfile creates.
+    CHECK(value_after(argv, "-Z") == "tcpr");
+    CHECK(pod_spec(job)["securityContext"]["fsGroup"].as<int>() == 65532);
+    const std::string dockerfile =
+        read_text(fs::path(TCPR_SOURCE_DIR) / "deploy" / "docker" / "Dockerfile");
+    CHECK(dockerfile.find("useradd --uid 65532 --gid 65532") != std::string::npos);
+    check_auth_key(job, c, argv);
 }
 
 TEST_CASE("the socket replay Job has no intercept and no capability and is not root", "[deploy]") {
@@ -423,6 +457,7 @@ TEST_CASE("intercept is one pinned hostNetwork pod adding NET_RAW only and probe
         INFO(probe);
         CHECK(c[probe]["tcpSocket"]["port"].as<int>() == 36524);
     }
+    check_auth_key(d, c, argv);
     // The replayers are told the same port.
     const std::string intercept = str(load("config.yaml")["data"]["INTERCEPT"]);
     CHECK(intercept.size() > 6);
