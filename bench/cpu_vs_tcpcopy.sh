@@ -27,7 +27,8 @@
 #        BIN=build/src (tcpreplay2, intercept)   DUR=10 (seconds of load per step)
 #        LOADS="10:10 50:10 50:0"  COPIES=3  ROUNDS=1  SETTLE=15 (max seconds waiting for the
 #        target log to stop growing)  TAX=1  TAX_SERIES="keep-alive close"
-#        COPIERS="tcpreplay2 tcpcopy tcpcopy-c" (tcpcopy-c: tcpcopy with -c 10.88.5.x, the
+#        COPIERS="tcpreplay2 tcpreplay2-nc tcpcopy tcpcopy-c" (tcpreplay2-nc: with --no-compare,
+#        no answer comparison, which tcpcopy does not do; tcpcopy-c: tcpcopy with -c 10.88.5.x, the
 #        copies' client addresses rewritten into a /24 routed via A, tcpcopy's README's way
 #        around -n's port conflicts with few client addresses; this lab has one client address)
 #        SPLIT=1 (the load rows on split CPUs too)
@@ -60,7 +61,7 @@ LOADS=${LOADS:-"10:10 50:10 50:0"}
 COPIES=${COPIES:-3}
 ROUNDS=${ROUNDS:-1}
 SETTLE=${SETTLE:-15}
-COPIERS=${COPIERS:-"tcpreplay2 tcpcopy tcpcopy-c"}
+COPIERS=${COPIERS:-"tcpreplay2 tcpreplay2-nc tcpcopy tcpcopy-c"}
 PROFILE_ROW=${PROFILE_ROW:-50:10}
 OUT=bench/out/tcpcopy
 mkdir -p "$OUT"
@@ -190,13 +191,16 @@ start_copier() {  # kind tag
   CPID=""; IPID=""
   case $kind in
     none) return 0 ;;
-    tcpreplay2)
+    tcpreplay2|tcpreplay2-nc)
+      # tcpreplay2-nc: --no-compare (no answer comparison per endpoint; tcpcopy compares none)
+      local nc=()
+      [ "$kind" = tcpreplay2-nc ] && nc=(--no-compare)
       pin "$A" "$BIN/intercept" -i at -F 'tcp and src port 80' -b 10.88.4.2 -q \
         >"$OUT/intercept-ours-$tag.log" 2>&1 &
       disown
       sleep 0.5
       pin "$O" "$BIN/tcpreplay2" -i oc -p 80 --target 10.88.2.2:80 --intercept 10.88.4.2 \
-        --copies "$COPIES" --max-active 1000000 --linger 2s --stats-interval 1s \
+        --copies "$COPIES" "${nc[@]}" --max-active 1000000 --linger 2s --stats-interval 1s \
         >"$OUT/tcpreplay2-$tag.log" 2>&1 &
       disown
       for i in $(seq 1 100); do grep -q "info: copying" "$OUT/tcpreplay2-$tag.log" 2>/dev/null && break; sleep 0.1; done
@@ -294,7 +298,7 @@ run_step() {
           n * us / (on ? on : 1), 100 * n / hz / d, 100 * c / hz / (d + w), w, u0, u1 }')
   # The copier's own counters from its log (written when it stops).
   case $kind in
-    tcpreplay2) STEP_NOTE="$tag: $(grep -h 'capture:' "$OUT/tcpreplay2-$tag.log" | tail -1 | sed 's/^ *//')" ;;
+    tcpreplay2*) STEP_NOTE="$tag: $(grep -h 'capture:' "$OUT/tcpreplay2-$tag.log" | tail -1 | sed 's/^ *//')" ;;
     tcpcopy*) STEP_NOTE="$tag: $(grep -hE '\] (syn cnt|conns|send|send syn|resp fin):' "$OUT/tcpcopy-$tag.log" | sed 's/.*\] //' | paste -sd ';' | sed 's/;/; /g')" ;;
     *) STEP_NOTE="" ;;
   esac
@@ -353,21 +357,22 @@ if [ "${TAX:-1}" != 0 ]; then
 fi
 
 if [ -n "${PROFILE:-}" ]; then
+  set +o pipefail  # head closes perf report's pipe
   for kind in $COPIERS; do
     f="$PROFILE/perf-$kind.data"
     [ -s "$f" ] || { echo "no profile for $kind ($(cat "$PROFILE/perf-$kind.log" 2>/dev/null))" | tee -a "$OUT/results.md"; continue; }
     {
       echo "# perf record -g -e cpu-clock of $kind, row $PROFILE_ROW; perf report --no-children --sort symbol (top 30)"
       perf report -i "$f" --no-children --sort symbol --stdio -g none 2>/dev/null |
-        grep -v '^#' | grep -v '^$' | head -30
+        grep -v '^#' | grep -v '^$' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//; s/[[:space:]]+$//' | head -30
       echo
       echo "# inclusive (perf report --children --sort symbol, top 30): the calls that hold the time"
       perf report -i "$f" --children --sort symbol --stdio -g none 2>/dev/null |
-        grep -v '^#' | grep -v '^$' | head -30
+        grep -v '^#' | grep -v '^$' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//; s/[[:space:]]+$//' | head -30
       echo
       echo "# by shared object (perf report --no-children --sort dso)"
       perf report -i "$f" --no-children --sort dso --stdio -g none 2>/dev/null |
-        grep -v '^#' | grep -v '^$' | head -10
+        grep -v '^#' | grep -v '^$' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//; s/[[:space:]]+$//' | head -10
     } >"$OUT/profile-$kind.txt"
     { echo; echo "Profile of $kind: $OUT/profile-$kind.txt (top 12)"; echo '```'; head -13 "$OUT/profile-$kind.txt"; echo '```'; } | tee -a "$OUT/results.md"
   done
