@@ -34,7 +34,8 @@
 #        SPLIT=1 (the load rows on split CPUs too)
 #        PROFILE=DIR: one more step per copier at the 50:10 load (PROFILE_ROW to change) with
 #        perf record -g -e cpu-clock attached to the copier (perf-<copier>.data in DIR; row
-#        "perf" in the table), perf report top 30 in bench/out/tcpcopy/profile-<copier>.txt
+#        "perf" in the table), perf report top 30 and a category breakdown
+#        (bench/perf_breakdown.py) in bench/out/tcpcopy/profile-<copier>.txt
 # On one machine a veth delivers a packet in the sender's context: the receiver's TCP stack
 # (the target's for the copies) runs inside the sender's send and is charged to it, for both
 # copiers alike (see live_copy.sh). Other work on the machine adds noise: the load average
@@ -369,6 +370,9 @@ if [ -n "${PROFILE:-}" ]; then
       echo "# inclusive (perf report --children --sort symbol, top 30): the calls that hold the time"
       perf report -i "$f" --children --sort symbol --stdio -g none 2>/dev/null |
         grep -v '^#' | grep -v '^$' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//; s/[[:space:]]+$//' | head -30
+      echo
+      echo "# categories (bench/perf_breakdown.py: kernel samples by the syscall they are in, user samples by function name)"
+      python3 bench/perf_breakdown.py "$f" 2>&1
       echo
       echo "# by shared object (perf report --no-children --sort dso)"
       perf report -i "$f" --no-children --sort dso --stdio -g none 2>/dev/null |
