@@ -27,7 +27,8 @@ std::string format_live_summary(const LiveStats& l, uint64_t kernel_drops,
          num(l.mid_session_never) + " ended before any boundary, " + num(l.mid_session_waiting) +
          " still waiting\n";
     o += "  ended: " + num(l.expired) + " idle (expired), " + num(l.ended_at_stop) +
-         " still open at stop, " + num(l.cut) + " cut at the buffer limit; peak " +
+         " still open at stop, " + num(l.cut) + " cut at the buffer limit, " +
+         num(l.cut_capture_loss) + " ended before bytes the capture lost; peak " +
          num(l.peak_sessions) + " sessions and " + human_bytes(l.peak_buffer) + " buffered";
     if (l.implausible > 0) {
         o += "; " + num(l.implausible) +
@@ -39,7 +40,9 @@ std::string format_live_summary(const LiveStats& l, uint64_t kernel_drops,
     o += "\n";
     o += "  capture: " + num(l.frames) + " packets, kernel drops " + num(kernel_drops);
     if (l.missing_bytes > 0) {
-        o += ", " + num(l.missing_bytes) + " client bytes lost by the capture (sent as zeros)";
+        o += ", " + num(l.missing_bytes) +
+             " client bytes lost by the capture (never sent: the copies of their sessions ended "
+             "before the requests they belong to)";
     }
     o += "\n";
     if (!recorded.empty()) {
@@ -70,6 +73,7 @@ std::string format_live_json(const RunSummary& s, const LiveStats& l, uint64_t k
         ", \"not_selected\": " + num(l.not_selected) + ", \"dropped_cap\": " + num(l.dropped_cap) +
         ", \"dropped_buffer\": " + num(l.dropped_buffer) + ", \"expired\": " + num(l.expired) +
         ", \"ended_at_stop\": " + num(l.ended_at_stop) + ", \"cut\": " + num(l.cut) +
+        ", \"cut_capture_loss\": " + num(l.cut_capture_loss) +
         ", \"implausible\": " + num(l.implausible) +
         ", \"copies_not_started\": " + num(l.copies_not_started) +
         ", \"packets\": " + num(l.frames) + ", \"kernel_drops\": " + num(kernel_drops) +

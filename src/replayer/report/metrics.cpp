@@ -183,6 +183,9 @@ std::string format_metrics(const MetricsView& v) {
         w.sample("tcpreplay2_live_dropped_total", {{"reason", "tracking"}}, l->dropped_tracking);
         w.counter("tcpreplay2_live_sessions_cut_total",
                   "Sessions cut at their byte limit (copies end with RST)", l->cut);
+        w.counter("tcpreplay2_live_sessions_capture_loss_total",
+                  "Sessions whose copies ended before a request the capture lost bytes of",
+                  l->cut_capture_loss);
         w.counter("tcpreplay2_live_requests_total", "Requests captured", l->requests);
         w.gauge("tcpreplay2_live_buffered_bytes", "Client bytes held for copies now",
                 static_cast<double>(v.buffered_bytes));

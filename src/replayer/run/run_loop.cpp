@@ -144,11 +144,12 @@ RunResult run_loop(SessionSource& source, Transport& transport, const RunLoopOpt
         const uint64_t before_sleep = os::monotonic_ns();
         epoll.wait_ns(events, next > before_sleep ? next - before_sleep : 0);
         for (const auto& e : events) {
-            // The source's descriptors only wake the loop: it reads them in poll().
             if (e.tag >= Transport::kFirstTag) {
                 transport.on_event(e, os::monotonic_ns());
             } else if (opt.metrics != nullptr && opt.metrics->owns(e.tag)) {
                 opt.metrics->on_event(e, std::chrono::steady_clock::now());
+            } else {
+                source.on_readable(e.tag);  // it reads them in poll()
             }
         }
     }

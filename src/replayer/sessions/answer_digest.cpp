@@ -67,8 +67,25 @@ void AnswerDigest::reset(const CompiledNoiseRules* rules) {
     }
 }
 
+// Bytes are taken big-endian into 64-bit words: byte by byte up to a word boundary of the
+// stream, then a whole word per load (the same words, so the same digest, 8 times fewer steps).
 void AnswerDigest::Stream::add(const uint8_t* p, size_t len) {
-    for (size_t i = 0; i < len; ++i) {
+    size_t i = 0;
+    for (; i < len && n % 8 != 0; ++i) {
+        word = (word << 8) | p[i];
+        if (++n % 8 == 0) {
+            h = mix64(h ^ word);
+            word = 0;
+        }
+    }
+    const size_t words_from = i;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        h = mix64(h ^ __builtin_bswap64(w));
+    }
+    n += i - words_from;
+    for (; i < len; ++i) {
         word = (word << 8) | p[i];
         if (++n % 8 == 0) {
             h = mix64(h ^ word);

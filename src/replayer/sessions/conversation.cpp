@@ -284,6 +284,9 @@ uint64_t Conversation::advance(uint32_t to) {
     }
     const uint64_t lost = (to - avail_) - present;
     missing_ += lost;
+    if (lost > 0 && first_lost_ == kNoLoss) {
+        first_lost_ = avail_;  // the first gap begins where the stream was whole
+    }
     avail_ = reach;
     ooo_.erase(ooo_.begin(), ooo_.begin() + static_cast<std::ptrdiff_t>(n));
     size_t m = 0;

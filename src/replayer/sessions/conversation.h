@@ -159,6 +159,9 @@ class Conversation {
     std::span<const uint8_t> bytes(uint32_t offset, uint32_t length) const;
     size_t held_bytes() const { return data_.size(); }
     uint64_t missing_bytes() const { return missing_; }
+    // The client stream offset of the first byte the capture lost (kNoLoss: none).
+    static constexpr uint32_t kNoLoss = UINT32_MAX;
+    uint32_t first_lost() const { return first_lost_; }
     uint64_t oversized_segments() const { return oversized_; }
 
     // Requests: absolute indices [first_request(), request_end()).
@@ -217,6 +220,7 @@ class Conversation {
     std::vector<std::pair<uint32_t, uint32_t>> ooo_;  // present ranges beyond avail_, sorted
     bool dropped_ = false;                            // bytes are no longer kept
     uint64_t missing_ = 0, oversized_ = 0;
+    uint32_t first_lost_ = kNoLoss;
 
     std::deque<AssembledRequest> reqs_;  // reqs_[i] is request req_base_ + i
     uint32_t req_base_ = 0;

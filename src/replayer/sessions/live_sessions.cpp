@@ -447,6 +447,12 @@ void LiveSessions::server_packet(uint32_t id, Conn& c, const net::PacketView& v,
     const Conversation::Step s = c.conv.server_segment(v, frame, ts, true);
     account(c, held);
     stats_.missing_bytes += s.missing;
+    if (s.missing > 0 && !cfg_.archive && !c.ended) {
+        // The capture lost client bytes: the copies end before the request they belong to.
+        ++stats_.cut_capture_loss;
+        end_live(id, c, c.last_mono);
+        return;
+    }
     if (s.status) {
         settle_waiting(c);
     }
@@ -461,19 +467,34 @@ void LiveSessions::server_packet(uint32_t id, Conn& c, const net::PacketView& v,
 void LiveSessions::publish(uint32_t id, Conn& c) {
     RecordedSession& s = rec_.sessions[id];
     bool moved = false;
-    const uint32_t avail = c.conv.published_bytes();
-    if (s.stream_len != avail) {
-        stats_.client_bytes += avail - s.stream_len;
-        s.stream_len = avail;
-        moved = true;
-    }
-    const uint32_t total = c.conv.request_end();
+    uint32_t total = c.conv.request_end();
     if (c.published < c.conv.first_request()) {
         // Released unpublished (no copy left): counted as published and unsent.
         const uint32_t n = c.conv.first_request() - c.published;
         stats_.requests += n;
         stats_.requests_unsent += uint64_t{n} * c.ended_copies;
         c.published = c.conv.first_request();
+        moved = true;
+    }
+    uint32_t avail = c.conv.published_bytes();
+    const uint32_t lost_at = cfg_.archive ? Conversation::kNoLoss : c.conv.first_lost();
+    if (lost_at != Conversation::kNoLoss) {
+        // Live: a request the capture lost bytes of is never sent (zeros in its place make the
+        // target answer 400 and close); the copies end before it, with a FIN.
+        uint32_t whole = c.published;
+        while (whole < total && (whole + 1 < total ? c.conv.request(whole + 1).begin
+                                                   : c.conv.stream_end()) <= lost_at) {
+            ++whole;
+        }
+        total = whole;
+        avail = std::min(avail, whole < c.conv.request_end()
+                                    ? std::min(c.conv.request(whole).begin, lost_at)
+                                    : lost_at);
+        avail = std::max(avail, s.stream_len);  // what was published stays published
+    }
+    if (s.stream_len != avail) {
+        stats_.client_bytes += avail - s.stream_len;
+        s.stream_len = avail;
         moved = true;
     }
     while (c.published < total) {
@@ -490,7 +511,7 @@ void LiveSessions::publish(uint32_t id, Conn& c) {
     }
     s.request_count = c.published;
     s.missing_bytes = 0;
-    s.close = c.conv.close();
+    s.close = lost_at != Conversation::kNoLoss ? CloseKind::Fin : c.conv.close();
     s.server_closed_first = c.conv.server_closed_first();
     if (s.open && c.ended) {
         s.open = false;

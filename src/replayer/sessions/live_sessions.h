@@ -98,6 +98,8 @@ struct LiveStats {
     uint64_t dropped_buffer = 0;      // new connections while the buffer was full
     uint64_t dropped_tracking = 0;    // connections not tracked (max_tracked reached)
     uint64_t cut = 0;                 // sessions cut at max_session_bytes (copies end with RST)
+    uint64_t cut_capture_loss = 0;    // live: sessions ended before their first request the
+                                      // capture lost bytes of (copies close with FIN)
     uint64_t implausible = 0;         // segments far outside their connection: a new connection on
                                       // the tuple whose SYN the capture lost (the old one ended)
     uint64_t expired = 0;             // sessions idle for idle_ns (copies close with FIN)

@@ -44,6 +44,12 @@ void LiveSource::add(const os::CapturedPacket& p, uint64_t now_ns) {
     live_.add_frame(link_, p.ts_ns, p.bytes, now_ns);
 }
 
+void LiveSource::on_readable(uint64_t tag) {
+    if (tag == kCaptureTag) {
+        capture_ready_ = true;
+    }
+}
+
 void LiveSource::stop(uint64_t now_ns) {
     capturing_ = false;
     stop_reason_ = os::StopSignal::requested() ? "signal" : "duration";
@@ -63,13 +69,15 @@ void LiveSource::poll(uint64_t now_ns) {
         (os::StopSignal::requested() || (opt_.duration_ns && now_ns >= t0_ + *opt_.duration_ns))) {
         stop(now_ns);
     }
-    if (capturing_) {
-        for (int i = 0; i < kBatch; ++i) {
+    if (capturing_ && (capture_ready_ || capture_fd_ < 0)) {
+        int i = 0;
+        for (; i < kBatch; ++i) {
             if (capture_->next(pkt_) != os::PacketSource::Status::Packet) {
                 break;
             }
             add(pkt_, now_ns);
         }
+        capture_ready_ = i == kBatch;
     }
     // New sessions: their copies start now, or are given up after --timeout.
     live_.take_new(ids_);

@@ -47,6 +47,7 @@ class LiveSource final : public SessionSource {
     void gave_up() override;
     void update(Transport& transport, uint64_t now_ns) override;
     void upkeep(uint64_t now_ns) override;
+    void on_readable(uint64_t tag) override;
     bool done() const override { return !capturing_ && starts_.empty(); }
     uint64_t next_deadline() const override;
     uint64_t abort_at() const override { return capturing_ ? kNever : drain_until_; }
@@ -84,6 +85,10 @@ class LiveSource final : public SessionSource {
     std::unique_ptr<LiveRecorder> recorder_;
     os::Epoll* epoll_ = nullptr;
     int capture_fd_ = -1;
+    // The capture may hold packets: epoll said so, or the last read stopped at its batch limit.
+    // Reading an empty capture costs a system call (libpcap polls the ring), so it is read only
+    // then, not on every wake-up of the loop (each intercept report, each timer).
+    bool capture_ready_ = true;
     os::CapturedPacket pkt_;
     std::vector<uint32_t> ids_;
     // Copies to start, in order (the run loop retries the first while no endpoint is free).

@@ -42,6 +42,8 @@ class SessionSource {
     virtual void begin(os::Epoll& epoll, uint64_t start_ns) = 0;
     // Takes in what arrived by now (live: captured packets; new sessions queue their copies).
     virtual void poll(uint64_t now_ns) = 0;
+    // epoll reported one of the descriptors the source added in begin() readable (its tag).
+    virtual void on_readable(uint64_t /*tag*/) {}
     // The next copy to start, in order; nullopt when none is waiting (yet).
     virtual std::optional<DueStart> next_start(uint64_t now_ns) const = 0;
     // The copy next_start() returned was started by the transport, or given up (its

@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/base/error.h"
+#include "common/base/hash.h"
 
 namespace tcpr::replay {
 namespace {
@@ -497,6 +498,39 @@ TEST_CASE("a digest reset for the next answer is a new digest", "[answer_digest]
     CHECK(reused.value() == fresh.value());
     CHECK(reused.head_digest() == fresh.head_digest());
     CHECK(reused.headers().size() == fresh.headers().size());
+}
+
+}  // namespace tcpr::replay
+
+namespace tcpr::replay {
+
+TEST_CASE("the streaming digest takes whole words at once and gives the byte-at-a-time value",
+          "[digest]") {
+    // The digest as documented: bytes big-endian into 64-bit words, each whole word mixed,
+    // then the partial word and the length (0 is never a value).
+    const auto reference = [](const std::string& s) {
+        uint64_t h = 0x9e3779b97f4a7c15ULL, word = 0, n = 0;
+        for (const char c : s) {
+            word = (word << 8) | static_cast<uint8_t>(c);
+            if (++n % 8 == 0) {
+                h = mix64(h ^ word);
+                word = 0;
+            }
+        }
+        const uint64_t v = mix64((n % 8 != 0 ? mix64(h ^ word) : h) ^ n);
+        return v != 0 ? v : 1;
+    };
+    std::string body;
+    for (int i = 0; i < 1000; ++i) {
+        body.push_back(static_cast<char>((i * 131 + 7) % 251));  // not "HTTP/": all body
+    }
+    for (const size_t len : {0u, 1u, 7u, 8u, 9u, 15u, 16u, 17u, 63u, 64u, 65u, 1000u}) {
+        const std::string s = body.substr(0, len);
+        for (const size_t piece : {1u, 3u, 5u, 8u, 13u, 64u, 1000u}) {
+            CAPTURE(len, piece);
+            CHECK(digest_in_pieces(s, piece) == reference(s));
+        }
+    }
 }
 
 }  // namespace tcpr::replay

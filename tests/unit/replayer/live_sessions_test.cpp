@@ -248,8 +248,10 @@ TEST_CASE("out-of-order client bytes are published once contiguous", "[replay][l
     CHECK(live.stats().missing_bytes == 0);
 }
 
-TEST_CASE("bytes the capture lost are published as zeros once the server acknowledged them",
-          "[replay][live]") {
+TEST_CASE(
+    "a request the capture lost bytes of is never published: the copies end before it with a "
+    "FIN",
+    "[replay][live]") {
     const uint32_t cisn = GENERATE(0xfffffff0u, 7u);
     CAPTURE(cisn);
     LiveSessions live(config());
@@ -257,17 +259,43 @@ TEST_CASE("bytes the capture lost are published as zeros once the server acknowl
     w.cisn = cisn;
     w.handshake();
     const uint32_t id = take_new(live).at(0);
+    const RecordedSession& s = live.recording().sessions.at(id);
+    // A whole request and its answer.
+    w.client_data(text("GET /a HTTP/1.1\r\n\r\n"));  // 19 bytes
+    w.server_data(text("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+    const uint32_t base = w.cseq;
+    // The next request: its first 6 bytes ("GET /b") never reach the capture; the rest does.
+    w.packet(true, kAck | kPsh, base + 6, w.sseq, text(" HTTP/1.1\r\n\r\n"));
+    CHECK(s.open);
+    CHECK(s.request_count == 1);
+    // The server acknowledges everything: the hole was a capture loss. Zeros in its place
+    // would make the target answer 400 and close: the second request is not sent at all.
+    w.packet(false, kAck, w.sseq, base + 19, {});
+    CHECK(live.stats().missing_bytes == 6);
+    CHECK(live.stats().cut_capture_loss == 1);
+    CHECK_FALSE(s.open);
+    CHECK(s.close == CloseKind::Fin);
+    CHECK(s.request_count == 1);
+    CHECK(s.stream_len == 19);
+    CHECK(bytes_of(live, id, 0, 19) == "GET /a HTTP/1.1\r\n\r\n");
+}
+
+TEST_CASE("bytes lost inside a request already begun are never sent: it ends where they begin",
+          "[replay][live]") {
+    LiveSessions live(config());
+    Wire w{live};
+    w.handshake();
+    const uint32_t id = take_new(live).at(0);
     const uint32_t base = w.cseq;
     w.packet(true, kAck, base, w.sseq, text("GET /x"));
-    // Bytes 6..9 never reach the capture; 10..19 do.
     w.packet(true, kAck | kPsh, base + 10, w.sseq, text(" HTTP/1.1\r"));
     const RecordedSession& s = live.recording().sessions.at(id);
-    CHECK(s.stream_len == 6);
-    // The server acknowledges everything: the hole was a capture loss.
+    CHECK(s.stream_len == 6);  // published as it came: copies may have sent it
     w.packet(false, kAck, w.sseq, base + 20, {});
-    CHECK(s.stream_len == 20);
     CHECK(live.stats().missing_bytes == 4);
-    CHECK(bytes_of(live, id, 4, 8) == std::string("/x") + std::string(4, '\0') + " H");
+    CHECK(s.stream_len == 6);  // nothing after the hole, no zeros
+    CHECK_FALSE(s.open);
+    CHECK(s.close == CloseKind::Fin);
 }
 
 TEST_CASE("a client RST ends the session at once", "[replay][live]") {
