@@ -17,6 +17,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/debian_root.h"
 #include "support/e2e_helpers.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
@@ -295,20 +296,7 @@ TEST_CASE("the Debian package declares installed dependencies and runs from its 
           "[package]") {
     TempDir tmp("tcpr-package");
     // The package the way scripts/package makes it (cpack -G DEB), into a directory of its own.
-    const CommandResult pack =
-        run_command({"cpack", "-G", "DEB", "--config", (build_dir() / "CPackConfig.cmake").string(),
-                     "-B", (tmp / "out").string()},
-                    240s);
-    INFO(pack.describe());
-    REQUIRE(pack.ok());
-    std::vector<fs::path> debs;
-    for (const auto& f : fs::directory_iterator(tmp / "out")) {
-        if (f.path().extension() == ".deb") {
-            debs.push_back(f.path());
-        }
-    }
-    REQUIRE(debs.size() == 1);
-    const fs::path deb = debs[0];
+    const fs::path deb = make_deb(tmp / "out");
     CAPTURE(deb);
 
     CHECK(deb_field(deb, "Package") == "tcpr");
