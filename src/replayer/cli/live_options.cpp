@@ -14,7 +14,7 @@ namespace {
 // Options that only mean something when copying live traffic.
 constexpr const char* kLiveOnly[] = {"--record",     "--daemon",       "--pidfile",
                                      "--logfile",    "--idle-timeout", "--stats-interval",
-                                     "--max-buffer", "--promisc"};
+                                     "--max-buffer", "--max-lag",      "--promisc"};
 // Options that only mean something when replaying a file.
 constexpr const char* kFileOnly[] = {"--speed", "--loop", "--dry-run"};
 
@@ -42,6 +42,9 @@ void LiveCommandLine::add(CLI::App& app, LiveOptions& live) {
                       "Period of the stats line when stderr is not a terminal (default 10s)");
     group->add_option("--max-buffer", buffer_text_,
                       "Client bytes held for copies, all sessions (default 256M)");
+    group->add_option("--max-lag", lag_text_,
+                      "While a copy is this far behind its live connection, new connections are "
+                      "not copied (counted): the copies catch up (default 10s; 0: never shed)");
     group->add_flag("--promisc", live.promiscuous, "Capture in promiscuous mode");
 }
 
@@ -89,6 +92,12 @@ void LiveCommandLine::check(ReplayOptions& o) const {
     }
     if (!buffer_text_.empty()) {
         o.live.max_buffer_bytes = parse_size(buffer_text_, "--max-buffer");
+    }
+    if (!lag_text_.empty()) {
+        o.live.max_lag_ns =
+            lag_text_ == "0"
+                ? 0
+                : static_cast<uint64_t>(parse_duration(lag_text_, "--max-lag").count());
     }
     // -d changes the working directory to /.
     if (!o.live.record.empty()) {

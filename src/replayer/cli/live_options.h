@@ -22,7 +22,7 @@ class LiveCommandLine {
     void check(ReplayOptions& o) const;
 
   private:
-    std::string idle_text_, stats_text_, buffer_text_;
+    std::string idle_text_, stats_text_, buffer_text_, lag_text_;
     bool live_only_given_ = false;
     CLI::App* app_ = nullptr;
 };

@@ -1,5 +1,8 @@
 #include "replayer/report/live_report.h"
 
+#include <chrono>
+
+#include "common/base/parse.h"
 #include "common/base/stats.h"
 
 namespace tcpr::replay {
@@ -15,7 +18,9 @@ std::string format_live_summary(const LiveStats& l, uint64_t kernel_drops,
     o += "  live: " + num(l.connections) + " new connections, " + num(l.sessions) +
          " copied; not copied: " + num(l.not_selected) + " by --sample/--sessions, " +
          num(l.dropped_cap) + " over --max-active, " + num(l.dropped_buffer) +
-         " while the buffer was full";
+         " while the buffer was full, " + num(l.dropped_behind) +
+         " while a copy was over --max-lag behind (most behind: " +
+         format_duration(std::chrono::nanoseconds(l.peak_lag_ns)) + ")";
     if (l.other_family + l.dropped_tracking > 0) {
         o += ", " + num(l.other_family) + " of the other IP version, " + num(l.dropped_tracking) +
              " untracked (table full)";
@@ -71,9 +76,11 @@ std::string format_live_json(const RunSummary& s, const LiveStats& l, uint64_t k
         ", \"mid_session_never\": " + num(l.mid_session_never) +
         ", \"mid_session_skipped_bytes\": " + num(l.mid_session_skipped_bytes) +
         ", \"not_selected\": " + num(l.not_selected) + ", \"dropped_cap\": " + num(l.dropped_cap) +
-        ", \"dropped_buffer\": " + num(l.dropped_buffer) + ", \"expired\": " + num(l.expired) +
-        ", \"ended_at_stop\": " + num(l.ended_at_stop) + ", \"cut\": " + num(l.cut) +
-        ", \"cut_capture_loss\": " + num(l.cut_capture_loss) +
+        ", \"dropped_buffer\": " + num(l.dropped_buffer) +
+        ", \"dropped_behind\": " + num(l.dropped_behind) +
+        ", \"peak_lag_ms\": " + num(l.peak_lag_ns / 1'000'000) +
+        ", \"expired\": " + num(l.expired) + ", \"ended_at_stop\": " + num(l.ended_at_stop) +
+        ", \"cut\": " + num(l.cut) + ", \"cut_capture_loss\": " + num(l.cut_capture_loss) +
         ", \"implausible\": " + num(l.implausible) +
         ", \"copies_not_started\": " + num(l.copies_not_started) +
         ", \"packets\": " + num(l.frames) + ", \"kernel_drops\": " + num(kernel_drops) +

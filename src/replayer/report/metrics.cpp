@@ -181,6 +181,10 @@ std::string format_metrics(const MetricsView& v) {
         w.sample("tcpreplay2_live_dropped_total", {{"reason", "max_active"}}, l->dropped_cap);
         w.sample("tcpreplay2_live_dropped_total", {{"reason", "buffer_full"}}, l->dropped_buffer);
         w.sample("tcpreplay2_live_dropped_total", {{"reason", "tracking"}}, l->dropped_tracking);
+        w.sample("tcpreplay2_live_dropped_total", {{"reason", "behind"}}, l->dropped_behind);
+        w.gauge("tcpreplay2_live_lag_seconds",
+                "How far the furthest-behind copy was behind its live connection (last sweep)",
+                static_cast<double>(l->lag_ns) / 1e9);
         w.counter("tcpreplay2_live_sessions_cut_total",
                   "Sessions cut at their byte limit (copies end with RST)", l->cut);
         w.counter("tcpreplay2_live_sessions_capture_loss_total",

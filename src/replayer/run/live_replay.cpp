@@ -66,6 +66,7 @@ LiveConfig live_config(const ReplayOptions& o, uint16_t port) {
     lc.max_active = o.max_active;
     lc.idle_ns = o.live.idle_ns;
     lc.max_buffer_bytes = o.live.max_buffer_bytes;
+    lc.max_lag_ns = o.live.max_lag_ns;
     lc.digest_answers = o.compare;  // the online answers are the recorded side
     lc.noise = o.noise.get();
     lc.capture_start_ns =

@@ -26,8 +26,9 @@ struct LiveOptions {
     uint64_t idle_ns = 120'000'000'000;           // --idle-timeout: a quiet connection is over
     uint64_t stats_interval_ns = 10'000'000'000;  // --stats-interval (stderr not a terminal)
     uint64_t max_buffer_bytes = 256ull << 20;     // --max-buffer: client bytes held for copies
-    uint64_t drain_ns = 5'000'000'000;            // at stop: time copies get to finish
-    bool promiscuous = false;                     // --promisc
+    uint64_t max_lag_ns = 10'000'000'000;  // --max-lag: shed new connections beyond (0: never)
+    uint64_t drain_ns = 5'000'000'000;     // at stop: time copies get to finish
+    bool promiscuous = false;              // --promisc
 };
 
 // --max-active's default at --speed max (docs/replay.md, "Options").

@@ -29,9 +29,10 @@ struct LiveSessions::Conn {
     State state = State::Boundary;
     net::FlowKey key;
     uint64_t last_mono = 0, ended_mono = 0;
-    uint32_t published = 0;  // requests published (absolute count)
-    bool ended = false;      // the live connection is over (or given up): no more input
-    bool dropped = false;    // no copy left: bytes are no longer kept
+    uint32_t published = 0;    // requests published (absolute count)
+    uint32_t done_by_all = 0;  // requests every copy finished (its last progress)
+    bool ended = false;        // the live connection is over (or given up): no more input
+    bool dropped = false;      // no copy left: bytes are no longer kept
     bool is_changed = false;
     uint32_t live_copies = 0, pending_copies = 0, ended_copies = 0;
     std::map<uint32_t, std::vector<Pending>> waiting;  // by request index
@@ -180,6 +181,11 @@ bool LiveSessions::admit(Conn& c) {
         c.state = State::Ignored;
         return false;
     }
+    if (cfg_.max_lag_ns != 0 && stats_.lag_ns > cfg_.max_lag_ns) {
+        ++stats_.dropped_behind;
+        c.state = State::Ignored;
+        return false;
+    }
     return true;
 }
 
@@ -222,6 +228,7 @@ void LiveSessions::add_frame(uint32_t link_type, uint64_t ts_ns, std::span<const
 void LiveSessions::add_packet(const net::PacketView& v, std::span<const uint8_t> frame, uint64_t ts,
                               uint64_t now_ns) {
     ++stats_.tcp_packets;
+    latest_ts_ = std::max(latest_ts_, ts);
     if (!have_first_) {
         have_first_ = true;
         first_ts_ = cfg_.capture_start_ns != 0 ? std::min(cfg_.capture_start_ns, ts) : ts;
@@ -646,6 +653,7 @@ void LiveSessions::progress(uint32_t session, const CopyProgress& p) {
     if (c == nullptr || c->dropped || c->pending_copies > 0 || p.copies == 0) {
         return;
     }
+    c->done_by_all = std::max(c->done_by_all, p.min_request);
     // Requests every copy is done with (the current one and the next are kept), and bytes
     // every copy's target acknowledged.
     if (c->conv.release_requests(p.min_request, c->published) > 0) {
@@ -658,10 +666,19 @@ void LiveSessions::progress(uint32_t session, const CopyProgress& p) {
 
 void LiveSessions::expire(uint64_t now_ns) {
     last_sweep_ = now_ns;
+    uint64_t lag = 0;
     for (uint32_t id = 0; id < conns_.size(); ++id) {
         Conn* c = conns_[id].get();
         if (c == nullptr) {
             continue;
+        }
+        if (c->state == State::Copying && c->live_copies > 0) {
+            // The oldest request some copy has not finished: how long ago the client sent it.
+            const uint32_t oldest = std::max(c->done_by_all, c->conv.first_request());
+            if (oldest < c->published && oldest < c->conv.request_end()) {
+                const uint64_t sent = c->conv.request(oldest).sent_ts;
+                lag = std::max(lag, latest_ts_ > sent ? latest_ts_ - sent : 0);
+            }
         }
         if (!c->ended && now_ns >= c->last_mono + cfg_.idle_ns) {
             if (c->state == State::Boundary) {
@@ -679,6 +696,8 @@ void LiveSessions::expire(uint64_t now_ns) {
             free_conn(id);
         }
     }
+    stats_.lag_ns = lag;
+    stats_.peak_lag_ns = std::max(stats_.peak_lag_ns, lag);
 }
 
 void LiveSessions::close_all(uint64_t now_ns) {

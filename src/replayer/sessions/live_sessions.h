@@ -58,6 +58,10 @@ struct LiveConfig {
     uint64_t max_buffer_bytes = 256ull << 20;   // client bytes held for copies, all sessions
     uint64_t max_session_bytes = 64ull << 20;   // ... for one session: beyond, it is cut
     size_t max_tracked = 1'000'000;             // connections tracked (copied or waiting)
+    // Live: while a copy is further behind its live connection than this (the oldest request
+    // some copy has not finished, by capture time, at the last sweep), new connections are not
+    // copied: the copies catch up instead of falling minutes behind (0: never shed).
+    uint64_t max_lag_ns = 0;
     // Capture clock when the capture began (0: its first packet). A connection open before
     // whose client is quiet for the request policy's pause since then starts a request.
     uint64_t capture_start_ns = 0;
@@ -96,6 +100,9 @@ struct LiveStats {
     uint64_t other_family = 0;        // client of the other IP version (counted at the SYN)
     uint64_t dropped_cap = 0;         // connections not copied: --max-active reached
     uint64_t dropped_buffer = 0;      // new connections while the buffer was full
+    uint64_t dropped_behind = 0;      // new connections while a copy was over max_lag behind
+    uint64_t lag_ns = 0;              // how far the furthest-behind copy was at the last sweep
+    uint64_t peak_lag_ns = 0;         // the most lag_ns ever was
     uint64_t dropped_tracking = 0;    // connections not tracked (max_tracked reached)
     uint64_t cut = 0;                 // sessions cut at max_session_bytes (copies end with RST)
     uint64_t cut_capture_loss = 0;    // live: sessions ended before their first request the
@@ -211,7 +218,8 @@ class LiveSessions final : public SessionFeed {
     std::vector<uint32_t> free_ids_;
     std::unordered_map<net::FlowKey, uint32_t, net::FlowKeyHash> flows_;
     std::vector<uint32_t> new_, changed_;
-    uint64_t first_ts_ = 0;  // capture time of the first packet
+    uint64_t first_ts_ = 0;   // capture time of the first packet
+    uint64_t latest_ts_ = 0;  // capture time of the latest packet
     bool have_first_ = false;
     size_t copying_ = 0;  // sessions copied and not yet released
     uint64_t buffered_ = 0;

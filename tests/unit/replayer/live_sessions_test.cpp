@@ -665,6 +665,53 @@ TEST_CASE("sampling chooses sessions by their tuple, deterministically", "[repla
     CHECK(chosen_four != chosen_one);
 }
 
+TEST_CASE(
+    "while a copy is more than --max-lag behind its live connection, new connections are not "
+    "copied, and once it caught up they are",
+    "[replay][live]") {
+    LiveConfig c = config();
+    c.max_lag_ns = 2 * kSec;
+    LiveSessions live(c);
+    Wire a{live};
+    a.cport = 40001;
+    a.handshake();
+    const uint32_t id = take_new(live).at(0);
+    live.copy_started(id);
+    a.client_data(text("GET /a HTTP/1.1\r\n\r\n"));
+    a.server_data(answer(100));
+    // The online client goes on for 3 s of capture time; its copy has not finished request 0.
+    for (int i = 0; i < 3; ++i) {
+        a.ts += kSec;
+        a.mono += kSec;
+        a.client_data(text("GET /b HTTP/1.1\r\n\r\n"));
+        a.server_data(answer(100));
+    }
+    live.expire(a.mono);
+    CHECK(live.stats().lag_ns >= 3 * kSec);
+    Wire b{live};
+    b.cport = 40002;
+    b.ts = a.ts;
+    b.mono = a.mono;
+    b.handshake();
+    CHECK(take_new(live).empty());
+    CHECK(live.stats().dropped_behind == 1);
+    // The copy catches up (every request done): the next connection is copied again.
+    CopyProgress p;
+    p.copies = 1;
+    p.min_request = 4;
+    live.progress(id, p);
+    live.expire(a.mono);
+    CHECK(live.stats().lag_ns == 0);
+    CHECK(live.stats().peak_lag_ns >= 3 * kSec);
+    Wire d{live};
+    d.cport = 40003;
+    d.ts = a.ts;
+    d.mono = a.mono;
+    d.handshake();
+    CHECK(take_new(live).size() == 1);
+    CHECK(live.stats().dropped_behind == 1);
+}
+
 TEST_CASE("bytes and requests every copy is done with are released", "[replay][live]") {
     LiveConfig c = config();
     c.copies = 2;
