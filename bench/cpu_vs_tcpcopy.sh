@@ -181,6 +181,16 @@ ticks() {  # utime+stime of the given pids (all threads), clock ticks
   for p in "$@"; do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
   echo "$t"
 }
+wakeups() {  # voluntary context switches of the given pids (all threads): each sleep in
+  # epoll_wait/poll/select that ended with work is one
+  local t=0 p f
+  for p in "$@"; do
+    for f in /proc/$p/task/*/status; do
+      t=$((t + $(awk '/^voluntary_ctxt_switches/ {print $2}' "$f" 2>/dev/null || echo 0)))
+    done
+  done
+  echo "$t"
+}
 cpu_busy() {  # "busy total" ticks of cpu0 and cpu1 from /proc/stat
   awk '/^cpu[01] / {b = $2+$3+$4+$7+$8; t = b+$5+$6+$9; printf "%d %d ", b, t}' /proc/stat
 }
@@ -254,9 +264,9 @@ run_step() {
   [ "$series" = close ] && hdr=(-H "Connection: close")
   start_copier "$kind" "$tag"
   local ngx; ngx=$(pid_of "$O" nginx | tr '\n' ' ')
-  local o0 t0 c0 i0 n0 b0
+  local o0 t0 c0 i0 n0 b0 v0 v1
   o0=$(lines "$WORK/online/access.log"); t0=$(lines "$WORK/target/access.log")
-  c0=$(ticks $CPID); i0=$(ticks $IPID); n0=$(ticks $ngx); b0=$(cpu_busy)
+  c0=$(ticks $CPID); i0=$(ticks $IPID); n0=$(ticks $ngx); b0=$(cpu_busy); v0=$(wakeups $CPID)
   if [ "${6:-}" = profile ]; then
     perf record -q -g -e cpu-clock -o "$PROFILE/perf-$kind.data" -p "$(echo $CPID | tr ' ' ',')" \
       >"$PROFILE/perf-$kind.log" 2>&1 &
@@ -279,7 +289,7 @@ run_step() {
   w=$(awk -v a="$w" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
   local t1 c1 i1 n1
   t1=$(lines "$WORK/target/access.log")
-  c1=$(ticks $CPID); i1=$(ticks $IPID); n1=$(ticks $ngx)
+  c1=$(ticks $CPID); i1=$(ticks $IPID); n1=$(ticks $ngx); v1=$(wakeups $CPID)
   if [ -n "$perf" ]; then
     kill -INT "$PERF_PID" 2>/dev/null || true
     wait "$PERF_PID" 2>/dev/null || true
@@ -288,17 +298,18 @@ run_step() {
   [ "$kind" = none ] || stop_copier
   local on=$((o1 - o0)) cp=$((t1 - t0))
   STEP_ROW=$(awk -v on="$on" -v cp="$cp" -v k="$COPIES" -v d="$DUR" -v hz="$hz" -v none="$([ "$kind" = none ] && echo 1 || echo 0)" \
-    -v c="$((c1 - c0))" -v i="$((i1 - i0))" -v n="$((n1 - n0))" -v b0="$b0" -v b1="$b1" -v w="$w" 'BEGIN {
+    -v c="$((c1 - c0))" -v i="$((i1 - i0))" -v n="$((n1 - n0))" -v b0="$b0" -v b1="$b1" -v w="$w" \
+    -v v="$((${v1:-0} - ${v0:-0}))" 'BEGIN {
       us = 1e6 / hz
       split(b0, x); split(b1, y)
       u0 = y[2] > x[2] ? 100 * (y[1] - x[1]) / (y[2] - x[2]) : 0
       u1 = y[4] > x[4] ? 100 * (y[3] - x[3]) / (y[4] - x[4]) : 0
       if (none)
-        printf "%.0f | %d | - | - | - | - | %.1f | %.0f | - | - | %.0f / %.0f", on / d, on,
+        printf "%.0f | %d | - | - | - | - | - | %.1f | %.0f | - | - | %.0f / %.0f", on / d, on,
           n * us / (on ? on : 1), 100 * n / hz / d, u0, u1
       else
-        printf "%.0f | %d | %d | %.4f | %.1f | %.1f | %.1f | %.0f | %.0f | %s | %.0f / %.0f", on / d, on, cp,
-          (on ? cp / (on * k) : 0), (cp ? c * us / cp : 0), (cp ? i * us / cp : 0),
+        printf "%.0f | %d | %d | %.4f | %.1f | %.2f | %.1f | %.1f | %.0f | %.0f | %s | %.0f / %.0f", on / d, on, cp,
+          (on ? cp / (on * k) : 0), (cp ? c * us / cp : 0), (cp ? v / cp : 0), (cp ? i * us / cp : 0),
           n * us / (on ? on : 1), 100 * n / hz / d, 100 * c / hz / (d + w), w, u0, u1 }')
   # The copier's own counters from its log (written when it stops).
   case $kind in
@@ -311,7 +322,7 @@ run_step() {
   log "$tag: $STEP_ROW (load $(cut -d' ' -f1 /proc/loadavg))"
 }
 
-hdr_cols="online req/s | online requests | target requests | copy ratio | copier CPU µs/copied req | intercept CPU µs/copied req | online nginx CPU µs/req | online nginx CPU % | copier CPU % | settle s | CPU0 / CPU1 busy % (all processes)"
+hdr_cols="online req/s | online requests | target requests | copy ratio | copier CPU µs/copied req | copier wake-ups/copied req | intercept CPU µs/copied req | online nginx CPU µs/req | online nginx CPU % | copier CPU % | settle s | CPU0 / CPU1 busy % (all processes)"
 {
   echo "# tcpreplay2 vs tcpcopy ($(date -u +%FT%TZ))"
   echo
@@ -321,7 +332,7 @@ hdr_cols="online req/s | online requests | target requests | copy ratio | copier
 
 if [ -n "$LOADS" ]; then
   lab_up "${SPLIT:-}"
-  table="| load (conns, think) | copier | round | $hdr_cols |"$'\n'"$(sep 14)"
+  table="| load (conns, think) | copier | round | $hdr_cols |"$'\n'"$(sep 15)"
   for load in $LOADS; do
     conns=${load%%:*}; think=${load##*:}
     for r in $(seq 1 "$ROUNDS"); do
@@ -344,7 +355,7 @@ fi
 if [ "${TAX:-1}" != 0 ]; then
   lab_up 1
   table="| series | copier | round | $hdr_cols | tax (with / without) |"
-  table+=$'\n'"$(sep 15)"
+  table+=$'\n'"$(sep 16)"
   for series in ${TAX_SERIES:-keep-alive close}; do
     for r in $(seq 1 "$ROUNDS"); do
       base=""
