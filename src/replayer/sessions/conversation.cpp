@@ -574,6 +574,16 @@ std::span<const uint8_t> Conversation::bytes(uint32_t offset, uint32_t length) c
     return {};
 }
 
+uint32_t Conversation::response_len(uint32_t index) const {
+    if (index < req_base_ || index - req_base_ >= reqs_.size()) {
+        return 0;
+    }
+    const size_t i = index - req_base_;
+    const uint32_t start = reqs_[i].ack_start;
+    const uint32_t end = i + 1 < reqs_.size() ? reqs_[i + 1].ack_start : server_high_;
+    return end > start ? end - start : 0;
+}
+
 RecordedRequest Conversation::recorded(uint32_t index) const {
     RecordedRequest r;
     if (index < req_base_ || index - req_base_ >= reqs_.size()) {

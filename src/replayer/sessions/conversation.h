@@ -172,6 +172,8 @@ class Conversation {
     // Request `index` as far as it is published: its bytes up to the next request (or the
     // published end), its answer up to the next request's start (or all server data so far).
     RecordedRequest recorded(uint32_t index) const;
+    // recorded(index).response_len alone.
+    uint32_t response_len(uint32_t index) const;
 
   private:
     // The first bytes of a recent server segment (a ring of the latest kHeadsKept).

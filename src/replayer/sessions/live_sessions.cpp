@@ -739,6 +739,10 @@ RecordedRequest LiveSessions::request(uint32_t session, uint32_t index) const {
     return r;
 }
 
+uint32_t LiveSessions::response_len(uint32_t session, uint32_t index) const {
+    return conn(session).conv.response_len(index);
+}
+
 std::span<const uint8_t> LiveSessions::bytes(uint32_t session, uint32_t offset,
                                              uint32_t length) const {
     const auto held = conn(session).conv.bytes(offset, length);

@@ -35,6 +35,10 @@ class SessionFeed {
 
     // Request `index` (< RecordedSession::request_count) of session `session`.
     virtual RecordedRequest request(uint32_t session, uint32_t index) const = 0;
+    // request(session, index).response_len alone: asked on every reported answer segment.
+    virtual uint32_t response_len(uint32_t session, uint32_t index) const {
+        return request(session, index).response_len;
+    }
     // Client stream bytes [offset, offset + length) of the session; every byte of a published
     // request that the target has not acknowledged is still available.
     virtual std::span<const uint8_t> bytes(uint32_t session, uint32_t offset,

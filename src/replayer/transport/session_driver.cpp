@@ -56,6 +56,13 @@ RecordedRequest SessionDriver::request(const DriverEnv& env) const {
     return env.recording.requests_of(rs(env))[req_];
 }
 
+uint32_t SessionDriver::response_len(const DriverEnv& env) const {
+    if (env.feed != nullptr) {
+        return env.feed->response_len(session_, req_);
+    }
+    return env.recording.requests_of(rs(env))[req_].response_len;
+}
+
 // ---- lifecycle ------------------------------------------------------------------------------
 
 void SessionDriver::start(DriverEnv& env, uint64_t now) {
@@ -273,16 +280,16 @@ void SessionDriver::response_done(DriverEnv& env, uint64_t now, bool by_quiet) {
 }
 
 bool SessionDriver::answer_complete(const DriverEnv& env, uint64_t now, bool& by_quiet) const {
-    const RecordedRequest r = request(env);
+    const uint32_t response_len = this->response_len(env);
     const uint32_t received = rcv_nxt_ - resp_start_;
     by_quiet = false;
     if (!answer_final(env)) {
         return target_fin_;  // live: the online server's answer may still grow
     }
-    if (r.response_len == 0 || target_fin_) {
+    if (response_len == 0 || target_fin_) {
         return true;
     }
-    if (received >= r.response_len) {
+    if (received >= response_len) {
         // The target may send more than was recorded: its tail must not be read as the next
         // answer, so the answer ends only after a short pause.
         return now >= last_data_at_ + settle_ns(env);

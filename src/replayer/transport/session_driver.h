@@ -135,6 +135,7 @@ class SessionDriver {
 
     const RecordedSession& rs(const DriverEnv& env) const;
     RecordedRequest request(const DriverEnv& env) const;
+    uint32_t response_len(const DriverEnv& env) const;  // request(env).response_len, cheaply
     void emit(DriverEnv& env, uint8_t flags, uint32_t seq, uint32_t len, bool syn_options);
     void send_syn(DriverEnv& env);
     void send_data(DriverEnv& env, uint64_t now, bool probe);

@@ -481,7 +481,7 @@ void SessionDriver::flush(DriverEnv& env, uint64_t now) {
 uint64_t SessionDriver::ack_deadline(const DriverEnv& env) const {
     if (phase_ == Phase::Request && !target_fin_) {
         const uint32_t received = rcv_nxt_ - resp_start_;
-        if (received != request(env).response_len) {
+        if (received != response_len(env)) {
             return 0;
         }
         return last_data_at_ + std::max(env.config.delayed_ack_ns, settle_ns(env));
