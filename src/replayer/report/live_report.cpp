@@ -33,8 +33,9 @@ std::string format_live_summary(const LiveStats& l, uint64_t kernel_drops,
          " still waiting\n";
     o += "  ended: " + num(l.expired) + " idle (expired), " + num(l.ended_at_stop) +
          " still open at stop, " + num(l.cut) + " cut at the buffer limit, " +
-         num(l.cut_capture_loss) + " ended before bytes the capture lost; peak " +
-         num(l.peak_sessions) + " sessions and " + human_bytes(l.peak_buffer) + " buffered";
+         num(l.cut_capture_loss) + " ended before bytes the capture lost, " + num(l.cut_behind) +
+         " given no more requests (over --max-lag behind); peak " + num(l.peak_sessions) +
+         " sessions and " + human_bytes(l.peak_buffer) + " buffered";
     if (l.implausible > 0) {
         o += "; " + num(l.implausible) +
              " ended by a new connection on their tuple whose SYN the capture lost";
@@ -81,7 +82,7 @@ std::string format_live_json(const RunSummary& s, const LiveStats& l, uint64_t k
         ", \"peak_lag_ms\": " + num(l.peak_lag_ns / 1'000'000) +
         ", \"expired\": " + num(l.expired) + ", \"ended_at_stop\": " + num(l.ended_at_stop) +
         ", \"cut\": " + num(l.cut) + ", \"cut_capture_loss\": " + num(l.cut_capture_loss) +
-        ", \"implausible\": " + num(l.implausible) +
+        ", \"cut_behind\": " + num(l.cut_behind) + ", \"implausible\": " + num(l.implausible) +
         ", \"copies_not_started\": " + num(l.copies_not_started) +
         ", \"packets\": " + num(l.frames) + ", \"kernel_drops\": " + num(kernel_drops) +
         ", \"peak_sessions\": " + num(l.peak_sessions) +

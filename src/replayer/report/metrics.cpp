@@ -187,6 +187,9 @@ std::string format_metrics(const MetricsView& v) {
                 static_cast<double>(l->lag_ns) / 1e9);
         w.counter("tcpreplay2_live_sessions_cut_total",
                   "Sessions cut at their byte limit (copies end with RST)", l->cut);
+        w.counter("tcpreplay2_live_sessions_behind_total",
+                  "Sessions whose copies were given no more requests: over --max-lag behind",
+                  l->cut_behind);
         w.counter("tcpreplay2_live_sessions_capture_loss_total",
                   "Sessions whose copies ended before a request the capture lost bytes of",
                   l->cut_capture_loss);

@@ -31,6 +31,7 @@ struct LiveSessions::Conn {
     uint64_t last_mono = 0, ended_mono = 0;
     uint32_t published = 0;    // requests published (absolute count)
     uint32_t done_by_all = 0;  // requests every copy finished (its last progress)
+    bool behind = false;       // shed for lag: no request is published any more
     bool ended = false;        // the live connection is over (or given up): no more input
     bool dropped = false;      // no copy left: bytes are no longer kept
     bool is_changed = false;
@@ -228,7 +229,10 @@ void LiveSessions::add_frame(uint32_t link_type, uint64_t ts_ns, std::span<const
 void LiveSessions::add_packet(const net::PacketView& v, std::span<const uint8_t> frame, uint64_t ts,
                               uint64_t now_ns) {
     ++stats_.tcp_packets;
-    latest_ts_ = std::max(latest_ts_, ts);
+    if (ts >= latest_ts_) {
+        latest_ts_ = ts;
+        latest_mono_ = now_ns;
+    }
     if (!have_first_) {
         have_first_ = true;
         first_ts_ = cfg_.capture_start_ns != 0 ? std::min(cfg_.capture_start_ns, ts) : ts;
@@ -484,6 +488,12 @@ void LiveSessions::publish(uint32_t id, Conn& c) {
         moved = true;
     }
     uint32_t avail = c.conv.published_bytes();
+    if (c.behind) {
+        total = c.published;  // shed for lag (expire()): what is published is all there is
+        if (c.published < c.conv.request_end()) {
+            avail = std::min(avail, c.conv.request(c.published).begin);
+        }
+    }
     const uint32_t lost_at = cfg_.archive ? Conversation::kNoLoss : c.conv.first_lost();
     if (lost_at != Conversation::kNoLoss) {
         // Live: a request the capture lost bytes of is never sent (zeros in its place make the
@@ -518,7 +528,7 @@ void LiveSessions::publish(uint32_t id, Conn& c) {
     }
     s.request_count = c.published;
     s.missing_bytes = 0;
-    s.close = lost_at != Conversation::kNoLoss ? CloseKind::Fin : c.conv.close();
+    s.close = lost_at != Conversation::kNoLoss || c.behind ? CloseKind::Fin : c.conv.close();
     s.server_closed_first = c.conv.server_closed_first();
     if (s.open && c.ended) {
         s.open = false;
@@ -667,6 +677,10 @@ void LiveSessions::progress(uint32_t session, const CopyProgress& p) {
 void LiveSessions::expire(uint64_t now_ns) {
     last_sweep_ = now_ns;
     uint64_t lag = 0;
+    // Capture time now: the latest packet's, moved on by the time since it came (the traffic
+    // may have stopped while copies are still behind).
+    const uint64_t capture_now =
+        latest_ts_ + (!cfg_.archive && now_ns > latest_mono_ ? now_ns - latest_mono_ : 0);
     for (uint32_t id = 0; id < conns_.size(); ++id) {
         Conn* c = conns_[id].get();
         if (c == nullptr) {
@@ -677,7 +691,15 @@ void LiveSessions::expire(uint64_t now_ns) {
             const uint32_t oldest = std::max(c->done_by_all, c->conv.first_request());
             if (oldest < c->published && oldest < c->conv.request_end()) {
                 const uint64_t sent = c->conv.request(oldest).sent_ts;
-                lag = std::max(lag, latest_ts_ > sent ? latest_ts_ - sent : 0);
+                const uint64_t behind = capture_now > sent ? capture_now - sent : 0;
+                lag = std::max(lag, behind);
+                if (cfg_.max_lag_ns != 0 && behind > cfg_.max_lag_ns && !c->behind) {
+                    // Shed its later requests: its copies end after those already published
+                    // (with a FIN), so a long keep-alive connection cannot keep them behind.
+                    c->behind = true;
+                    ++stats_.cut_behind;
+                    end_live(id, *c, now_ns);
+                }
             }
         }
         if (!c->ended && now_ns >= c->last_mono + cfg_.idle_ns) {

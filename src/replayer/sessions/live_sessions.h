@@ -101,6 +101,7 @@ struct LiveStats {
     uint64_t dropped_cap = 0;         // connections not copied: --max-active reached
     uint64_t dropped_buffer = 0;      // new connections while the buffer was full
     uint64_t dropped_behind = 0;      // new connections while a copy was over max_lag behind
+    uint64_t cut_behind = 0;          // sessions whose copies got no more requests: over max_lag
     uint64_t lag_ns = 0;              // how far the furthest-behind copy was at the last sweep
     uint64_t peak_lag_ns = 0;         // the most lag_ns ever was
     uint64_t dropped_tracking = 0;    // connections not tracked (max_tracked reached)
@@ -219,8 +220,9 @@ class LiveSessions final : public SessionFeed {
     std::vector<uint32_t> free_ids_;
     std::unordered_map<net::FlowKey, uint32_t, net::FlowKeyHash> flows_;
     std::vector<uint32_t> new_, changed_;
-    uint64_t first_ts_ = 0;   // capture time of the first packet
-    uint64_t latest_ts_ = 0;  // capture time of the latest packet
+    uint64_t first_ts_ = 0;     // capture time of the first packet
+    uint64_t latest_ts_ = 0;    // capture time of the latest packet
+    uint64_t latest_mono_ = 0;  // ... and when it came (monotonic)
     bool have_first_ = false;
     size_t copying_ = 0;  // sessions copied and not yet released
     uint64_t buffered_ = 0;

@@ -666,8 +666,8 @@ TEST_CASE("sampling chooses sessions by their tuple, deterministically", "[repla
 }
 
 TEST_CASE(
-    "while a copy is more than --max-lag behind its live connection, new connections are not "
-    "copied, and once it caught up they are",
+    "a copy more than --max-lag behind its live connection gets no more requests, new "
+    "connections are not copied until it caught up",
     "[replay][live]") {
     LiveConfig c = config();
     c.max_lag_ns = 2 * kSec;
@@ -688,6 +688,14 @@ TEST_CASE(
     }
     live.expire(a.mono);
     CHECK(live.stats().lag_ns >= 3 * kSec);
+    // That connection's copies are given no more requests: they end after the 4 published.
+    const RecordedSession& s = live.recording().sessions.at(id);
+    CHECK(live.stats().cut_behind == 1);
+    CHECK_FALSE(s.open);
+    CHECK(s.close == CloseKind::Fin);
+    CHECK(s.request_count == 4);
+    a.client_data(text("GET /c HTTP/1.1\r\n\r\n"));
+    CHECK(s.request_count == 4);
     Wire b{live};
     b.cport = 40002;
     b.ts = a.ts;
