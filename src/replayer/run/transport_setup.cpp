@@ -62,6 +62,7 @@ RawTransportOptions raw_transport_options(const ReplayOptions& o, const Transpor
     ro.driver.target = o.target;
     ro.driver.speed_milli = use.speed_milli;
     ro.driver.compare = o.compare;
+    ro.driver.exact_length_ends = is_live(o);
     ro.driver.noise = o.noise.get();
     ro.driver.endpoints = o.builder.endpoints;
     ro.driver.timeout_ns = o.timeout_ns;

@@ -289,6 +289,9 @@ bool SessionDriver::answer_complete(const DriverEnv& env, uint64_t now, bool& by
     if (response_len == 0 || target_fin_) {
         return true;
     }
+    if (received == response_len && env.config.exact_length_ends) {
+        return true;
+    }
     if (received >= response_len) {
         // The target may send more than was recorded: its tail must not be read as the next
         // answer, so the answer ends only after a short pause.

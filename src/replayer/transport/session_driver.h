@@ -60,6 +60,12 @@ struct DriverConfig {
     // data, so a longer answer's tail (a server writing in parts, or one that waited for our
     // ACKs) is not taken for the next answer's start.
     uint64_t settle_min_ns = 1'000'000;
+    // Live passthrough: an answer exactly as long as the online server's (whole: the live client
+    // sent its next request, or the connection ended) ends at once, without the settle pause.
+    // Each request of a keep-alive copy otherwise waits srtt + 4 x rttvar more than its live
+    // connection did, and a copy following a client with short think times falls behind
+    // steadily (by seconds per minute with intercept on another CPU).
+    bool exact_length_ends = false;
     uint64_t rto_initial_ns = 1'000'000'000;  // RFC 6298 initial RTO
     uint64_t rto_min_ns = 200'000'000;
     uint64_t rto_max_ns = 10'000'000'000;

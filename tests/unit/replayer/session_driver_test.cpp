@@ -687,6 +687,42 @@ TEST_CASE("think times are scaled by the speed; max drops them", "[replay][drive
     CHECK(data_at[1] < answered + 10 * kMs);
 }
 
+TEST_CASE(
+    "live passthrough: an answer exactly as long as the online one ends at once, without the "
+    "settle pause",
+    "[replay][driver]") {
+    SessionSpec spec;
+    spec.requests = {10, 10, 10};
+    spec.responses = {10, 10, 10};
+    spec.thinks = {0, 0, 0};
+    const bool exact = GENERATE(false, true);
+    CAPTURE(exact);
+    DriverConfig cfg;
+    cfg.speed_milli = 0;
+    cfg.exact_length_ends = exact;
+    Harness h(make_recording(spec), target_for(spec), cfg);
+    SessionDriver d(0, spec.client, 1);
+    h.run(d);
+    REQUIRE(d.outcome() == Outcome::Completed);
+    std::vector<uint64_t> data_at;
+    for (const auto& s : h.sink.sent) {
+        if (s.payload > 0) {
+            data_at.push_back(s.at);
+        }
+    }
+    REQUIRE(data_at.size() == 3);
+    for (size_t i = 1; i < data_at.size(); ++i) {
+        CAPTURE(i);
+        // The answer arrives 1 ms (the round trip) after its request.
+        if (exact) {
+            CHECK(data_at[i] == data_at[i - 1] + 1 * kMs);
+        } else {
+            CHECK(data_at[i] >= data_at[i - 1] + 1 * kMs + cfg.settle_min_ns);
+        }
+    }
+    CHECK(h.counters.status_match == 3);
+}
+
 TEST_CASE("an answer shorter than recorded ends after the quiet period", "[replay][driver]") {
     SessionSpec spec;
     spec.requests = {10, 10};
