@@ -34,9 +34,11 @@
 #        no answer comparison, which tcpcopy does not do; tcpcopy-c: tcpcopy with -c 10.88.5.x, the
 #        copies' client addresses rewritten into a /24 routed via A, tcpcopy's README's way
 #        around -n's port conflicts with few client addresses; this lab has one client address)
-#        SPLIT=1 (the load rows on split CPUs too)
+#        SPLIT=1 (the load rows on split CPUs too)  CLIENT_FIRST=1 (SPLIT: on CPU 1 the client
+#        at nice -10, the target and intercept at nice 10; 0: all at nice 0)
 #        PROFILE=DIR: one more step per copier at the 50:10 load (PROFILE_ROW to change) with
-#        perf record -g -e cpu-clock attached to the copier (perf-<copier>.data in DIR; row
+#        perf record -g -e cpu-clock attached to the copier (PROFILE_SERIES=close: with
+#        "Connection: close"; perf-<copier>.data in DIR; row
 #        "perf" in the table), perf report top 30 and a category breakdown
 #        (bench/perf_breakdown.py) in bench/out/tcpcopy/profile-<copier>.txt
 # On one machine a veth delivers a packet in the sender's context: the receiver's TCP stack
@@ -95,9 +97,23 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 cpu_of() { [ "$1" = "$O" ] && echo 0 || echo 1; }
-pin() {  # ns command... : with a split lab, pinned to its host's CPU
+# With SPLIT the client (wrk), the target and the assistant share CPU 1. In production they are
+# other hosts: the client's rate must not depend on how much work the copies give the target.
+# So on CPU 1 the client comes first (nice -10) and the target and intercept take what is left
+# (nice 10); the online host on CPU 0 keeps nice 0. Without this, a saturating client starved
+# by the target's 3 copies measured the lab's CPU 1, not the online host (CPU 0 had 20-30% idle
+# in such rows). CLIENT_FIRST=0 turns it off.
+nice_of() {
+  [ -n "$LAB_SPLIT" ] && [ "${CLIENT_FIRST:-1}" = 1 ] || { echo 0; return; }
+  case $1 in "$C") echo -10 ;; "$T"|"$A") echo 10 ;; *) echo 0 ;; esac
+}
+pin() {  # ns command... : with a split lab, pinned to its host's CPU, at its host's nice
   local ns=$1; shift
-  if [ -n "$LAB_SPLIT" ]; then set -- taskset -c "$(cpu_of "$ns")" "$@"; fi
+  if [ -n "$LAB_SPLIT" ]; then
+    set -- taskset -c "$(cpu_of "$ns")" "$@"
+    local n; n=$(nice_of "$ns")
+    [ "$n" = 0 ] || set -- nice -n "$n" "$@"
+  fi
   ip netns exec "$ns" "$@"
 }
 veth() {  # ns_a if_a addr_a ns_b if_b addr_b
@@ -344,8 +360,8 @@ if [ -n "$LOADS" ]; then
   done
   if [ -n "${PROFILE:-}" ]; then  # extra steps, perf attached (its overhead kept out of the rows above)
     for kind in $COPIERS; do
-      run_step "$kind" "${PROFILE_ROW%%:*}" "${PROFILE_ROW##*:}" keep-alive "profile-$kind" profile
-      table+=$'\n'"| ${PROFILE_ROW%%:*} c, ${PROFILE_ROW##*:} ms | $kind | perf | $STEP_ROW |"
+      run_step "$kind" "${PROFILE_ROW%%:*}" "${PROFILE_ROW##*:}" "${PROFILE_SERIES:-keep-alive}" "profile-$kind" profile
+      table+=$'\n'"| ${PROFILE_ROW%%:*} c, ${PROFILE_ROW##*:} ms${PROFILE_SERIES:+, $PROFILE_SERIES} | $kind | perf | $STEP_ROW |"
     done
   fi
   lab_down

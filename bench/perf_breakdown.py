@@ -25,10 +25,10 @@ KERNEL = [
 ]
 # User space: the innermost user frame's symbol.
 USER = [
-    ("user: answer comparison / digests", re.compile(r"Answer|Digest|[Cc]ompar|Endpoint|Vote")),
+    ("user: answer comparison / digests", re.compile(r"Answer|Digest|[Cc]ompar|EndpointStats|Vote")),
     ("user: capture read (pcap / ring)", re.compile(r"pcap|Capture|Ring|tpacket|tc_raw_socket_rcv|tc_offline|tc_pcap")),
     ("user: decode (headers, tuples, HTTP)", re.compile(r"wire::|get_tuple|[Dd]ecode|[Pp]arse|Http|http|tc_check_ingress|check_pack")),
-    ("user: session lookup / tables", re.compile(r"Hashtable|hash_|_M_find|lookup|Lookup|find|tc_sess|sess_|Session|Conversation")),
+    ("user: session lookup / tables", re.compile(r"Hashtable|hash_|Hash|_M_find|lookup|Lookup|find|tc_sess|sess_|Session|Conversation|EndpointAllocator")),
     ("user: packet build / send", re.compile(r"[Bb]uild|Send|send|Transport|Segment|checksum|csum|tc_raw_socket_snd|tc_proc_outgress|wrap_send|fill_")),
     ("user: memory (malloc, free, copy)", re.compile(r"malloc|free|memmove|memcpy|memset|palloc|pfree|operator new|operator delete|_int_")),
     ("user: timers / event loop", re.compile(r"[Tt]imer|Epoll|epoll|event|rbtree|tc_time")),

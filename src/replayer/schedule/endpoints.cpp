@@ -16,6 +16,69 @@ EndpointAllocator::EndpointAllocator(EndpointOptions options) : opt_(std::move(o
         opt_.port_classes = 1;
         opt_.port_class = 0;
     }
+    allowed_.assign(65536 / 64, 0);
+    for (uint32_t port = opt_.min_port; port < 65536; ++port) {
+        if (port % opt_.port_classes == opt_.port_class) {
+            allowed_[port / 64] |= uint64_t{1} << (port % 64);
+        }
+    }
+    for (uint16_t port : opt_.reserved_ports) {
+        allowed_[port / 64] &= ~(uint64_t{1} << (port % 64));
+    }
+}
+
+bool EndpointAllocator::in_use(const net::Endpoint& e) const {
+    const auto it = used_.find(net::Endpoint{e.addr, static_cast<uint16_t>(e.port / 64)});
+    return it != used_.end() && (it->second >> (e.port % 64) & 1) != 0;
+}
+
+bool EndpointAllocator::take(const net::Endpoint& e) {
+    uint64_t& word = used_[net::Endpoint{e.addr, static_cast<uint16_t>(e.port / 64)}];
+    const uint64_t bit = uint64_t{1} << (e.port % 64);
+    if ((word & bit) != 0) {
+        return false;
+    }
+    word |= bit;
+    ++used_count_;
+    return true;
+}
+
+void EndpointAllocator::free_port(const net::Endpoint& e) {
+    const auto it = used_.find(net::Endpoint{e.addr, static_cast<uint16_t>(e.port / 64)});
+    const uint64_t bit = uint64_t{1} << (e.port % 64);
+    if (it == used_.end() || (it->second & bit) == 0) {
+        return;
+    }
+    it->second &= ~bit;
+    --used_count_;
+    if (it->second == 0) {
+        used_.erase(it);
+    }
+}
+
+uint16_t EndpointAllocator::first_free(const net::IpAddress& addr, uint32_t lo, uint32_t hi) const {
+    net::Endpoint key{addr, 0};
+    for (uint32_t w = lo / 64; w * 64 < hi; ++w) {
+        uint64_t free = allowed_[w];
+        if (w == lo / 64) {
+            free &= ~uint64_t{0} << (lo % 64);
+        }
+        if ((w + 1) * 64 > hi) {
+            free &= ~(~uint64_t{0} << (hi % 64));
+        }
+        if (free == 0) {
+            continue;
+        }
+        key.port = static_cast<uint16_t>(w);
+        const auto it = used_.find(key);
+        if (it != used_.end()) {
+            free &= ~it->second;
+        }
+        if (free != 0) {
+            return static_cast<uint16_t>(w * 64 + static_cast<uint32_t>(__builtin_ctzll(free)));
+        }
+    }
+    return 0;
 }
 
 net::IpAddress EndpointAllocator::pool_address(uint64_t index) const {
@@ -52,25 +115,34 @@ std::optional<net::Endpoint> EndpointAllocator::allocate(const net::Endpoint& re
         port_base = static_cast<uint32_t>((port_base + k * opt_.port_stride) % range);
     }
     const bool keep_recorded_port = opt_.pool || k == 0;
-    for (uint32_t probe = 0; probe < range; ++probe) {
-        if (probe == 0 && keep_recorded_port) {
-            e.port = recorded.port;
-        } else {
-            e.port = static_cast<uint16_t>(opt_.min_port + (port_base + probe) % range);
-        }
+    // First the recorded port (copy 0, or any copy on a pool address) or the shifted one, then
+    // the next ports up from there, wrapping round to min_port: the first free one.
+    if (keep_recorded_port) {
+        e.port = recorded.port;
         const bool reserved = std::find(opt_.reserved_ports.begin(), opt_.reserved_ports.end(),
                                         e.port) != opt_.reserved_ports.end() ||
                               e.port % opt_.port_classes != opt_.port_class;
-        if (e.port != 0 && !reserved && used_.insert(e).second) {
+        if (e.port != 0 && !reserved && take(e)) {
             return e;
         }
+    }
+    const uint32_t first = opt_.min_port + port_base;
+    const uint32_t start = keep_recorded_port ? first + 1 : first;
+    uint16_t port = first_free(e.addr, start, 65536);
+    if (port == 0) {
+        port = first_free(e.addr, opt_.min_port, first);
+    }
+    if (port != 0) {
+        e.port = port;
+        (void)take(e);
+        return e;
     }
     ++exhausted_;
     return std::nullopt;
 }
 
 void EndpointAllocator::release(const net::Endpoint& e, uint64_t now_ns) {
-    if (used_.count(e) == 0) {
+    if (!in_use(e)) {
         return;
     }
     lingering_.push_back({now_ns + opt_.linger_ns, e});
@@ -79,7 +151,7 @@ void EndpointAllocator::release(const net::Endpoint& e, uint64_t now_ns) {
 
 void EndpointAllocator::expire(uint64_t now_ns) {
     while (!lingering_.empty() && lingering_.front().until <= now_ns) {
-        used_.erase(lingering_.front().endpoint);
+        free_port(lingering_.front().endpoint);
         lingering_.pop_front();
     }
 }

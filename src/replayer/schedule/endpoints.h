@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "common/net/flow_key.h"
@@ -42,18 +42,28 @@ class EndpointAllocator {
     // The session using `e` ended: reserved until now + linger, then free again.
     void release(const net::Endpoint& e, uint64_t now_ns);
 
-    bool in_use(const net::Endpoint& e) const { return used_.count(e) != 0; }
-    size_t live() const { return used_.size() - lingering_.size(); }
+    bool in_use(const net::Endpoint& e) const;
+    size_t live() const { return used_count_ - lingering_.size(); }
     size_t lingering() const { return lingering_.size(); }
     uint64_t exhausted() const { return exhausted_; }
 
   private:
     void expire(uint64_t now_ns);
     net::IpAddress pool_address(uint64_t index) const;
+    bool take(const net::Endpoint& e);  // false: in use already
+    void free_port(const net::Endpoint& e);
+    // The first free port of `addr` in [lo, hi) that this allocator may hand out, or 0.
+    uint16_t first_free(const net::IpAddress& addr, uint32_t lo, uint32_t hi) const;
 
     EndpointOptions opt_;
     uint64_t pool_size_ = 0;
-    std::unordered_set<net::Endpoint, net::EndpointHash> used_;  // live + lingering
+    // The ports in use (live + lingering), 64 per word, keyed by {address, port / 64}: a copy
+    // whose first port is taken finds the next free one a word at a time. Clients behind one
+    // address (a load balancer, a NAT, a benchmark) fill long runs of ports, and the copies'
+    // shifted runs overlap: probing port by port walked thousands of them per connection.
+    std::unordered_map<net::Endpoint, uint64_t, net::EndpointHash> used_;
+    size_t used_count_ = 0;
+    std::vector<uint64_t> allowed_;  // per port: >= min_port, not reserved, this shard's class
     struct Lingering {
         uint64_t until;
         net::Endpoint endpoint;

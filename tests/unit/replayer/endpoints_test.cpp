@@ -1,6 +1,8 @@
 // EndpointAllocator: copies x loops never share a 4-tuple while it can matter at the target.
 #include "replayer/schedule/endpoints.h"
 
+#include <algorithm>
+#include <deque>
 #include <set>
 #include <unordered_set>
 
@@ -159,6 +161,109 @@ TEST_CASE("shards hand out disjoint client ports: the copies of N shards never s
     EndpointAllocator a(o);
     CHECK(a.allocate(ep("10.0.0.1", 40000), 0, 0, 1, 0)->port == 40000);
     CHECK(a.allocate(ep("10.0.0.1", 40001), 0, 0, 1, 0)->port % 2 == 0);
+}
+
+}  // namespace tcpr::replay
+
+namespace tcpr::replay {
+namespace {
+
+// The allocation rule spelled out port by port (the allocator finds the same ports a word of
+// 64 at a time): the recorded port (copy 0, or a pool address) or the shifted one first, then
+// upwards, wrapping round to min_port.
+class PortByPort {
+  public:
+    PortByPort(EndpointOptions o) : o_(std::move(o)) {}
+    std::optional<net::Endpoint> allocate(const net::Endpoint& rec, uint32_t copy, uint32_t loop,
+                                          uint32_t copies, uint64_t now) {
+        expire(now);
+        const uint64_t k = uint64_t{loop} * copies + copy;
+        const uint32_t range = 65536u - o_.min_port;
+        uint32_t base = rec.port >= o_.min_port ? rec.port - o_.min_port : rec.port % range;
+        base = static_cast<uint32_t>((base + k * o_.port_stride) % range);
+        net::Endpoint e = rec;
+        for (uint32_t probe = 0; probe < range; ++probe) {
+            e.port = probe == 0 && k == 0
+                         ? rec.port
+                         : static_cast<uint16_t>(o_.min_port + (base + probe) % range);
+            const bool reserved =
+                std::count(o_.reserved_ports.begin(), o_.reserved_ports.end(), e.port) != 0 ||
+                e.port % o_.port_classes != o_.port_class;
+            if (e.port != 0 && !reserved && used_.insert(e.port).second) {
+                return e;
+            }
+        }
+        return std::nullopt;
+    }
+    void release(const net::Endpoint& e, uint64_t now) {
+        lingering_.push_back({now + o_.linger_ns, e.port});
+    }
+
+  private:
+    void expire(uint64_t now) {
+        while (!lingering_.empty() && lingering_.front().first <= now) {
+            used_.erase(lingering_.front().second);
+            lingering_.pop_front();
+        }
+    }
+    EndpointOptions o_;
+    std::set<uint16_t> used_;
+    std::deque<std::pair<uint64_t, uint16_t>> lingering_;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "clients behind one address with consecutive ports: the copies get the ports the rule "
+    "gives, found a word at a time",
+    "[replay][endpoints]") {
+    // A benchmark, a NAT or a load balancer: one client address, ports in sequence, each
+    // connection short. The copies' shifted runs of ports overlap (a short stride here; 7919 at
+    // thousands of connections per second with tens of thousands of ports lingering), so many
+    // copies find their first port taken and go on to the next free.
+    for (const uint32_t classes : {1u, 3u}) {
+        EndpointOptions o;
+        o.linger_ns = 2 * kSec;
+        o.reserved_ports = {36524, 40001};
+        o.port_classes = classes;
+        o.port_class = classes - 1;
+        o.port_stride = 101;
+        EndpointAllocator fast(o);
+        PortByPort rule(o);
+        struct Live {
+            net::Endpoint e;
+            uint64_t until;
+        };
+        std::deque<Live> live;
+        uint64_t now = 0;
+        size_t moved = 0;
+        uint16_t port = 1024;
+        for (int conn = 0; conn < 2500; ++conn) {
+            now += kSec / 3000;  // 3,000 connections per second, each open 5 ms
+            port = static_cast<uint16_t>(port == 65535 ? 1024 : port + 1);
+            while (!live.empty() && live.front().until <= now) {
+                fast.release(live.front().e, now);
+                rule.release(live.front().e, now);
+                live.pop_front();
+            }
+            for (uint32_t copy = 0; copy < 3; ++copy) {
+                const auto a = fast.allocate(ep("10.0.0.1", port), copy, 0, 3, now);
+                const auto b = rule.allocate(ep("10.0.0.1", port), copy, 0, 3, now);
+                REQUIRE(a.has_value() == b.has_value());
+                if (!a) {
+                    continue;
+                }
+                REQUIRE(a->port == b->port);
+                CHECK(a->port % classes == classes - 1);
+                CHECK(a->port != 36524);
+                const uint32_t shifted = 1024 + (port - 1024 + copy * 101) % 64512;
+                moved += a->port != shifted;
+                live.push_back({*a, now + 5'000'000});
+            }
+        }
+        CHECK(moved > 0);  // the case the word-at-a-time search is for did occur
+        CHECK(fast.live() == live.size());
+    }
 }
 
 }  // namespace tcpr::replay
