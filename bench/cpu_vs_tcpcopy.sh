@@ -260,10 +260,11 @@ start_copier() {  # kind tag
   IPID=$(pid_of "$A" intercept)
   [ -n "$CPID" ] && [ -n "$IPID" ] || { echo "cpu_vs_tcpcopy: $kind or its intercept died" >&2; exit 1; }
 }
-stop_pids() {  # pids...: SIGINT, then SIGKILL after 5 s
+stop_pids() {  # pids...: SIGINT, then SIGKILL after 15 s (tcpreplay2 gives copies still
+  # running 5 s to finish, then writes its summary)
   local p i
   for p in "$@"; do kill -INT "$p" 2>/dev/null || true; done
-  for i in $(seq 1 50); do
+  for i in $(seq 1 150); do
     local alive=""
     for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
     [ -z "$alive" ] && return 0
@@ -329,8 +330,8 @@ run_step() {
           n * us / (on ? on : 1), 100 * n / hz / d, 100 * c / hz / (d + w), w, u0, u1 }')
   # The copier's own counters from its log (written when it stops).
   case $kind in
-    tcpreplay2*) STEP_NOTE="$tag: $(grep -h 'capture:' "$OUT/tcpreplay2-$tag.log" | tail -1 | sed 's/^ *//')" ;;
-    tcpcopy*) STEP_NOTE="$tag: $(grep -hE '\] (syn cnt|conns|send|send syn|resp fin):' "$OUT/tcpcopy-$tag.log" | sed 's/.*\] //' | paste -sd ';' | sed 's/;/; /g')" ;;
+    tcpreplay2*) STEP_NOTE="$tag: $( (grep -h 'capture:' "$OUT/tcpreplay2-$tag.log" || echo "no summary") | tail -1 | sed 's/^ *//')" ;;
+    tcpcopy*) STEP_NOTE="$tag: $( (grep -hE '\] (syn cnt|conns|send|send syn|resp fin):' "$OUT/tcpcopy-$tag.log" || echo "no counters") | sed 's/.*\] //' | paste -sd ';' | sed 's/;/; /g')" ;;
     *) STEP_NOTE="" ;;
   esac
   [ -z "$STEP_NOTE" ] || NOTES+=$'\n'"- $STEP_NOTE"

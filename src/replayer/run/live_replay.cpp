@@ -162,6 +162,11 @@ int run_live(const ReplayOptions& o) {
     lo.progress = !o.quiet;
     lo.plain_progress_period = std::chrono::milliseconds(lv.stats_interval_ns / 1'000'000);
     lo.metrics = metrics.get();
+    // Live copies follow the capture, not a schedule: their timers (delayed ACKs, settle
+    // pauses, retransmissions) may fire up to 1 ms late, which serves the 3 copies of one
+    // request with one wake-up instead of three (at 10 connections with 10 ms think time,
+    // half of the copier's wake-ups were timers, most of them microseconds apart).
+    lo.timer_slack_ns = kLiveTimerSlackNs;
     metrics_sources.transport = transport.get();
     metrics_sources.live = &source;
     const RunResult run = run_loop(source, *transport, lo);

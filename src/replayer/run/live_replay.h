@@ -6,12 +6,16 @@
 // (at most LiveOptions::drain_ns) and prints the summary. docs/replay.md, "Live passthrough".
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "common/net/flow_key.h"
 #include "replayer/run/replay_options.h"
 
 namespace tcpr::replay {
+
+// How late a live copy's timer may fire (RunLoopOptions::timer_slack_ns).
+constexpr uint64_t kLiveTimerSlackNs = 1'000'000;
 
 // The BPF filter of the capture: the online port, without the copies we send to the target
 // (they leave through an interface the capture may see) nor the target's answers.

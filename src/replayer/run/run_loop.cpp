@@ -139,10 +139,11 @@ RunResult run_loop(SessionSource& source, Transport& transport, const RunLoopOpt
         if (status.due(steady)) {
             status.show(source.status(transport, now > t0 ? now - t0 : 0), steady);
         }
-        // Sleep until the next deadline (epoll_pwait2: nanosecond timeout, 1 ns timer slack).
+        // Sleep until the next deadline (epoll_pwait2: nanosecond timeout, 1 ns timer slack),
+        // or up to timer_slack_ns after it when it is not due yet.
         const uint64_t next = next_wake(source, transport, now, retry_at, capped);
         const uint64_t before_sleep = os::monotonic_ns();
-        epoll.wait_ns(events, next > before_sleep ? next - before_sleep : 0);
+        epoll.wait_ns(events, next > before_sleep ? next - before_sleep + opt.timer_slack_ns : 0);
         for (const auto& e : events) {
             if (e.tag >= Transport::kFirstTag) {
                 transport.on_event(e, os::monotonic_ns());

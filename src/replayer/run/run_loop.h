@@ -35,6 +35,10 @@ struct RunLoopOptions {
     std::optional<uint64_t> start_at_realtime_ns;
     // --metrics: served on the loop's epoll (tags kMetricsTag ..), null when not asked for.
     os::MetricsServer* metrics = nullptr;
+    // A deadline in the future may wake the loop this much later, so that deadlines close
+    // together (the copies of one request, acknowledged and settled within microseconds of one
+    // another) are served by one wake-up. 0 (archive replay): every deadline on time.
+    uint64_t timer_slack_ns = 0;
 };
 
 // The first epoll tag of the metrics server (below Transport::kFirstTag, above the sources').
