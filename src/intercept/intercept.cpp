@@ -73,12 +73,15 @@ int run_intercept(const InterceptOptions& o) {
     const os::CaptureCounters c = capture.counters();
     const net::SkipCounts& skips = capture.skips();
     log::info(
-        "stopped after %s: %llu packets captured, %llu reported, %llu unroutable "
+        "stopped after %s: %llu packets captured, %llu reported (%llu more merged into them), "
+        "%llu unroutable "
         "(no registered replayer), %llu dropped for slow replayers, %llu replayers seen "
         "(%llu refused), kernel drops %llu",
         format_duration(std::chrono::steady_clock::now() - start).c_str(),
         static_cast<unsigned long long>(capture.packets()),
-        static_cast<unsigned long long>(s.reported), static_cast<unsigned long long>(s.unroutable),
+        static_cast<unsigned long long>(s.reported),
+        static_cast<unsigned long long>(s.reports_merged),
+        static_cast<unsigned long long>(s.unroutable),
         static_cast<unsigned long long>(s.dropped_slow + s.dropped_closed),
         static_cast<unsigned long long>(s.replayers_seen),
         static_cast<unsigned long long>(s.replayers_refused),

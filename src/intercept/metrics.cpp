@@ -33,6 +33,10 @@ std::string format_metrics(const ReportServer& server, const ResponseCapture* ca
             static_cast<double>(server.queued_bytes()));
     w.counter("intercept_reports_sent_total", "Reports queued to their replayer", s.reported);
     w.counter("intercept_report_frames_sent_total", "Reports frames queued", s.frames_sent);
+    w.counter("intercept_reports_merged_total",
+              "Segments merged into the report of the segment before (replayers not comparing "
+              "bodies)",
+              s.reports_merged);
     w.counter("intercept_reports_unroutable_total",
               "Captured packets of no registered tuple (not reported)", s.unroutable);
     w.family("intercept_reports_dropped_total", Type::Counter,

@@ -52,6 +52,12 @@ struct ReportServer::Replayer {
     std::vector<uint8_t> pending;  // reports encoded, not yet framed
     uint32_t pending_count = 0;
     size_t max_payload = wire::kMaxPayloadHead;  // kMaxPayloadBytes: asked for payloads
+    // kFeatureMerge granted: the last report in `pending` (encoded from pending_last_at on),
+    // which the next one of the same tuple may extend.
+    bool merge = false;
+    bool has_last = false;
+    wire::Report last;
+    size_t pending_last_at = 0;
     uint64_t reported = 0, dropped = 0;
     bool warned_slow = false;
 
@@ -203,7 +209,16 @@ void ReportServer::submit(const wire::Report& rep, SteadyTime now) {
     if (r->pending_count == 0) {
         dirty_.push_back(r->id);
     }
-    wire::append_report(rep, r->pending, r->max_payload);
+    if (r->merge && merge_into(*r, rep)) {
+        ++stats_.reports_merged;
+        return;
+    }
+    if (r->merge) {
+        r->has_last = true;
+        r->last = rep;
+        r->pending_last_at = r->pending.size();
+    }
+    wire::append_report(rep, r->pending, r->max_payload, r->merge);
     ++r->pending_count;
     // A frame's body stays within kMaxBodyBytes: the next report may be a whole one.
     constexpr size_t kFrameFull =
@@ -211,6 +226,29 @@ void ReportServer::submit(const wire::Report& rep, SteadyTime now) {
     if (r->pending_count == wire::kMaxReportsPerFrame || r->pending.size() > kFrameFull) {
         flush_replayer(*r);  // its id stays in dirty_, so flush() writes the frame out
     }
+}
+
+// The next data segment of the tuple whose data segment was reported last, in sequence, in the
+// same frame: that report grows by it (re-encoded in place) instead of a new one being added.
+bool ReportServer::merge_into(Replayer& r, const wire::Report& rep) {
+    using namespace net::tcp_flags;
+    wire::Report& last = r.last;
+    constexpr uint8_t kEnds = kSyn | kFin | kRst;
+    if (!r.has_last || rep.payload_len == 0 || last.payload_len == 0 || (last.flags & kEnds) != 0 ||
+        (rep.flags & (kSyn | kRst)) != 0 || !(rep.tuple == last.tuple) ||
+        rep.seq != last.seq + last.payload_len || rep.ts_ns < last.ts_ns ||
+        rep.ts_ns - last.ts_ns > UINT32_MAX ||
+        uint64_t{last.payload_len} + rep.payload_len > UINT32_MAX / 2) {
+        return false;
+    }
+    last.payload_len += rep.payload_len;
+    last.ack = rep.ack;
+    last.window = rep.window;
+    last.flags |= rep.flags;
+    last.span_ns = static_cast<uint32_t>(rep.ts_ns - last.ts_ns);
+    r.pending.resize(r.pending_last_at);
+    wire::append_report(last, r.pending, r.max_payload, true);
+    return true;
 }
 
 void ReportServer::flush() {
@@ -228,7 +266,8 @@ void ReportServer::flush_replayer(Replayer& r) {
         return;
     }
     frame_scratch_.clear();
-    wire::append_reports_frame(r.pending, r.pending_count, now_realtime_ns(), frame_scratch_);
+    wire::append_reports_frame(r.pending, r.pending_count, now_realtime_ns(), frame_scratch_,
+                               r.merge);
     if (r.conn.queue(frame_scratch_)) {
         stats_.reported += r.pending_count;
         r.reported += r.pending_count;
@@ -246,6 +285,7 @@ void ReportServer::flush_replayer(Replayer& r) {
     }
     r.pending.clear();
     r.pending_count = 0;
+    r.has_last = false;
 }
 
 void ReportServer::write_out(Replayer& r) {
@@ -434,7 +474,9 @@ void ReportServer::accept_replayer(Replayer& r, SteadyTime /*now*/) {
     ++stats_.replayers_seen;
     if ((r.features & wire::kFeaturePayload) != 0) {
         r.max_payload = wire::kMaxPayloadBytes;  // it compares answer bodies
+        r.features &= ~wire::kFeatureMerge;      // every segment, each with its payload
     }
+    r.merge = (r.features & wire::kFeatureMerge) != 0;
     const auto secs = std::chrono::duration_cast<std::chrono::seconds>(opt_.expiry).count();
     r.conn.send(wire::HelloAck{wire::kProtocolVersion, static_cast<uint32_t>(secs), r.features});
     log::info("%s connected%s%s", r.label().c_str(), opt_.auth_key.empty() ? "" : " (key verified)",

@@ -43,6 +43,7 @@ struct ServerOptions {
 struct ServerStats {
     uint64_t reports_built = 0;          // TCP packets captured and decoded
     uint64_t reported = 0;               // reports queued to their replayer
+    uint64_t reports_merged = 0;         // segments merged into the report before (kFeatureMerge)
     uint64_t unroutable = 0;             // no replayer has the packet's tuple registered
     uint64_t dropped_slow = 0;           // a replayer's queue was full
     uint64_t dropped_closed = 0;         // the replayer was gone by the time of the flush
@@ -97,6 +98,7 @@ class ReportServer {
     void on_replayer_event(Replayer& r, const os::Epoll::Event& ev, SteadyTime now);
     void handle_message(Replayer& r, wire::Message&& m, SteadyTime now);
     void flush_replayer(Replayer& r);
+    bool merge_into(Replayer& r, const wire::Report& rep);
     void write_out(Replayer& r);
     // Sends `reason` as an Error message and closes (after a short linger for the peer to read);
     // `legacy`: framed as version 1, for a replayer of that version.

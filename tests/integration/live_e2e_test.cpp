@@ -375,6 +375,51 @@ TEST_CASE_METHOD(NetnsLab, "live passthrough copies every connection twice and r
     check_copies(online, replayed, 1, "archive replay of the --record archive");
 }
 
+TEST_CASE_METHOD(NetnsLab,
+                 "live passthrough with --no-compare: intercept merges each answer's segments "
+                 "into few reports, every request still copied",
+                 "[e2e][live]") {
+    LiveLab r = make_live_lab(*this, Deployment::AssistantHost);  // wire-sized segments
+    // Not quiet: its last line counts the merged segments.
+    Process& icpt = spawn(r.intercept_host,
+                          {binary("intercept"), "-i", r.intercept_if, "-F", "tcp and src port 80",
+                           "-b", r.intercept_addr},
+                          "intercept-merging");
+    require_intercept_listening(icpt, r.intercept_addr, kInterceptPort);
+    r.intercept = &icpt;
+    const fs::path report = path("nocompare.json");
+    Process& live = start_live(
+        *this, r,
+        {"--copies", "2", "--no-compare", "--report", "json", report.string(), "--timeout", "10s"});
+    const int rounds = 10;
+    const uint64_t requests = client_load(*this, r, rounds);
+    const auto online = settled_log(*this, *r.online, requests);
+    REQUIRE(online.size() == requests);
+    const auto target = settled_log(*this, *r.target, requests * kCopies);
+    const std::string out = stop_live(live);
+    INFO("tcpreplay2's summary:\n" << out << "\nstderr:\n" << live.stderr_text());
+    check_copies(online, target, kCopies, "live --no-compare, merged reports");
+    const Json j = report_json(report);
+    const uint64_t connections = rounds * 2 + rounds / 5;
+    CHECK(j["sessions"]["completed"].as_u64() == connections * kCopies);
+    CHECK(j["sessions"]["reset_by_target"].as_u64() == 0);
+    CHECK(j["sessions"]["timed_out"].as_u64() == 0);
+    CHECK(j["status_lines"]["match"].as_u64() == requests * kCopies);  // the heads still come
+
+    icpt.signal(SIGTERM);
+    const auto code = icpt.wait(20s);
+    REQUIRE(code.has_value());
+    const std::string log = icpt.stderr_text();
+    INFO("intercept: " << log);
+    const auto at = log.find(" more merged into them)");
+    REQUIRE(at != std::string::npos);
+    const auto open = log.rfind('(', at);
+    REQUIRE(open != std::string::npos);
+    const uint64_t merged = std::stoull(log.substr(open + 1, at - open - 1));
+    // Each copy of /large (307,200 bytes: 200+ wire-sized segments) alone gives many.
+    CHECK(merged >= uint64_t{rounds} * kCopies * 100);
+}
+
 TEST_CASE_METHOD(NetnsLab, "live passthrough with intercept on the target (dummy interface)",
                  "[e2e][live]") {
     LiveLab r = make_live_lab(*this, Deployment::SingleHost);

@@ -59,6 +59,12 @@ void put_report(ByteWriter& w, const Report& r, size_t max_payload) {
     w.bytes(std::span<const uint8_t>(r.payload_head.data(), head));
 }
 
+// A Reports message is framed with spans when one of its reports is a merged one.
+bool has_spans(const Reports& m) {
+    return std::any_of(m.reports.begin(), m.reports.end(),
+                       [](const Report& r) { return r.span_ns != 0; });
+}
+
 struct BodyEncoder {
     ByteWriter& w;
     MessageType operator()(const Hello& m) {
@@ -85,8 +91,12 @@ struct BodyEncoder {
         assert(m.reports.size() <= kMaxReportsPerFrame);
         w.u64be(m.sent_ns);
         w.u32be(static_cast<uint32_t>(m.reports.size()));
+        const bool spans = has_spans(m);
         for (const Report& r : m.reports) {
             put_report(w, r, kMaxPayloadBytes);
+            if (spans) {
+                w.u32be(r.span_ns);
+            }
         }
         return MessageType::Reports;
     }
@@ -115,12 +125,12 @@ struct BodyEncoder {
 };
 
 void put_header(std::vector<uint8_t>& out, size_t at, MessageType type, size_t body_len,
-                uint8_t version = kProtocolVersion) {
+                uint8_t version = kProtocolVersion, uint16_t flags = 0) {
     assert(body_len <= kMaxBodyBytes);
     out[at + 0] = version;
     out[at + 1] = static_cast<uint8_t>(type);
-    out[at + 2] = 0;  // flags: none defined in versions 1 and 2
-    out[at + 3] = 0;
+    out[at + 2] = static_cast<uint8_t>(flags >> 8);  // kFrameFlag*
+    out[at + 3] = static_cast<uint8_t>(flags);
     for (int i = 0; i < 4; ++i) {
         out[at + 4 + i] = static_cast<uint8_t>(body_len >> (8 * (3 - i)));
     }
@@ -203,7 +213,8 @@ bool get_report(ByteReader& r, Report& rep) {
     return true;
 }
 
-std::optional<Message> decode_body(MessageType type, std::span<const uint8_t> body) {
+std::optional<Message> decode_body(MessageType type, uint16_t flags,
+                                   std::span<const uint8_t> body) {
     ByteReader r(body);
     std::optional<Message> m;
     bool ok = false;
@@ -249,6 +260,9 @@ std::optional<Message> decode_body(MessageType type, std::span<const uint8_t> bo
                     if (!get_report(r, rep)) {
                         ok = false;
                         break;
+                    }
+                    if ((flags & kFrameFlagSpans) != 0) {
+                        rep.span_ns = r.u32be();
                     }
                 }
             }
@@ -322,7 +336,9 @@ void encode(const Message& m, std::vector<uint8_t>& out) {
     out.resize(at + kHeaderBytes);
     ByteWriter w(out);
     const MessageType type = std::visit(BodyEncoder{w}, m);
-    put_header(out, at, type, out.size() - at - kHeaderBytes);
+    const auto* reports = std::get_if<Reports>(&m);
+    put_header(out, at, type, out.size() - at - kHeaderBytes, kProtocolVersion,
+               reports != nullptr && has_spans(*reports) ? kFrameFlagSpans : 0);
 }
 
 std::vector<uint8_t> encode(const Message& m) {
@@ -339,13 +355,16 @@ std::vector<uint8_t> encode_legacy_error(const std::string& reason) {
     return out;
 }
 
-void append_report(const Report& r, std::vector<uint8_t>& body, size_t max_payload) {
+void append_report(const Report& r, std::vector<uint8_t>& body, size_t max_payload, bool span) {
     ByteWriter w(body);
     put_report(w, r, max_payload);
+    if (span) {
+        w.u32be(r.span_ns);
+    }
 }
 
 void append_reports_frame(std::span<const uint8_t> encoded_reports, uint32_t count,
-                          uint64_t sent_ns, std::vector<uint8_t>& out) {
+                          uint64_t sent_ns, std::vector<uint8_t>& out, bool spans) {
     assert(count <= kMaxReportsPerFrame);
     const size_t at = out.size();
     out.resize(at + kHeaderBytes);
@@ -353,7 +372,8 @@ void append_reports_frame(std::span<const uint8_t> encoded_reports, uint32_t cou
     w.u64be(sent_ns);
     w.u32be(count);
     w.bytes(encoded_reports);
-    put_header(out, at, MessageType::Reports, kReportsBodyOverhead + encoded_reports.size());
+    put_header(out, at, MessageType::Reports, kReportsBodyOverhead + encoded_reports.size(),
+               kProtocolVersion, spans ? kFrameFlagSpans : 0);
 }
 
 const char* to_string(DecodeStatus s) {
@@ -393,7 +413,7 @@ DecodeResult decode(std::span<const uint8_t> bytes) {
     ByteReader r(bytes.first(kHeaderBytes));
     r.u8();
     const uint8_t type = r.u8();
-    r.u16be();  // flags: ignored in versions 1 and 2
+    const uint16_t flags = r.u16be();  // kFrameFlag*: unknown ones are ignored
     const uint32_t length = r.u32be();
     if (legacy && type != static_cast<uint8_t>(MessageType::Error)) {
         res.status = DecodeStatus::BadVersion;
@@ -410,7 +430,8 @@ DecodeResult decode(std::span<const uint8_t> bytes) {
     if (bytes.size() - kHeaderBytes < length) {
         return res;
     }
-    res.message = decode_body(static_cast<MessageType>(type), bytes.subspan(kHeaderBytes, length));
+    res.message =
+        decode_body(static_cast<MessageType>(type), flags, bytes.subspan(kHeaderBytes, length));
     if (!res.message) {
         res.status = DecodeStatus::Malformed;
         return res;

@@ -35,7 +35,16 @@ constexpr uint32_t kFeatureRefusals = 1u << 1;
 // The replayer can answer a Challenge (HMAC-SHA256 with a shared key). An intercept with a key
 // refuses, with a readable Error, a replayer that does not set it.
 constexpr uint32_t kFeatureAuth = 1u << 2;
-constexpr uint32_t kKnownFeatures = kFeaturePayload | kFeatureRefusals | kFeatureAuth;
+// Intercept may merge the data segments of one tuple that follow each other in sequence within
+// one Reports frame into one report (the later ones' acknowledgement, window and flags, the
+// first one's payload head, span_ns to the last one's capture time). Never with
+// kFeaturePayload: a replayer comparing bodies gets every segment. Such frames carry
+// kFrameFlagSpans (docs/intercept-protocol.md, "Merged reports").
+constexpr uint32_t kFeatureMerge = 1u << 3;
+constexpr uint32_t kKnownFeatures =
+    kFeaturePayload | kFeatureRefusals | kFeatureAuth | kFeatureMerge;
+// Frame header flags. kFrameFlagSpans (Reports): every report ends with span_ns (u32).
+constexpr uint16_t kFrameFlagSpans = 1u << 0;
 
 // Challenge/Auth: the nonce and the HMAC-SHA256 proof (docs/intercept-protocol.md,
 // "Authentication").
@@ -116,6 +125,8 @@ struct Report {
     // The first payload bytes: at most kMaxPayloadHead, or kMaxPayloadBytes for a replayer that
     // asked for kFeaturePayload (all of them unless the capture cut the packet).
     std::vector<uint8_t> payload_head;
+    // Merged segments (kFeatureMerge): the last one's capture time - ts_ns. 0: one segment.
+    uint32_t span_ns = 0;
 };
 struct Reports {
     std::vector<Report> reports;
@@ -159,9 +170,9 @@ DecodeResult decode(std::span<const uint8_t> bytes);
 
 // An IPv6 tuple: 37 bytes (IPv4: 13).
 constexpr size_t kMaxTupleBytes = 1 + 2 * (16 + 2);
-// An IPv6 report with a full payload: 65,600 bytes (IPv4 without payload: 41).
+// An IPv6 report with a full payload: 65,600 bytes (IPv4 without payload: 41); span_ns adds 4.
 constexpr size_t kReportFixedBytes = 8 + 4 + 4 + 2 + 1 + 1 + 2 + 4 + 2;
-constexpr size_t kMaxReportBytes = kReportFixedBytes + kMaxTupleBytes + kMaxPayloadBytes;
+constexpr size_t kMaxReportBytes = kReportFixedBytes + kMaxTupleBytes + kMaxPayloadBytes + 4;
 // A Reports body holds its reports and 12 bytes (sent_ns, count).
 constexpr size_t kReportsBodyOverhead = 12;
 constexpr size_t kMaxTuplesPerFrame = 16384;  // per Register / Unregister
@@ -172,12 +183,13 @@ constexpr size_t kMaxTextBytes = 1024;        // Hello name, Error reason
 
 // Appends the encoding of one report (no frame header) to `body`, with at most `max_payload`
 // payload bytes (kMaxPayloadHead, or kMaxPayloadBytes for a replayer with kFeaturePayload).
+// With `span`, span_ns follows (a frame of kFeatureMerge: all its reports so encoded).
 void append_report(const Report& r, std::vector<uint8_t>& body,
-                   size_t max_payload = kMaxPayloadHead);
+                   size_t max_payload = kMaxPayloadHead, bool span = false);
 // Appends a whole Reports frame holding `count` reports already encoded by append_report
-// (at most kMaxBodyBytes - kReportsBodyOverhead bytes of them).
+// (at most kMaxBodyBytes - kReportsBodyOverhead bytes of them), all with or all without span.
 void append_reports_frame(std::span<const uint8_t> encoded_reports, uint32_t count,
-                          uint64_t sent_ns, std::vector<uint8_t>& out);
+                          uint64_t sent_ns, std::vector<uint8_t>& out, bool spans = false);
 
 // ---- Stream reassembly for a receiver ----
 

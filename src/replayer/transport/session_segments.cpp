@@ -333,7 +333,9 @@ void SessionDriver::on_data(DriverEnv& env, const wire::Report& r, uint64_t now,
                 // removed); never before our request left.
                 const uint32_t us = latency_us(sent_at >= sent_at_ ? sent_at - sent_at_ : 0);
                 first_us_ = first_us_ == kNoLatency ? us : first_us_;
-                last_us_ = us;
+                // A merged report (wire::kFeatureMerge): its last segment was sent span_ns later.
+                const uint64_t last_at = std::min(now, sent_at + r.span_ns);
+                last_us_ = latency_us(last_at >= sent_at_ ? last_at - sent_at_ : 0);
             }
             env.counters.response_bytes += end - rcv_nxt_;
             rcv_nxt_ = end;

@@ -477,3 +477,46 @@ TEST_CASE("Refused, Challenge and Auth are laid out as documented; damaged ones 
         decode(frame(MessageType::Refused, {1, 0, 0, 0, 2, 4, 1, 2, 3, 4, 0, 1, 5, 6, 7, 8, 0, 2}))
             .status == DecodeStatus::Malformed);
 }
+
+namespace tcpr::wire {
+
+TEST_CASE("merged reports carry their span behind a frame flag; frames without one do not",
+          "[wire]") {
+    Report a = sample_report(v4_tuple(1), 10);
+    Report b = sample_report(v6_tuple(2), 3);
+    a.span_ns = 0x01020304;  // merged; b is one segment (span 0) in the same frame
+    const std::vector<uint8_t> bytes = encode(Reports{{a, b}, 99});
+    CHECK(bytes[2] == 0);  // flags u16 big-endian: kFrameFlagSpans
+    CHECK(bytes[3] == kFrameFlagSpans);
+    const size_t first = 8 + 8 + 4 + kReportFixedBytes + 13 + 10;
+    CHECK(bytes[first] == 0x01);  // span_ns after the head, big-endian
+    CHECK(bytes[first + 3] == 0x04);
+    CHECK(bytes.size() == 8 + 12 + 2 * (kReportFixedBytes + 4) + 13 + 10 + kMaxTupleBytes + 3);
+    const DecodeResult r = decode(bytes);
+    REQUIRE(r.status == DecodeStatus::Ok);
+    const auto& got = std::get<Reports>(*r.message).reports;
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].span_ns == 0x01020304);
+    CHECK(got[0].payload_head == a.payload_head);
+    CHECK(got[1].span_ns == 0);
+    CHECK(got[1].seq == b.seq);
+    // Encoded one by one (intercept's way), the same frame.
+    std::vector<uint8_t> body;
+    append_report(a, body, kMaxPayloadHead, true);
+    append_report(b, body, kMaxPayloadHead, true);
+    std::vector<uint8_t> framed;
+    append_reports_frame(body, 2, 99, framed, true);
+    CHECK(framed == bytes);
+    // Without a merged report: no flag, no span, the layout of before.
+    a.span_ns = 0;
+    const std::vector<uint8_t> plain = encode(Reports{{a, b}, 99});
+    CHECK(plain[3] == 0);
+    CHECK(plain.size() == bytes.size() - 8);
+    // Every truncation of a frame with spans needs more bytes; a cut span is never read.
+    for (size_t n = 0; n < bytes.size(); ++n) {
+        CHECK(decode(std::span<const uint8_t>(bytes).first(n)).status == DecodeStatus::NeedMore);
+    }
+    CHECK((kKnownFeatures & kFeatureMerge) != 0);
+}
+
+}  // namespace tcpr::wire

@@ -682,3 +682,96 @@ TEST_CASE("without a key, a replayer that can authenticate is accepted at once",
     REQUIRE(std::holds_alternative<wire::HelloAck>(m));
     CHECK(server.replayers() == 1);
 }
+
+TEST_CASE(
+    "a replayer that merges gets the segments of one answer in sequence as one report; one "
+    "asking for payloads gets each",
+    "[intercept]") {
+    using namespace net::tcp_flags;
+    ReportServer server(loopback_options(), nullptr);
+    auto a = connect_with_hello(server.local_endpoint(), "merges", wire::kFeatureMerge);
+    auto b = connect_with_hello(server.local_endpoint(), "bodies",
+                                wire::kFeaturePayload | wire::kFeatureMerge);
+    const wire::Message ack_a = step_for_message(server, a);
+    const wire::Message ack_b = step_for_message(server, b);
+    REQUIRE(std::holds_alternative<wire::HelloAck>(ack_a));
+    REQUIRE(std::holds_alternative<wire::HelloAck>(ack_b));
+    CHECK(std::get<wire::HelloAck>(ack_a).features == wire::kFeatureMerge);
+    CHECK(std::get<wire::HelloAck>(ack_b).features == wire::kFeaturePayload);  // never both
+    a.send_blocking(wire::Register{{tuple(1), tuple(3)}}, kTimeout);
+    b.send_blocking(wire::Register{{tuple(2)}}, kTimeout);
+    REQUIRE(step_until(server, [&] { return server.router().size() == 3; }));
+
+    // Per tuple: a SYN-ACK, then 3 segments in sequence interleaved with another tuple's, a
+    // repeated segment, a gap, and a FIN on the last one.
+    const SteadyTime now = std::chrono::steady_clock::now();
+    auto segment = [&](const wire::Tuple& t, uint32_t seq, uint32_t len, uint8_t flags,
+                       uint64_t ts) {
+        wire::Report r;
+        r.tuple = t;
+        r.ts_ns = ts;
+        r.seq = seq;
+        r.ack = 100 + seq;
+        r.window = static_cast<uint16_t>(seq);
+        r.flags = flags;
+        r.payload_len = len;
+        r.payload_head.assign(std::min<size_t>(len, 64), static_cast<uint8_t>('a' + seq % 26));
+        server.submit(r, now);
+    };
+    for (const wire::Tuple& t : {tuple(1), tuple(2)}) {
+        segment(t, 0, 0, kSyn | kAck, 1000);
+        segment(t, 1, 100, kAck, 2000);
+        segment(t, 101, 100, kAck | kPsh, 2500);
+        segment(tuple(3), 7, 10, kAck, 2600);  // another tuple's segment between
+        segment(t, 201, 100, kAck, 3000);
+        segment(t, 301, 100, kAck, 3500);
+        segment(t, 301, 100, kAck, 3600);  // repeated
+        segment(t, 501, 100, kAck, 4000);  // after a gap
+        segment(t, 601, 50, kAck | kFin, 4200);
+        segment(t, 651, 10, kAck, 4300);  // after the FIN: never merged into it
+    }
+    server.flush();
+    auto collect = [&](os::TcpConnection& c, size_t n) {
+        std::vector<wire::Report> got;
+        while (got.size() < n) {
+            const wire::Message m = step_for_message(server, c);
+            REQUIRE(std::holds_alternative<wire::Reports>(m));
+            const auto& rs = std::get<wire::Reports>(m);
+            got.insert(got.end(), rs.reports.begin(), rs.reports.end());
+        }
+        return got;
+    };
+    const auto got_b = collect(b, 9);
+    for (const wire::Report& r : got_b) {
+        CHECK(r.span_ns == 0);  // every segment on its own
+    }
+    const auto got_a = collect(a, 8);  // tuple 3's 2 segments and 6 reports of tuple 1
+    std::vector<wire::Report> one;
+    for (const wire::Report& r : got_a) {
+        if (r.tuple == tuple(1)) {
+            one.push_back(r);
+        }
+    }
+    REQUIRE(one.size() == 6);
+    CHECK(one[0].flags == (kSyn | kAck));  // the SYN-ACK alone
+    CHECK(one[1].seq == 1);  // 1..101..: merged until the other tuple's segment came between
+    CHECK(one[1].payload_len == 200);
+    CHECK(one[1].flags == (kAck | kPsh));
+    CHECK(one[1].ack == 201);  // the later segment's acknowledgement and window
+    CHECK(one[1].window == 101);
+    CHECK(one[1].ts_ns == 2000);
+    CHECK(one[1].span_ns == 500);
+    CHECK(one[1].payload_head == std::vector<uint8_t>(64, 'b'));  // the first one's head
+    CHECK(one[2].seq == 201);
+    CHECK(one[2].payload_len == 200);
+    CHECK(one[2].span_ns == 500);
+    CHECK(one[3].seq == 301);  // repeated: its own report
+    CHECK(one[3].span_ns == 0);
+    CHECK(one[4].seq == 501);  // after the gap: a new report, the FIN merged into it
+    CHECK(one[4].payload_len == 150);
+    CHECK((one[4].flags & kFin) != 0);
+    CHECK(one[4].span_ns == 200);
+    CHECK(one[5].seq == 651);
+    CHECK(server.stats().reports_merged == 3);
+    CHECK(server.stats().dropped_slow == 0);
+}

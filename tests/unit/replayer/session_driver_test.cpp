@@ -114,6 +114,10 @@ struct Harness {
     ReplayCounters counters;
     DriverEnv env{rec, cfg, sink, counters, {}, 1};
     uint64_t now = kStart;
+    // As intercept does for a replayer that asked for wire::kFeatureMerge: the data segments
+    // of one batch that follow each other in sequence arrive as one report.
+    bool merge = false;
+    uint64_t reports_seen = 0, reports_delivered = 0;
 
     Harness(Recording r, test::FakeTargetConfig t, DriverConfig c = {})
         : rec(std::move(r)), cfg(c), target(std::move(t)) {
@@ -129,6 +133,11 @@ struct Harness {
         for (int i = 0; i < 200'000 && !d.finished(); ++i) {
             target.set_now(now);
             auto reports = target.take_reports(now);
+            reports_seen += reports.size();
+            if (merge) {
+                reports = merged(std::move(reports));
+            }
+            reports_delivered += reports.size();
             if (!reports.empty()) {
                 for (const auto& r : reports) {
                     d.on_report(env, r, now);
@@ -145,6 +154,30 @@ struct Harness {
             target.tick(now);
             d.on_timer(env, now);
         }
+    }
+    static std::vector<wire::Report> merged(std::vector<wire::Report> in) {
+        using namespace net::tcp_flags;
+        std::vector<wire::Report> out;
+        for (wire::Report& r : in) {
+            if (!out.empty()) {
+                wire::Report& last = out.back();
+                if (last.tuple == r.tuple && last.payload_len > 0 && r.payload_len > 0 &&
+                    (last.flags & (kSyn | kFin | kRst)) == 0 && (r.flags & (kSyn | kRst)) == 0 &&
+                    r.seq == last.seq + last.payload_len) {
+                    last.payload_len += r.payload_len;
+                    last.ack = r.ack;
+                    last.window = r.window;
+                    last.flags |= r.flags;
+                    last.span_ns = static_cast<uint32_t>(r.ts_ns - last.ts_ns);
+                    continue;
+                }
+            }
+            if (r.payload_head.size() > wire::kMaxPayloadHead) {
+                r.payload_head.resize(wire::kMaxPayloadHead);
+            }
+            out.push_back(std::move(r));
+        }
+        return out;
     }
     std::vector<uint8_t> stream() const {
         auto s = rec.stream(rec.sessions.at(0));
@@ -938,6 +971,31 @@ TEST_CASE("the per-session driver state stays within the memory budget", "[repla
     // the loop (copies vote together) and a pointer to the answer's digest (allocated only
     // when bodies are compared).
     CHECK(sizeof(SessionDriver) <= 192);
+}
+
+}  // namespace tcpr::replay
+
+namespace tcpr::replay {
+
+TEST_CASE("merged reports (intercept's kFeatureMerge) drive a copy as the segments would",
+          "[replay][driver]") {
+    SessionSpec spec;
+    spec.requests = {120, 80, 200};
+    spec.responses = {64 * 1024, 100, 8 * 1024};
+    spec.thinks = {0, 5 * kMs, 5 * kMs};
+    Harness h(make_recording(spec), target_for(spec));
+    h.merge = true;
+    const net::Endpoint client = ep("10.0.0.1", 47000);
+    SessionDriver d(0, client, 0x12345678u);
+    h.run(d);
+    CHECK(d.outcome() == Outcome::Completed);
+    CHECK(h.target.errors().empty());
+    CHECK(h.conn(client).received == h.stream());
+    CHECK(h.counters.responses_complete == 3);
+    CHECK(h.counters.status_match == 3);
+    CHECK(h.counters.response_bytes == 64 * 1024 + 100 + 8 * 1024);
+    CHECK(h.counters.retransmissions == 0);
+    CHECK(h.reports_delivered < h.reports_seen / 2);  // the answers' segments came merged
 }
 
 }  // namespace tcpr::replay
