@@ -30,6 +30,8 @@
 #        recording behind their live connections, drain a backlog for tens of seconds after the
 #        load; tcpcopy is done in 1-3 s; the "settle s" column shows it)  TAX=1
 #        TAX_SERIES="keep-alive close"
+#        TAX_COPIERS="$COPIERS tcpreplay2-nc-nice" (the production tax's copiers; -nc-nice:
+#        --no-compare at nice 19)
 #        COPIERS="tcpreplay2 tcpreplay2-nc tcpcopy tcpcopy-c" (tcpreplay2-nc: with --no-compare,
 #        no answer comparison, which tcpcopy does not do; tcpcopy-c: tcpcopy with -c 10.88.5.x, the
 #        copies' client addresses rewritten into a /24 routed via A, tcpcopy's README's way
@@ -221,15 +223,19 @@ start_copier() {  # kind tag
   CPID=""; IPID=""
   case $kind in
     none) return 0 ;;
-    tcpreplay2|tcpreplay2-nc)
-      # tcpreplay2-nc: --no-compare (no answer comparison per endpoint; tcpcopy compares none)
-      local nc=()
-      [ "$kind" = tcpreplay2-nc ] && nc=(--no-compare)
+    tcpreplay2|tcpreplay2-nc|tcpreplay2-nc-nice)
+      # tcpreplay2-nc: --no-compare (no answer comparison per endpoint; tcpcopy compares none);
+      # tcpreplay2-nc-nice: the same at nice 19, below the online server (the operator's way to
+      # put production first: the copier takes what CPU the online server leaves and sheds,
+      # counted, what it cannot copy)
+      local nc=() prio=()
+      [ "$kind" != tcpreplay2 ] && nc=(--no-compare)
+      [ "$kind" = tcpreplay2-nc-nice ] && prio=(nice -n 19)
       pin "$A" "$BIN/intercept" -i at -F 'tcp and src port 80' -b 10.88.4.2 -q \
         >"$OUT/intercept-ours-$tag.log" 2>&1 &
       disown
       sleep 0.5
-      pin "$O" "$BIN/tcpreplay2" -i oc -p 80 --target 10.88.2.2:80 --intercept 10.88.4.2 \
+      pin "$O" "${prio[@]}" "$BIN/tcpreplay2" -i oc -p 80 --target 10.88.2.2:80 --intercept 10.88.4.2 \
         --copies "$COPIES" "${nc[@]}" --max-active 1000000 --linger 2s --stats-interval 1s \
         >"$OUT/tcpreplay2-$tag.log" 2>&1 &
       disown
@@ -376,7 +382,7 @@ if [ "${TAX:-1}" != 0 ]; then
   for series in ${TAX_SERIES:-keep-alive close}; do
     for r in $(seq 1 "$ROUNDS"); do
       base=""
-      for kind in none $COPIERS; do
+      for kind in none ${TAX_COPIERS:-$COPIERS tcpreplay2-nc-nice}; do
         run_step "$kind" 50 0 "$series" "tax-$series-$kind-$r"
         [ "$kind" = none ] && base=$STEP_RATE
         tax=$(awk -v a="$STEP_RATE" -v b="$base" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')

@@ -33,6 +33,16 @@ uint64_t now_realtime_ns() {
 
 }  // namespace
 
+// What merging needs of the report encoded last for a replayer (its payload stays encoded).
+struct MergeTail {
+    uint64_t ts_ns = 0;
+    wire::Tuple tuple;
+    uint32_t seq = 0;
+    uint32_t payload_len = 0;
+    uint8_t flags = 0;
+    size_t head = 0;  // payload bytes encoded in it
+};
+
 struct ReportServer::Replayer {
     Replayer(ReplayerId i, os::TcpConnection c, SteadyTime now)
         : id(i), conn(std::move(c)), connected(now), last_heard(now) {}
@@ -56,7 +66,7 @@ struct ReportServer::Replayer {
     // which the next one of the same tuple may extend.
     bool merge = false;
     bool has_last = false;
-    wire::Report last;
+    MergeTail last;
     size_t pending_last_at = 0;
     uint64_t reported = 0, dropped = 0;
     bool warned_slow = false;
@@ -209,30 +219,42 @@ void ReportServer::submit(const wire::Report& rep, SteadyTime now) {
     if (r->pending_count == 0) {
         dirty_.push_back(r->id);
     }
+    // A frame's body stays within kMaxBodyBytes: the next report may be a whole one.
+    constexpr size_t kFrameFull =
+        wire::kMaxBodyBytes - wire::kReportsBodyOverhead - wire::kMaxReportBytes;
     if (r->merge && merge_into(*r, rep)) {
         ++stats_.reports_merged;
+        if (r->pending.size() > kFrameFull) {
+            flush_replayer(*r);
+        }
         return;
     }
     if (r->merge) {
         r->has_last = true;
-        r->last = rep;
+        r->last =
+            MergeTail{rep.ts_ns,
+                      rep.tuple,
+                      rep.seq,
+                      rep.payload_len,
+                      rep.flags,
+                      std::min({rep.payload_head.size(), r->max_payload, size_t{rep.payload_len}})};
         r->pending_last_at = r->pending.size();
     }
     wire::append_report(rep, r->pending, r->max_payload, r->merge);
     ++r->pending_count;
-    // A frame's body stays within kMaxBodyBytes: the next report may be a whole one.
-    constexpr size_t kFrameFull =
-        wire::kMaxBodyBytes - wire::kReportsBodyOverhead - wire::kMaxReportBytes;
     if (r->pending_count == wire::kMaxReportsPerFrame || r->pending.size() > kFrameFull) {
         flush_replayer(*r);  // its id stays in dirty_, so flush() writes the frame out
     }
 }
 
 // The next data segment of the tuple whose data segment was reported last, in sequence, in the
-// same frame: that report grows by it (re-encoded in place) instead of a new one being added.
+// same frame: that report grows by it (in place) instead of a new one being added. Its head
+// takes the segment's bytes while it holds the whole payload so far and stays within the
+// replayer's limit; a replayer that gets payloads (kFeaturePayload) gets a merged report only
+// with every byte in it.
 bool ReportServer::merge_into(Replayer& r, const wire::Report& rep) {
     using namespace net::tcp_flags;
-    wire::Report& last = r.last;
+    MergeTail& last = r.last;
     constexpr uint8_t kEnds = kSyn | kFin | kRst;
     if (!r.has_last || rep.payload_len == 0 || last.payload_len == 0 || (last.flags & kEnds) != 0 ||
         (rep.flags & (kSyn | kRst)) != 0 || !(rep.tuple == last.tuple) ||
@@ -241,13 +263,23 @@ bool ReportServer::merge_into(Replayer& r, const wire::Report& rep) {
         uint64_t{last.payload_len} + rep.payload_len > UINT32_MAX / 2) {
         return false;
     }
+    const bool whole = last.head == last.payload_len && rep.payload_head.size() >= rep.payload_len;
+    size_t more = 0;
+    if (r.max_payload == wire::kMaxPayloadBytes) {
+        if (!whole || uint64_t{last.payload_len} + rep.payload_len > wire::kMaxPayloadBytes) {
+            return false;  // every byte, in reports of at most kMaxPayloadBytes
+        }
+        more = rep.payload_len;
+    } else if (last.head == last.payload_len) {
+        more = std::min({r.max_payload - std::min(r.max_payload, last.head),
+                         rep.payload_head.size(), size_t{rep.payload_len}});
+    }
+    wire::grow_report(r.pending, r.pending_last_at, rep,
+                      static_cast<uint32_t>(rep.ts_ns - last.ts_ns),
+                      std::span<const uint8_t>(rep.payload_head.data(), more));
     last.payload_len += rep.payload_len;
-    last.ack = rep.ack;
-    last.window = rep.window;
     last.flags |= rep.flags;
-    last.span_ns = static_cast<uint32_t>(rep.ts_ns - last.ts_ns);
-    r.pending.resize(r.pending_last_at);
-    wire::append_report(last, r.pending, r.max_payload, true);
+    last.head += more;
     return true;
 }
 
@@ -474,7 +506,6 @@ void ReportServer::accept_replayer(Replayer& r, SteadyTime /*now*/) {
     ++stats_.replayers_seen;
     if ((r.features & wire::kFeaturePayload) != 0) {
         r.max_payload = wire::kMaxPayloadBytes;  // it compares answer bodies
-        r.features &= ~wire::kFeatureMerge;      // every segment, each with its payload
     }
     r.merge = (r.features & wire::kFeatureMerge) != 0;
     const auto secs = std::chrono::duration_cast<std::chrono::seconds>(opt_.expiry).count();

@@ -363,6 +363,35 @@ void append_report(const Report& r, std::vector<uint8_t>& body, size_t max_paylo
     }
 }
 
+void grow_report(std::vector<uint8_t>& body, size_t at, const Report& next, uint32_t span_ns,
+                 std::span<const uint8_t> more) {
+    // ts 8, tuple (family 1 + 2 x (address + port)), then the fields of put_report.
+    const size_t fields = at + 8 + (body.at(at + 8) == kFamilyV6 ? 37 : 13);
+    auto get = [&](size_t off, int n) {
+        uint32_t v = 0;
+        for (int i = 0; i < n; ++i) {
+            v = v << 8 | body.at(off + static_cast<size_t>(i));
+        }
+        return v;
+    };
+    auto set = [&](size_t off, int n, uint32_t v) {
+        for (int i = n; i-- > 0; v >>= 8) {
+            body.at(off + static_cast<size_t>(i)) = static_cast<uint8_t>(v);
+        }
+    };
+    set(fields + 4, 4, next.ack);
+    set(fields + 8, 2, next.window);
+    body.at(fields + 10) |= next.flags;
+    set(fields + 14, 4, get(fields + 14, 4) + next.payload_len);
+    const uint32_t head = get(fields + 18, 2);
+    assert(body.size() == fields + 20 + head + 4);  // the last report, its span at the end
+    set(fields + 18, 2, head + static_cast<uint32_t>(more.size()));
+    body.resize(body.size() - 4);
+    body.insert(body.end(), more.begin(), more.end());
+    ByteWriter w(body);
+    w.u32be(span_ns);
+}
+
 void append_reports_frame(std::span<const uint8_t> encoded_reports, uint32_t count,
                           uint64_t sent_ns, std::vector<uint8_t>& out, bool spans) {
     assert(count <= kMaxReportsPerFrame);

@@ -37,8 +37,9 @@ constexpr uint32_t kFeatureRefusals = 1u << 1;
 constexpr uint32_t kFeatureAuth = 1u << 2;
 // Intercept may merge the data segments of one tuple that follow each other in sequence within
 // one Reports frame into one report (the later ones' acknowledgement, window and flags, the
-// first one's payload head, span_ns to the last one's capture time). Never with
-// kFeaturePayload: a replayer comparing bodies gets every segment. Such frames carry
+// head the merged payload would have, span_ns to the last one's capture time). With
+// kFeaturePayload only while every payload is whole and the sum stays within
+// kMaxPayloadBytes: a replayer comparing bodies still gets every byte. Such frames carry
 // kFrameFlagSpans (docs/intercept-protocol.md, "Merged reports").
 constexpr uint32_t kFeatureMerge = 1u << 3;
 constexpr uint32_t kKnownFeatures =
@@ -186,6 +187,12 @@ constexpr size_t kMaxTextBytes = 1024;        // Hello name, Error reason
 // With `span`, span_ns follows (a frame of kFeatureMerge: all its reports so encoded).
 void append_report(const Report& r, std::vector<uint8_t>& body,
                    size_t max_payload = kMaxPayloadHead, bool span = false);
+// The report encoded last in `body`, from `at` on, with span (a frame of kFeatureMerge), grows
+// by the segment `next` that follows it in sequence: its payload_len adds next's, ack, window
+// and span_ns become next's (span_ns: next's capture time minus the report's), flags add next's,
+// and `more` bytes join the end of its head (the caller keeps the head within its limit).
+void grow_report(std::vector<uint8_t>& body, size_t at, const Report& next, uint32_t span_ns,
+                 std::span<const uint8_t> more);
 // Appends a whole Reports frame holding `count` reports already encoded by append_report
 // (at most kMaxBodyBytes - kReportsBodyOverhead bytes of them), all with or all without span.
 void append_reports_frame(std::span<const uint8_t> encoded_reports, uint32_t count,

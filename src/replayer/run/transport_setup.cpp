@@ -29,9 +29,9 @@ RawIo open_raw_io(const ReplayOptions& o, const std::string& client_name, const 
     InterceptOptions io_options;
     io_options.address = *o.intercept;
     io_options.name = client_name;
-    // Without bodies to compare, intercept may merge the segments of an answer into fewer
-    // reports (a 64 kB answer: 45 segments, often 1-3 reports).
-    io_options.features = bodies ? wire::kFeaturePayload : wire::kFeatureMerge;
+    // Intercept may merge the segments of an answer into fewer reports (a 64 kB answer: 45
+    // segments, often 1-3 reports), with their payloads when bodies are compared.
+    io_options.features = (bodies ? wire::kFeaturePayload : 0) | wire::kFeatureMerge;
     io_options.auth_key = o.auth_key;
     io.intercept = std::make_unique<InterceptClient>(io_options);
     try {

@@ -684,12 +684,12 @@ TEST_CASE("without a key, a replayer that can authenticate is accepted at once",
 }
 
 TEST_CASE(
-    "a replayer that merges gets the segments of one answer in sequence as one report; one "
-    "asking for payloads gets each",
+    "merging replayers get the segments of one answer in sequence as one report, with the "
+    "head or with every payload byte",
     "[intercept]") {
     using namespace net::tcp_flags;
     ReportServer server(loopback_options(), nullptr);
-    auto a = connect_with_hello(server.local_endpoint(), "merges", wire::kFeatureMerge);
+    auto a = connect_with_hello(server.local_endpoint(), "heads", wire::kFeatureMerge);
     auto b = connect_with_hello(server.local_endpoint(), "bodies",
                                 wire::kFeaturePayload | wire::kFeatureMerge);
     const wire::Message ack_a = step_for_message(server, a);
@@ -697,16 +697,23 @@ TEST_CASE(
     REQUIRE(std::holds_alternative<wire::HelloAck>(ack_a));
     REQUIRE(std::holds_alternative<wire::HelloAck>(ack_b));
     CHECK(std::get<wire::HelloAck>(ack_a).features == wire::kFeatureMerge);
-    CHECK(std::get<wire::HelloAck>(ack_b).features == wire::kFeaturePayload);  // never both
-    a.send_blocking(wire::Register{{tuple(1), tuple(3)}}, kTimeout);
-    b.send_blocking(wire::Register{{tuple(2)}}, kTimeout);
-    REQUIRE(step_until(server, [&] { return server.router().size() == 3; }));
+    CHECK(std::get<wire::HelloAck>(ack_b).features ==
+          (wire::kFeaturePayload | wire::kFeatureMerge));
+    a.send_blocking(wire::Register{{tuple(1), tuple(3), tuple(4)}}, kTimeout);
+    b.send_blocking(wire::Register{{tuple(2), tuple(5), tuple(6)}}, kTimeout);
+    REQUIRE(step_until(server, [&] { return server.router().size() == 6; }));
 
-    // Per tuple: a SYN-ACK, then 3 segments in sequence interleaved with another tuple's, a
-    // repeated segment, a gap, and a FIN on the last one.
+    // Each payload byte tells its sequence number: the merged payloads can be checked whole.
+    auto bytes_at = [](uint32_t seq, size_t n) {
+        std::vector<uint8_t> v(n);
+        for (size_t i = 0; i < n; ++i) {
+            v[i] = static_cast<uint8_t>('a' + (seq + i) % 26);
+        }
+        return v;
+    };
     const SteadyTime now = std::chrono::steady_clock::now();
-    auto segment = [&](const wire::Tuple& t, uint32_t seq, uint32_t len, uint8_t flags,
-                       uint64_t ts) {
+    auto segment = [&](const wire::Tuple& t, uint32_t seq, uint32_t len, uint8_t flags, uint64_t ts,
+                       size_t captured = SIZE_MAX) {
         wire::Report r;
         r.tuple = t;
         r.ts_ns = ts;
@@ -715,14 +722,16 @@ TEST_CASE(
         r.window = static_cast<uint16_t>(seq);
         r.flags = flags;
         r.payload_len = len;
-        r.payload_head.assign(std::min<size_t>(len, 64), static_cast<uint8_t>('a' + seq % 26));
+        r.payload_head = bytes_at(seq, std::min<size_t>(len, captured));
         server.submit(r, now);
     };
+    // Per tuple: a SYN-ACK, then segments in sequence with another tuple's between, a repeated
+    // segment, a gap, and a FIN on the last one.
     for (const wire::Tuple& t : {tuple(1), tuple(2)}) {
         segment(t, 0, 0, kSyn | kAck, 1000);
         segment(t, 1, 100, kAck, 2000);
         segment(t, 101, 100, kAck | kPsh, 2500);
-        segment(tuple(3), 7, 10, kAck, 2600);  // another tuple's segment between
+        segment(t == tuple(1) ? tuple(3) : tuple(6), 7, 10, kAck, 2600);  // another tuple's
         segment(t, 201, 100, kAck, 3000);
         segment(t, 301, 100, kAck, 3500);
         segment(t, 301, 100, kAck, 3600);  // repeated
@@ -730,6 +739,12 @@ TEST_CASE(
         segment(t, 601, 50, kAck | kFin, 4200);
         segment(t, 651, 10, kAck, 4300);  // after the FIN: never merged into it
     }
+    segment(tuple(4), 1, 10, kAck, 5000);  // a short first segment: the head fills up to 64
+    segment(tuple(4), 11, 100, kAck, 5100);
+    segment(tuple(5), 1, 40'000, kAck, 6000);  // payloads: never past 65,535 bytes in one
+    segment(tuple(5), 40'001, 40'000, kAck, 6100);
+    segment(tuple(5), 80'001, 1000, kAck, 6200, 500);  // cut by the snap length: alone
+    segment(tuple(5), 81'001, 1000, kAck, 6300);
     server.flush();
     auto collect = [&](os::TcpConnection& c, size_t n) {
         std::vector<wire::Report> got;
@@ -741,37 +756,56 @@ TEST_CASE(
         }
         return got;
     };
-    const auto got_b = collect(b, 9);
-    for (const wire::Report& r : got_b) {
-        CHECK(r.span_ns == 0);  // every segment on its own
-    }
-    const auto got_a = collect(a, 8);  // tuple 3's 2 segments and 6 reports of tuple 1
-    std::vector<wire::Report> one;
-    for (const wire::Report& r : got_a) {
-        if (r.tuple == tuple(1)) {
-            one.push_back(r);
+    auto of = [](const std::vector<wire::Report>& all, const wire::Tuple& t) {
+        std::vector<wire::Report> v;
+        for (const wire::Report& r : all) {
+            if (r.tuple == t) {
+                v.push_back(r);
+            }
         }
+        return v;
+    };
+    // The same reports for both, with heads for one and whole payloads for the other.
+    const auto got_a = collect(a, 6 + 1 + 1);
+    const auto got_b = collect(b, 6 + 1 + 4);
+    for (const auto& [one, payloads] :
+         {std::pair{of(got_a, tuple(1)), false}, std::pair{of(got_b, tuple(2)), true}}) {
+        CAPTURE(payloads);
+        REQUIRE(one.size() == 6);
+        auto head = [&](uint32_t seq, uint32_t len) { return bytes_at(seq, payloads ? len : 64); };
+        CHECK(one[0].flags == (kSyn | kAck));  // the SYN-ACK alone
+        CHECK(one[1].seq == 1);  // 1..101..: merged until the other tuple's segment came between
+        CHECK(one[1].payload_len == 200);
+        CHECK(one[1].flags == (kAck | kPsh));
+        CHECK(one[1].ack == 201);  // the later segment's acknowledgement and window
+        CHECK(one[1].window == 101);
+        CHECK(one[1].ts_ns == 2000);
+        CHECK(one[1].span_ns == 500);
+        CHECK(one[1].payload_head == head(1, 200));
+        CHECK(one[2].seq == 201);
+        CHECK(one[2].payload_len == 200);
+        CHECK(one[2].span_ns == 500);
+        CHECK(one[2].payload_head == head(201, 200));
+        CHECK(one[3].seq == 301);  // repeated: its own report
+        CHECK(one[3].span_ns == 0);
+        CHECK(one[4].seq == 501);  // after the gap: a new report, the FIN merged into it
+        CHECK(one[4].payload_len == 150);
+        CHECK((one[4].flags & kFin) != 0);
+        CHECK(one[4].span_ns == 200);
+        CHECK(one[4].payload_head == head(501, 150));
+        CHECK(one[5].seq == 651);
     }
-    REQUIRE(one.size() == 6);
-    CHECK(one[0].flags == (kSyn | kAck));  // the SYN-ACK alone
-    CHECK(one[1].seq == 1);  // 1..101..: merged until the other tuple's segment came between
-    CHECK(one[1].payload_len == 200);
-    CHECK(one[1].flags == (kAck | kPsh));
-    CHECK(one[1].ack == 201);  // the later segment's acknowledgement and window
-    CHECK(one[1].window == 101);
-    CHECK(one[1].ts_ns == 2000);
-    CHECK(one[1].span_ns == 500);
-    CHECK(one[1].payload_head == std::vector<uint8_t>(64, 'b'));  // the first one's head
-    CHECK(one[2].seq == 201);
-    CHECK(one[2].payload_len == 200);
-    CHECK(one[2].span_ns == 500);
-    CHECK(one[3].seq == 301);  // repeated: its own report
-    CHECK(one[3].span_ns == 0);
-    CHECK(one[4].seq == 501);  // after the gap: a new report, the FIN merged into it
-    CHECK(one[4].payload_len == 150);
-    CHECK((one[4].flags & kFin) != 0);
-    CHECK(one[4].span_ns == 200);
-    CHECK(one[5].seq == 651);
-    CHECK(server.stats().reports_merged == 3);
+    const auto four = of(got_a, tuple(4));
+    REQUIRE(four.size() == 1);
+    CHECK(four[0].payload_len == 110);
+    CHECK(four[0].payload_head == bytes_at(1, 64));
+    const auto five = of(got_b, tuple(5));
+    REQUIRE(five.size() == 4);
+    CHECK(five[0].payload_len == 40'000);
+    CHECK(five[1].payload_len == 40'000);
+    CHECK(five[1].payload_head == bytes_at(40'001, 40'000));
+    CHECK(five[2].payload_head.size() == 500);  // the cut one, alone
+    CHECK(five[3].seq == 81'001);
+    CHECK(server.stats().reports_merged == 3 + 3 + 1);
     CHECK(server.stats().dropped_slow == 0);
 }
