@@ -15,6 +15,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/e2e_helpers.h"
+
 namespace tcpr::test {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -39,16 +41,6 @@ fs::path make_deb(const fs::path& out_dir) {
 
 namespace {
 
-std::vector<std::string> words_of(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    std::string w;
-    while (in >> w) {
-        out.push_back(w);
-    }
-    return out;
-}
-
 bool contains(const std::vector<std::string>& v, const std::string& s) {
     return std::find(v.begin(), v.end(), s) != v.end();
 }
@@ -69,7 +61,7 @@ std::string mirror_from_list(const std::string& text) {
             const size_t close = line.find(']', open);
             line.erase(open, close == std::string::npos ? std::string::npos : close - open + 1);
         }
-        const std::vector<std::string> w = words_of(line);
+        const std::vector<std::string> w = split_words(line);
         if (w.size() >= 3 && w[0] == "deb" && w[2] == "bookworm") {
             return w[1];
         }
@@ -86,11 +78,11 @@ std::string mirror_from_sources(const std::string& text) {
     std::string last;
     auto take = [&]() -> std::string {
         std::string found;
-        if (contains(words_of(stanza["types"]), "deb") &&
-            contains(words_of(stanza["suites"]), "bookworm") &&
-            !contains(words_of(lower(stanza["enabled"])), "no") &&
-            !words_of(stanza["uris"]).empty()) {
-            found = words_of(stanza["uris"])[0];
+        if (contains(split_words(stanza["types"]), "deb") &&
+            contains(split_words(stanza["suites"]), "bookworm") &&
+            !contains(split_words(lower(stanza["enabled"])), "no") &&
+            !split_words(stanza["uris"]).empty()) {
+            found = split_words(stanza["uris"])[0];
         }
         stanza.clear();
         last.clear();
@@ -141,7 +133,7 @@ std::vector<std::string> mounts_below(const fs::path& dir) {
     std::ifstream in("/proc/self/mountinfo");
     std::string line;
     while (std::getline(in, line)) {
-        const std::vector<std::string> w = words_of(line);
+        const std::vector<std::string> w = split_words(line);
         if (w.size() < 5) {
             continue;
         }

@@ -36,6 +36,16 @@ std::vector<std::string> split_lines(const std::string& text) {
     return lines;
 }
 
+std::vector<std::string> split_words(const std::string& text) {
+    std::vector<std::string> words;
+    std::istringstream in(text);
+    std::string w;
+    while (in >> w) {
+        words.push_back(w);
+    }
+    return words;
+}
+
 LogEntry parse_log_line(const std::string& line) {
     INFO("access log line: " << line);
     const auto space = line.find(' ');

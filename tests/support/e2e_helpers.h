@@ -25,6 +25,9 @@ std::string binary(const std::string& name);
 // The non-empty lines of `text`, in order, without their '\n'.
 std::vector<std::string> split_lines(const std::string& text);
 
+// The whitespace-separated words of `text`.
+std::vector<std::string> split_words(const std::string& text);
+
 // One line of the access log format of samples/nginx.conf.in:
 // `10.99.0.1:50001 "GET / HTTP/1.1" 200 73 252 1 1` -> endpoint and "GET /".
 struct LogEntry {

@@ -55,16 +55,6 @@ Sample import_sample(NetnsLab& lab) {
     return s;
 }
 
-std::vector<std::string> split_words(const std::string& line) {
-    std::vector<std::string> words;
-    std::istringstream in(line);
-    std::string w;
-    while (in >> w) {
-        words.push_back(w);
-    }
-    return words;
-}
-
 ReplayLab make_replay_lab(NetnsLab& lab, Deployment d,
                           const std::vector<std::string>& client_addresses, uint16_t server_port,
                           LinkOptions links, bool start_target) {

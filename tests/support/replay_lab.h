@@ -118,7 +118,4 @@ Sample import_sample(NetnsLab& lab);
 // "10.0.0.1:80" -> "10.0.0.1".
 std::string host_of(const std::string& endpoint);
 
-// Whitespace-separated words of a line.
-std::vector<std::string> split_words(const std::string& line);
-
 }  // namespace tcpr::test

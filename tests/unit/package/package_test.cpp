@@ -172,23 +172,13 @@ std::string only(const std::multimap<std::string, std::string>& entries, const s
     return entries.find(key)->second;
 }
 
-std::vector<std::string> words(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    std::string w;
-    while (in >> w) {
-        out.push_back(w);
-    }
-    return out;
-}
-
 // What the docs promise of every unit: the program under `root` + its path exists, no -d (logs
 // go to the journal), a dynamic (non-root) user holding CAP_NET_RAW and nothing else, restart
 // on failure, the hardening directives.
 void check_unit(const fs::path& unit, const fs::path& root) {
     CAPTURE(unit);
     const auto e = service_entries(unit);
-    const std::vector<std::string> exec = words(only(e, "ExecStart"));
+    const std::vector<std::string> exec = split_words(only(e, "ExecStart"));
     REQUIRE(!exec.empty());
     const fs::path program = root.string() + exec[0];
     CAPTURE(program);
