@@ -61,8 +61,8 @@ void put_report(ByteWriter& w, const Report& r, size_t max_payload) {
 
 // A Reports message is framed with spans when one of its reports is a merged one.
 bool has_spans(const Reports& m) {
-    return std::any_of(m.reports.begin(), m.reports.end(),
-                       [](const Report& r) { return r.span_ns != 0; });
+    return m.spans || std::any_of(m.reports.begin(), m.reports.end(),
+                                  [](const Report& r) { return r.span_ns != 0; });
 }
 
 struct BodyEncoder {
@@ -251,6 +251,7 @@ std::optional<Message> decode_body(MessageType type, uint16_t flags,
         }
         case MessageType::Reports: {
             Reports rs;
+            rs.spans = (flags & kFrameFlagSpans) != 0;
             rs.sent_ns = r.u64be();
             const uint32_t n = r.u32be();
             ok = r.ok() && n <= kMaxReportsPerFrame && n <= r.remaining() / kMinReportBytes;
@@ -263,6 +264,10 @@ std::optional<Message> decode_body(MessageType type, uint16_t flags,
                     }
                     if ((flags & kFrameFlagSpans) != 0) {
                         rep.span_ns = r.u32be();
+                        if (!r.ok()) {
+                            ok = false;  // the body ends inside the span
+                            break;
+                        }
                     }
                 }
             }

@@ -135,6 +135,9 @@ struct Reports {
     // sent_ns - ts_ns is how long a report waited in intercept (0: unknown). On the wire it
     // comes first.
     uint64_t sent_ns = 0;
+    // Framed with kFrameFlagSpans (every report carries span_ns): set by decode() from the
+    // frame; encode() also sets it when a report has a span.
+    bool spans = false;
 };
 
 using Message = std::variant<Hello, HelloAck, Register, Unregister, Reports, Ping, ErrorMsg,

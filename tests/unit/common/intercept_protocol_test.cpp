@@ -517,6 +517,20 @@ TEST_CASE("merged reports carry their span behind a frame flag; frames without o
         CHECK(decode(std::span<const uint8_t>(bytes).first(n)).status == DecodeStatus::NeedMore);
     }
     CHECK((kKnownFeatures & kFeatureMerge) != 0);
+    // A frame with the flag whose spans are all 0 (merging allowed, nothing merged) decodes
+    // and encodes back to the same bytes (the fuzzer's round trip).
+    Reports zero{{b}, 7};
+    zero.spans = true;
+    const std::vector<uint8_t> flagged = encode(zero);
+    CHECK(flagged[3] == kFrameFlagSpans);
+    const DecodeResult z = decode(flagged);
+    REQUIRE(z.status == DecodeStatus::Ok);
+    CHECK(std::get<Reports>(*z.message).spans);
+    CHECK(encode(*z.message) == flagged);
+    // A body that ends inside the last span is malformed (found by the fuzzer).
+    std::vector<uint8_t> cut(flagged.begin(), flagged.end() - 2);
+    cut[7] = static_cast<uint8_t>(cut[7] - 2);  // the length, its low byte
+    CHECK(decode(cut).status == DecodeStatus::Malformed);
 }
 
 }  // namespace tcpr::wire
