@@ -179,6 +179,16 @@ struct Harness {
         }
         return out;
     }
+    // When each packet carrying payload left the driver, in order.
+    std::vector<uint64_t> data_sent_at() const {
+        std::vector<uint64_t> at;
+        for (const auto& s : sink.sent) {
+            if (s.payload > 0) {
+                at.push_back(s.at);
+            }
+        }
+        return at;
+    }
     std::vector<uint8_t> stream() const {
         auto s = rec.stream(rec.sessions.at(0));
         return {s.begin(), s.end()};
@@ -703,12 +713,7 @@ TEST_CASE("think times are scaled by the speed; max drops them", "[replay][drive
     SessionDriver d(0, spec.client, 1);
     h.run(d);
     REQUIRE(d.outcome() == Outcome::Completed);
-    std::vector<uint64_t> data_at;
-    for (const auto& s : h.sink.sent) {
-        if (s.payload > 0) {
-            data_at.push_back(s.at);
-        }
-    }
+    const std::vector<uint64_t> data_at = h.data_sent_at();
     REQUIRE(data_at.size() == 2);
     // Request 1 leaves think(0)/speed after the handshake ACK (at kStart + 1 ms RTT);
     // request 2 leaves think(1)/speed after the first answer arrived (1 ms later) and the
@@ -737,12 +742,7 @@ TEST_CASE(
     SessionDriver d(0, spec.client, 1);
     h.run(d);
     REQUIRE(d.outcome() == Outcome::Completed);
-    std::vector<uint64_t> data_at;
-    for (const auto& s : h.sink.sent) {
-        if (s.payload > 0) {
-            data_at.push_back(s.at);
-        }
-    }
+    const std::vector<uint64_t> data_at = h.data_sent_at();
     REQUIRE(data_at.size() == 3);
     for (size_t i = 1; i < data_at.size(); ++i) {
         CAPTURE(i);
@@ -770,12 +770,7 @@ TEST_CASE("an answer shorter than recorded ends after the quiet period", "[repla
     CHECK(h.counters.responses_quiet == 1);
     CHECK(h.counters.responses_complete == 1);
     CHECK(h.counters.responses_seen == 2);
-    std::vector<uint64_t> data_at;
-    for (const auto& s : h.sink.sent) {
-        if (s.payload > 0) {
-            data_at.push_back(s.at);
-        }
-    }
+    const std::vector<uint64_t> data_at = h.data_sent_at();
     REQUIRE(data_at.size() == 2);
     CHECK(data_at[1] - data_at[0] >= 400 * kMs);
     CHECK(data_at[1] - data_at[0] < 405 * kMs);
