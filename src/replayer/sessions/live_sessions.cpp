@@ -694,9 +694,11 @@ void LiveSessions::expire(uint64_t now_ns) {
                 const uint64_t behind = capture_now > sent ? capture_now - sent : 0;
                 lag = std::max(lag, behind);
                 if (cfg_.max_lag_ns != 0 && behind > cfg_.max_lag_ns && !c->behind) {
-                    // Shed its later requests: its copies end after those already published
-                    // (with a FIN), so a long keep-alive connection cannot keep them behind.
+                    // Shed its later requests: each copy ends after the request it is on
+                    // (with a FIN), so neither a long keep-alive connection nor the backlog
+                    // its client sent meanwhile keeps it behind.
                     c->behind = true;
+                    rec_.sessions[id].shed = true;
                     ++stats_.cut_behind;
                     end_live(id, *c, now_ns);
                 }

@@ -67,6 +67,7 @@ struct RecordedSession {
     bool server_closed_first = false;   // the server's FIN came before the client closed
     CloseKind close = CloseKind::None;  // how the client ended it (None: capture ended first)
     bool open = false;                  // live: more requests may come (session_feed.h)
+    bool shed = false;  // live: over --max-lag: each copy ends after the request it is on
 };
 
 // Counters of what the builder read and what it made of it.

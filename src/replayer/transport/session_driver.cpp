@@ -357,6 +357,14 @@ void SessionDriver::pump(DriverEnv& env, uint64_t now) {
                 phase_at_ = now + scale_time(rs(env).close_think_ns, env.config.speed_milli);
                 continue;
             }
+            if (rs(env).shed) {
+                // Live, over --max-lag: the requests this copy has not begun are shed.
+                env.counters.requests_unsent += rs(env).request_count - req_;
+                req_ = rs(env).request_count;
+                phase_ = Phase::CloseThink;
+                phase_at_ = now;
+                continue;
+            }
             if (now < phase_at_) {
                 return;
             }

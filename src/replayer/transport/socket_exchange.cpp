@@ -319,6 +319,14 @@ bool SocketTransport::step_think(uint32_t id, uint64_t now) {
         s.phase_at = now + scale_time(rs(s).close_think_ns, opt_.speed_milli);
         return true;
     }
+    if (rs(s).shed) {
+        // Live, over --max-lag: the requests this copy has not begun are shed.
+        counters_.requests_unsent += rs(s).request_count - s.req;
+        s.req = rs(s).request_count;
+        s.phase = Phase::CloseThink;
+        s.phase_at = now;
+        return true;
+    }
     if (now < s.phase_at) {
         return false;
     }

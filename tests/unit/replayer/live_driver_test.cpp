@@ -45,15 +45,16 @@ struct LiveHarness {
     uint32_t cseq = 0, sseq = 0;
     std::vector<std::string> requests_seen;
 
-    static LiveConfig live_config() {
+    static LiveConfig live_config(uint64_t max_lag_ns) {
         LiveConfig c;
         c.server_port = 80;
+        c.max_lag_ns = max_lag_ns;
         return c;
     }
 
-    explicit LiveHarness(test::FakeTargetConfig t)
-        : live(live_config()), target(std::move(t)), env{live.recording(), cfg, target,
-                                                         counters,         {},  1} {
+    explicit LiveHarness(test::FakeTargetConfig t, uint64_t max_lag_ns = 0)
+        : live(live_config(max_lag_ns)), target(std::move(t)), env{live.recording(), cfg, target,
+                                                                   counters,         {},  1} {
         cfg.target = ep("10.0.0.99", 80);
         cfg.timeout_ns = 30 * kSec;
         env.feed = &live;
@@ -268,6 +269,58 @@ TEST_CASE("a copy whose target never answers times out although the live client 
     h.run_until(d, h.now + 60 * kSec);
     CHECK(d.finished());
     CHECK(d.outcome() == Outcome::TimedOut);
+}
+
+TEST_CASE(
+    "a copy over --max-lag behind ends after the request it is on, not after the client's "
+    "backlog",
+    "[replay][live]") {
+    const std::string get = "GET /slow HTTP/1.1\r\n\r\n";
+    const std::string ans = http_answer(30);
+    test::FakeTargetConfig t;
+    t.address = ep("10.0.0.99", 80);
+    t.request_lengths.assign(8, static_cast<uint32_t>(get.size()));
+    t.response_lengths.assign(8, static_cast<uint32_t>(ans.size()));
+    t.one_way_delay_ns = 2 * kSec;  // a target far slower than the online server
+    LiveHarness h(t, 3 * kSec);
+    h.packet(true, kSyn, 100, 0, {});
+    std::vector<uint32_t> fresh;
+    h.live.take_new(fresh);
+    SessionDriver d(fresh.at(0), ep("10.0.0.1", 40000), 7);
+    d.start(h.env, h.now);
+    h.live.copy_started(d.session());
+    h.packet(false, kSyn | kAck, 900, 101, {});
+    h.cseq = 101;
+    h.sseq = 901;
+    h.packet(true, kAck, h.cseq, h.sseq, {});
+    h.run_until(d, h.now + 5 * kSec);  // the copy's handshake takes 4 s
+    h.client_data(get);
+    h.server_data(text(ans));
+    h.wake(d);
+    h.run_until(d, h.now + 1 * kSec);  // request 0 sent; its answer is 3 s away
+    // The online client goes on: 5 more requests, one a second, each answered at once.
+    for (int i = 0; i < 5; ++i) {
+        h.now += kSec;
+        h.ts += kSec;
+        h.client_data(get);
+        h.server_data(text(ans));
+        h.wake(d);
+    }
+    h.live.expire(h.now);
+    REQUIRE(h.live.stats().cut_behind == 1);
+    CHECK(h.live.recording().sessions.at(d.session()).request_count == 6);
+    h.wake(d);
+    h.run_until(d, h.now + 30 * kSec);
+    CHECK(d.finished());
+    CHECK(d.outcome() == Outcome::Completed);
+    const auto* c = h.target.connection(ep("10.0.0.1", 40000));
+    REQUIRE(c != nullptr);
+    CHECK(c->got_fin);
+    CHECK(c->requests_answered == 1);  // the request it was on, answered in full
+    CHECK(h.counters.requests_sent == 1);
+    CHECK(h.counters.responses_complete == 1);
+    CHECK(h.counters.requests_unsent == 5);
+    CHECK(h.target.errors().empty());
 }
 
 }  // namespace tcpr::replay

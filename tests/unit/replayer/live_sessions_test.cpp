@@ -688,9 +688,11 @@ TEST_CASE(
     }
     live.expire(a.mono);
     CHECK(live.stats().lag_ns >= 3 * kSec);
-    // That connection's copies are given no more requests: they end after the 4 published.
+    // That connection's copies are given no more requests, and each ends after the request it
+    // is on (the drivers read `shed`; live_driver_test.cpp).
     const RecordedSession& s = live.recording().sessions.at(id);
     CHECK(live.stats().cut_behind == 1);
+    CHECK(s.shed);
     CHECK_FALSE(s.open);
     CHECK(s.close == CloseKind::Fin);
     CHECK(s.request_count == 4);

@@ -41,10 +41,11 @@ struct LiveSocketHarness {
     uint64_t ts = 1'700'000'000'000'000'000ull;
     uint32_t cseq = 1000, sseq = 5000;
 
-    static LiveConfig live_config(uint32_t copies) {
+    static LiveConfig live_config(uint32_t copies, uint64_t max_lag_ns) {
         LiveConfig c;
         c.server_port = 80;
         c.copies = copies;
+        c.max_lag_ns = max_lag_ns;
         return c;
     }
     static SocketTransportOptions options(const net::Endpoint& target, LiveSessions& live,
@@ -58,8 +59,9 @@ struct LiveSocketHarness {
     }
 
     LiveSocketHarness(const net::Endpoint& target, uint32_t n,
-                      uint64_t settle_min_ns = SocketTransportOptions{}.settle_min_ns)
-        : live(live_config(n)),
+                      uint64_t settle_min_ns = SocketTransportOptions{}.settle_min_ns,
+                      uint64_t max_lag_ns = 0)
+        : live(live_config(n, max_lag_ns)),
           transport(live.recording(), options(target, live, settle_min_ns)),
           copies(n) {
         transport.attach(epoll);
@@ -265,6 +267,34 @@ TEST_CASE("a live socket copy ends when the online connection closes right after
     CHECK(c.sessions_completed == 1);
     CHECK(c.responses_complete == 1);
     CHECK(c.status_match + h.live.stats().status_match == 1);
+}
+
+TEST_CASE(
+    "a live socket copy over --max-lag behind ends after the request it is on, the client's "
+    "backlog shed and counted",
+    "[replay][live][socket]") {
+    test::LineServerConfig cfg;
+    cfg.answer_delay = 600ms;  // a target far slower than the online server
+    test::LineServer server(cfg);
+    LiveSocketHarness h(server.address(), 2, SocketTransportOptions{}.settle_min_ns, 200 * kMs);
+    h.handshake();
+    for (int i = 0; i < 5; ++i) {
+        const std::string line = "req" + std::to_string(i) + "\n";
+        h.client_data(line);
+        h.server_data("OK " + line);
+    }
+    REQUIRE(h.run_until([&] { return server.received() == std::vector<std::string>(2, "req0\n"); },
+                        3000ms));
+    h.run_for(300ms);  // the copies wait on req0's answer, 300 ms after the client sent req4
+    h.live.expire(os::monotonic_ns());
+    REQUIRE(h.live.stats().cut_behind == 1);
+    REQUIRE(h.run_until([&] { return h.transport.active() == 0; }, 3000ms));
+    CHECK(server.received() == std::vector<std::string>(2, "req0\n"));
+    const ReplayCounters& c = h.transport.counters();
+    CHECK(c.sessions_completed == 2);
+    CHECK(c.requests_sent == 2);
+    CHECK(c.responses_complete == 2);
+    CHECK(c.requests_unsent == 2 * 4);
 }
 
 }  // namespace tcpr::replay
