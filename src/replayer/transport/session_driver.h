@@ -81,6 +81,11 @@ struct DriverConfig {
     // segments unacknowledged, a SYN-ACK, a FIN, out-of-order or repeated data.
     // 0 = acknowledge every batch of reports at once.
     uint64_t delayed_ack_ns = 2'000'000;
+    // ... and when what waits is at most one segment of a complete answer: the target then has
+    // one packet in flight, and Linux's tail-loss probe waits at least its minimum RTO (200 ms)
+    // for a lone packet, so the ACK may wait as long as a Linux client's delayed ACK does
+    // (TCP_DELACK_MIN) for the next request to carry it (one raw send fewer per request).
+    uint64_t single_segment_ack_ns = 40'000'000;
     uint32_t initial_cwnd_segments = 10;   // RFC 6928
     uint64_t fin_wait_ns = 5'000'000'000;  // our FIN acknowledged, no FIN from the target
 };

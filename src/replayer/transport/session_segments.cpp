@@ -479,16 +479,22 @@ void SessionDriver::flush(DriverEnv& env, uint64_t now) {
 // online server sent so far): shorter, the target may be waiting for the ACK to send more (its
 // congestion window, Nagle); longer, it may hold back a tail the same way, which must arrive
 // within the settle period, not after the next request. It waits at least the settle period,
-// so the next request can carry it.
+// so the next request can carry it; while it covers one segment at most, as long as a Linux
+// client would (DriverConfig::single_segment_ack_ns).
 uint64_t SessionDriver::ack_deadline(const DriverEnv& env) const {
+    uint64_t delay = env.config.delayed_ack_ns;
     if (phase_ == Phase::Request && !target_fin_) {
         const uint32_t received = rcv_nxt_ - resp_start_;
         if (received != response_len(env)) {
             return 0;
         }
-        return last_data_at_ + std::max(env.config.delayed_ack_ns, settle_ns(env));
+        delay = std::max(delay, settle_ns(env));
     }
-    return last_data_at_ + env.config.delayed_ack_ns;
+    if ((phase_ == Phase::Request || phase_ == Phase::Think) && !target_fin_ &&
+        rcv_nxt_ - rcv_acked_ <= mss_) {
+        delay = std::max(delay, env.config.single_segment_ack_ns);
+    }
+    return last_data_at_ + delay;
 }
 
 void SessionDriver::send_ack_if_due(DriverEnv& env, uint64_t now) {

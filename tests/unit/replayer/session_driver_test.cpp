@@ -360,7 +360,7 @@ TEST_CASE("the handshake's ACK rides on the first request when it is due at once
 
 TEST_CASE("a small answer's ACK is delayed: it rides on the next request or leaves alone",
           "[replay][driver]") {
-    for (const uint64_t think : {uint64_t{0}, 50 * kMs}) {
+    for (const uint64_t think : {uint64_t{0}, 20 * kMs, 100 * kMs}) {
         SessionSpec spec;
         spec.requests = {100, 100};
         spec.responses = {300, 300};
@@ -379,20 +379,48 @@ TEST_CASE("a small answer's ACK is delayed: it rides on the next request or leav
             }
         }
         REQUIRE(second < sent.size());
-        if (think == 0) {
-            // The second request carries the ACK of the first answer: nothing in between.
+        if (think < h.cfg.single_segment_ack_ns) {
+            // The second request carries the ACK of the first answer (one segment, so the ACK
+            // may wait as a Linux client's would): nothing in between.
             CHECK(second == first + 1);
             CHECK(sent[second].ack == 5000u + 1 + 300);  // the target's ISN + 1 + the answer
         } else {
-            // Acknowledged alone, after the delay, well before the think time ends.
+            // Acknowledged alone, after the delay, before the think time ends.
             REQUIRE(second == first + 2);
             const auto& ack = sent[first + 1];
             CHECK(ack.payload == 0);
-            CHECK(ack.at - sent[first].at >= h.cfg.delayed_ack_ns);
-            CHECK(ack.at - sent[first].at < 20 * kMs);
+            CHECK(ack.at - sent[first].at >= h.cfg.single_segment_ack_ns);
+            CHECK(ack.at - sent[first].at < think);
             CHECK(sent[second].ack == ack.ack);  // nothing new to acknowledge since
         }
     }
+}
+
+TEST_CASE("an answer ending in more than one unacknowledged segment waits only the short delay",
+          "[replay][driver]") {
+    // 2,000 bytes in two segments: the target has two packets in flight, and its tail-loss
+    // probe comes after 2 RTT and a few ms, not 200 ms: no waiting for the next request.
+    SessionSpec spec;
+    spec.requests = {100, 100};
+    spec.responses = {2000, 300};
+    spec.thinks = {0, 100 * kMs};
+    auto t = target_for(spec);
+    t.answer_segment = 1460;
+    Harness h(make_recording(spec), t);
+    SessionDriver d(0, spec.client, 1000);
+    h.run(d);
+    REQUIRE(d.outcome() == Outcome::Completed);
+    const auto& sent = h.sink.sent;
+    size_t first = sent.size();
+    for (size_t i = 0; i < sent.size() && first == sent.size(); ++i) {
+        first = sent[i].payload > 0 ? i : first;
+    }
+    REQUIRE(first + 2 < sent.size());
+    const auto& ack = sent[first + 1];
+    CHECK(ack.payload == 0);
+    CHECK(ack.ack == 5000u + 1 + 2000);
+    CHECK(ack.at - sent[first].at >= h.cfg.delayed_ack_ns);
+    CHECK(ack.at - sent[first].at < 10 * kMs);
 }
 
 TEST_CASE("an answer still short of its recorded length is acknowledged at once",
