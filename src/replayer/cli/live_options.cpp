@@ -43,8 +43,9 @@ void LiveCommandLine::add(CLI::App& app, LiveOptions& live) {
     group->add_option("--max-buffer", buffer_text_,
                       "Client bytes held for copies, all sessions (default 256M)");
     group->add_option("--max-lag", lag_text_,
-                      "While a copy is this far behind its live connection, new connections are "
-                      "not copied (counted): the copies catch up (default 10s; 0: never shed)");
+                      "A connection whose copies are this far behind ends each copy after the "
+                      "request it is on, and new connections are not copied while any is (both "
+                      "counted): the copies catch up (default 10s; 0: never shed)");
     group->add_flag("--promisc", live.promiscuous, "Capture in promiscuous mode");
 }
 

@@ -58,8 +58,9 @@ struct LiveConfig {
     uint64_t max_buffer_bytes = 256ull << 20;   // client bytes held for copies, all sessions
     uint64_t max_session_bytes = 64ull << 20;   // ... for one session: beyond, it is cut
     size_t max_tracked = 1'000'000;             // connections tracked (copied or waiting)
-    // Live: while a copy is further behind its live connection than this (the oldest request
-    // some copy has not finished, by capture time, at the last sweep), new connections are not
+    // Live: a connection whose copies are further behind than this (the oldest request some
+    // copy has not finished, by capture time, at the last sweep) is shed: each copy ends after
+    // the request it is on (RecordedSession::shed); and while any is, new connections are not
     // copied: the copies catch up instead of falling minutes behind (0: never shed).
     uint64_t max_lag_ns = 0;
     // Capture clock when the capture began (0: its first packet). A connection open before
