@@ -584,6 +584,15 @@ uint32_t Conversation::response_len(uint32_t index) const {
     return end > start ? end - start : 0;
 }
 
+uint32_t Conversation::request_end(uint32_t index) const {
+    if (index < req_base_ || index - req_base_ >= reqs_.size()) {
+        return 0;
+    }
+    const size_t i = index - req_base_;
+    const uint32_t end = std::min(i + 1 < reqs_.size() ? reqs_[i + 1].begin : high_, avail_);
+    return std::max(end, reqs_[i].begin);
+}
+
 RecordedRequest Conversation::recorded(uint32_t index) const {
     RecordedRequest r;
     if (index < req_base_ || index - req_base_ >= reqs_.size()) {

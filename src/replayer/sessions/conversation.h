@@ -174,6 +174,8 @@ class Conversation {
     RecordedRequest recorded(uint32_t index) const;
     // recorded(index).response_len alone.
     uint32_t response_len(uint32_t index) const;
+    // recorded(index).begin + .length alone.
+    uint32_t request_end(uint32_t index) const;
 
   private:
     // The first bytes of a recent server segment (a ring of the latest kHeadsKept).

@@ -767,6 +767,10 @@ uint32_t LiveSessions::response_len(uint32_t session, uint32_t index) const {
     return conn(session).conv.response_len(index);
 }
 
+uint32_t LiveSessions::request_end(uint32_t session, uint32_t index) const {
+    return conn(session).conv.request_end(index);
+}
+
 std::span<const uint8_t> LiveSessions::bytes(uint32_t session, uint32_t offset,
                                              uint32_t length) const {
     const auto held = conn(session).conv.bytes(offset, length);

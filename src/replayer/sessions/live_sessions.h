@@ -175,6 +175,7 @@ class LiveSessions final : public SessionFeed {
     // SessionFeed.
     RecordedRequest request(uint32_t session, uint32_t index) const override;
     uint32_t response_len(uint32_t session, uint32_t index) const override;
+    uint32_t request_end(uint32_t session, uint32_t index) const override;
     std::span<const uint8_t> bytes(uint32_t session, uint32_t offset,
                                    uint32_t length) const override;
     std::optional<std::string_view> status_line(uint32_t session, uint32_t index) const override;

@@ -39,6 +39,11 @@ class SessionFeed {
     virtual uint32_t response_len(uint32_t session, uint32_t index) const {
         return request(session, index).response_len;
     }
+    // request(session, index).begin + .length alone: asked whenever a copy's request may grow.
+    virtual uint32_t request_end(uint32_t session, uint32_t index) const {
+        const RecordedRequest r = request(session, index);
+        return r.begin + r.length;
+    }
     // Client stream bytes [offset, offset + length) of the session; every byte of a published
     // request that the target has not acknowledged is still available.
     virtual std::span<const uint8_t> bytes(uint32_t session, uint32_t offset,

@@ -313,16 +313,16 @@ bool SessionDriver::answer_final(const DriverEnv& env) const {
 // answered all the online server has so far, the copy waits on the live client, not on the
 // target: no timeout runs (live_idle_), and it restarts when the online side moves on.
 void SessionDriver::live_request(DriverEnv& env, uint64_t now) {
-    const RecordedRequest r = request(env);
-    if (r.begin + r.length > send_limit_) {
-        send_limit_ = r.begin + r.length;
+    const uint32_t request_end = env.feed->request_end(session_, req_);
+    if (request_end > send_limit_) {
+        send_limit_ = request_end;
         send_data(env, now, false);
     }
     if (live_idle_) {
         last_progress_ = now;
     }
     const uint32_t received = rcv_nxt_ - resp_start_;
-    live_idle_ = !answer_final(env) && received >= r.response_len && snd_una_ >= send_limit_;
+    live_idle_ = !answer_final(env) && received >= response_len(env) && snd_una_ >= send_limit_;
 }
 
 void SessionDriver::send_fin(DriverEnv& env, uint64_t now) {
@@ -522,11 +522,11 @@ uint64_t SessionDriver::deadline_in(const DriverEnv& env) const {
         if ((phase_ == Phase::Think && !awaiting_client) || phase_ == Phase::CloseThink) {
             d = std::min(d, phase_at_);
         } else if (phase_ == Phase::Request) {
-            const RecordedRequest r = request(env);
+            const uint32_t response_len = this->response_len(env);
             const uint32_t received = rcv_nxt_ - resp_start_;
-            if (r.response_len > 0 && received >= r.response_len && answer_final(env)) {
+            if (response_len > 0 && received >= response_len && answer_final(env)) {
                 d = std::min(d, last_data_at_ + settle_ns(env));
-            } else if (received > 0 && snd_una_ >= send_limit_ && received < r.response_len &&
+            } else if (received > 0 && snd_una_ >= send_limit_ && received < response_len &&
                        answer_final(env)) {
                 d = std::min(d, last_data_at_ + quiet_ns(env));
             }

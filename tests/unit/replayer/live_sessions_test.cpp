@@ -202,12 +202,14 @@ TEST_CASE("a request sent in several segments grows in place", "[replay][live]")
     const std::string head = "POST /upload HTTP/1.1\r\nContent-Length: 4000\r\n\r\n";
     w.client_data(text(head));
     CHECK(live.request(id, 0).length == head.size());
+    CHECK(live.request_end(id, 0) == live.request(id, 0).begin + head.size());
     w.client_data(Bytes(1460, 'a'));
     w.client_data(Bytes(1460, 'b'));
     w.client_data(Bytes(1080, 'c'));
     const RecordedSession& s = live.recording().sessions.at(id);
     CHECK(s.request_count == 1);  // the same ack on every segment: one request
     CHECK(live.request(id, 0).length == head.size() + 4000);
+    CHECK(live.request_end(id, 0) == live.request(id, 0).begin + head.size() + 4000);
     CHECK(bytes_of(live, id, static_cast<uint32_t>(head.size()) + 1460, 3) == "bbb");
 }
 
@@ -222,7 +224,9 @@ TEST_CASE("the server speaking first gives an empty request that waits for the g
     const RecordedSession& s = live.recording().sessions.at(id);
     REQUIRE(s.request_count == 2);
     CHECK(live.request(id, 0).length == 0);
+    CHECK(live.request_end(id, 0) == live.request(id, 0).begin);
     CHECK(live.request(id, 0).response_len == 24);
+    CHECK(live.request_end(id, 1) == live.request(id, 1).begin + 9);
     CHECK(*live.status_line(id, 0) == "220 mail.example ESMTP");
     CHECK(live.request(id, 1).length == 9);
 }
