@@ -6,7 +6,8 @@
 // (method and path) twice, the online clients saw no error, the archive verifies and replays
 // (archive mode) to the same requests; -d runs in the background with a pid file and a log
 // file of periodic stats lines; --sample copies whole connections (all of their requests or
-// none); --transport socket copies without intercept. Root only (they fail loudly without it).
+// none); --transport socket copies without intercept; --max-lag sheds what copies far behind
+// have not begun (the target stopped with SIGSTOP). Root only (they fail loudly without it).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -689,6 +690,46 @@ TEST_CASE_METHOD(NetnsLab, "live passthrough over --transport socket without int
     CHECK(listed.rfind("# tcpreplay2 --diff: live sessions of ", 0) == 0);
     CHECK(listed.find("\n# 0 responses differ from the recording\n") != std::string::npos);
     CHECK(std::count(listed.begin(), listed.end(), '\n') == 2);
+}
+
+TEST_CASE_METHOD(NetnsLab,
+                 "live --max-lag: copies far behind their connection end after the request "
+                 "they are on, the client's backlog shed and counted",
+                 "[e2e][live]") {
+    constexpr uint64_t kPerConnection = 20;
+    LiveLab r = make_live_lab(*this, Deployment::AssistantHost);
+    start_intercept(*this, r);
+    const fs::path report = path("lag-report.json");
+    Process& live = start_live(*this, r,
+                               {"--copies", std::to_string(kCopies), "--max-lag", "1s", "--report",
+                                "json", report.string(), "--timeout", "30s"});
+    // The target stops answering (its kernel still accepts and acknowledges): the copies send
+    // the first request and wait, while the online client sends all its requests at once.
+    REQUIRE(r.target->process != nullptr);
+    r.target->process->signal_group(SIGSTOP);
+    const auto requests = keepalive_load(*this, r, 1, kPerConnection);
+    const auto online = settled_log(*this, *r.online, kPerConnection);
+    REQUIRE(online.size() == kPerConnection);
+    // More than --max-lag later (the copier looks once a second), the target answers again.
+    std::this_thread::sleep_for(3s);
+    r.target->process->signal_group(SIGCONT);
+    const auto target = settled_log(*this, *r.target, kCopies);
+    const std::string out = stop_live(live);
+    INFO("tcpreplay2's summary:\n" << out << "\nstderr:\n" << live.stderr_text());
+    // Each copy sent the request it was on, and nothing after it.
+    REQUIRE(target.size() == kCopies);
+    for (const auto& line : target) {
+        CHECK(request_of(line) == requests.at(0).at(0));
+    }
+    const Json j = report_json(report);
+    CHECK(j["live"]["cut_behind"].as_u64() == 1);
+    CHECK(j["live"]["peak_lag_ms"].as_u64() >= 1000);
+    CHECK(j["sessions"]["completed"].as_u64() == kCopies);  // closed with a FIN, not timed out
+    CHECK(j["sessions"]["timed_out"].as_u64() == 0);
+    CHECK(j["sessions"]["reset_by_target"].as_u64() == 0);
+    CHECK(j["requests"]["sent"].as_u64() == kCopies);
+    CHECK(j["requests"]["not_sent"].as_u64() == kCopies * (kPerConnection - 1));
+    CHECK(out.find("1 given no more requests (over --max-lag behind)") != std::string::npos);
 }
 
 }  // namespace tcpr::test
