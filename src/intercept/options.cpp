@@ -54,6 +54,10 @@ Cli::Cli(CLI::App& app) {
         ->capture_default_str();
     app.add_option("--idle-timeout", idle_text_, "Close a replayer connection silent for this long")
         ->capture_default_str();
+    app.add_option("--coalesce", coalesce_text_,
+                   "Send a replayer's reports at most once per this period, the first after a "
+                   "pause at once, so that a burst goes in one frame (0: every capture batch)")
+        ->capture_default_str();
     app.add_option("--queue-limit", queue_text_,
                    "Bytes of reports queued per replayer before reports are dropped (8M)")
         ->capture_default_str();
@@ -120,6 +124,11 @@ InterceptOptions Cli::options() const {
                     "bad value '" + expiry_text_ + "' for --expiry (at least 1s)");
     }
     o.server.idle_timeout = parse_duration(idle_text_, "--idle-timeout");
+    o.server.coalesce = parse_duration(coalesce_text_, "--coalesce");
+    if (o.server.coalesce > std::chrono::milliseconds(100)) {
+        throw Error(ErrorKind::Usage,
+                    "bad value '" + coalesce_text_ + "' for --coalesce (at most 100ms)");
+    }
     const uint64_t queue = parse_size(queue_text_, "--queue-limit");
     if (queue < 64 * 1024 || queue > (uint64_t{1} << 32)) {
         throw Error(ErrorKind::Usage,

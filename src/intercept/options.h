@@ -58,6 +58,7 @@ class Cli {
     std::string auth_key_path_;
     CLI::Option* user_opt_ = nullptr;
     std::string expiry_text_ = "120s", idle_text_ = "60s", queue_text_ = "8M";
+    std::string coalesce_text_ = "1ms";
     int buffer_kib_ = 0;
     int verbosity_ = 0;
     bool quiet_ = false;

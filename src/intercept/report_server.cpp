@@ -70,6 +70,8 @@ struct ReportServer::Replayer {
     size_t pending_last_at = 0;
     uint64_t reported = 0, dropped = 0;
     bool warned_slow = false;
+    SteadyTime last_sent{};  // when its last frame was written out (ServerOptions::coalesce)
+    bool dirty = false;      // listed in ReportServer::dirty_
 
     std::string label() const {
         return (name.empty() ? std::string("replayer") : "'" + name + "'") + " at " +
@@ -129,7 +131,15 @@ void ReportServer::run(const std::function<bool()>& should_stop) {
 }
 
 void ReportServer::step(int max_wait_ms) {
-    epoll_.wait(events_, max_wait_ms);
+    uint64_t wait_ns = static_cast<uint64_t>(std::max(max_wait_ms, 0)) * 1'000'000u;
+    if (next_due_ != SteadyTime::max()) {
+        const auto left = next_due_ - now_steady();
+        wait_ns = left.count() <= 0
+                      ? 0
+                      : std::min<uint64_t>(
+                            wait_ns, static_cast<uint64_t>(std::chrono::nanoseconds(left).count()));
+    }
+    epoll_.wait_ns(events_, wait_ns);
     const SteadyTime now = now_steady();
     bool capture_ready = capture_ != nullptr && capture_->fd() < 0;
     for (const os::Epoll::Event& ev : events_) {
@@ -145,6 +155,8 @@ void ReportServer::step(int max_wait_ms) {
     }
     if (capture_ready) {
         on_capture(now);
+    } else if (now >= next_due_) {
+        flush_due(now);
     }
     if (metrics_ != nullptr) {
         metrics_->on_timer(now);
@@ -201,7 +213,7 @@ void ReportServer::on_accept() {
 void ReportServer::on_capture(SteadyTime now) {
     capture_->poll(opt_.capture_batch, opt_.flush_interval,
                    [&](const wire::Report& rep) { submit(rep, now); });
-    flush();
+    flush_due(now_steady());
 }
 
 void ReportServer::submit(const wire::Report& rep, SteadyTime now) {
@@ -216,7 +228,8 @@ void ReportServer::submit(const wire::Report& rep, SteadyTime now) {
         ++stats_.dropped_closed;
         return;
     }
-    if (r->pending_count == 0) {
+    if (!r->dirty) {
+        r->dirty = true;
         dirty_.push_back(r->id);
     }
     // A frame's body stays within kMaxBodyBytes: the next report may be a whole one.
@@ -243,7 +256,7 @@ void ReportServer::submit(const wire::Report& rep, SteadyTime now) {
     wire::append_report(rep, r->pending, r->max_payload, r->merge);
     ++r->pending_count;
     if (r->pending_count == wire::kMaxReportsPerFrame || r->pending.size() > kFrameFull) {
-        flush_replayer(*r);  // its id stays in dirty_, so flush() writes the frame out
+        flush_replayer(*r);  // it stays in dirty_: the frame is written out with the next ones
     }
 }
 
@@ -286,11 +299,38 @@ bool ReportServer::merge_into(Replayer& r, const wire::Report& rep) {
 void ReportServer::flush() {
     for (const ReplayerId id : dirty_) {
         if (Replayer* r = find(id)) {
+            r->dirty = false;
             flush_replayer(*r);
             write_out(*r);
+            r->last_sent = now_steady();
         }
     }
     dirty_.clear();
+    next_due_ = SteadyTime::max();
+}
+
+void ReportServer::flush_due(SteadyTime now) {
+    next_due_ = SteadyTime::max();
+    size_t kept = 0;
+    for (const ReplayerId id : dirty_) {
+        Replayer* r = find(id);
+        if (r == nullptr) {
+            continue;
+        }
+        const SteadyTime due = r->last_sent + opt_.coalesce;
+        if (now < due && r->conn.queued_bytes() == 0) {
+            // Held: its previous frame left less than `coalesce` ago (a full frame does not
+            // wait: it is queued already).
+            dirty_[kept++] = id;
+            next_due_ = std::min(next_due_, due);
+            continue;
+        }
+        r->dirty = false;
+        flush_replayer(*r);
+        write_out(*r);
+        r->last_sent = now;
+    }
+    dirty_.resize(kept);
 }
 
 void ReportServer::flush_replayer(Replayer& r) {

@@ -36,6 +36,11 @@ struct ServerOptions {
     std::chrono::nanoseconds idle_timeout = std::chrono::seconds(60);  // silent replayers
     std::chrono::nanoseconds hello_timeout = std::chrono::seconds(5);  // connect -> Hello
     std::chrono::nanoseconds flush_interval = std::chrono::milliseconds(5);
+    // A replayer's reports wait until this long after its previous frame (the first after a
+    // pause leaves at once): a busy target's answers go in fewer, larger frames, with more
+    // segments merged, and the replayer wakes at most once per period (--coalesce; 0: a frame
+    // per capture batch). Report times are capture times: latencies do not move.
+    std::chrono::nanoseconds coalesce = std::chrono::milliseconds(1);
     size_t max_queued_bytes = 8u << 20;  // per replayer; beyond it reports are dropped
     size_t capture_batch = 1024;         // packets read before serving the sockets again
 };
@@ -80,6 +85,9 @@ class ReportServer {
     // (Tests without a capture, and the capture path itself.)
     void submit(const wire::Report& r, SteadyTime now);
     void flush();
+    // Sends what is batched for the replayers whose coalescing period (ServerOptions::coalesce)
+    // is over at `now`; the others keep it until then.
+    void flush_due(SteadyTime now);
 
     ServerStats stats() const;
     size_t replayers() const;  // connections that completed Hello and are open
@@ -115,8 +123,9 @@ class ReportServer {
     os::Epoll epoll_;
     ReportRouter router_;
     std::unordered_map<ReplayerId, std::unique_ptr<Replayer>> replayers_;
-    std::vector<ReplayerId> dirty_;  // replayers with batched reports
-    std::vector<ReplayerId> dead_;   // to be removed at the end of the turn
+    std::vector<ReplayerId> dirty_;            // replayers with batched reports
+    SteadyTime next_due_ = SteadyTime::max();  // the earliest a held frame must leave
+    std::vector<ReplayerId> dead_;             // to be removed at the end of the turn
     void accept_replayer(Replayer& r, SteadyTime now);
     // Logs a refusal at most once per address and at most kRefusalLinesPerSecond lines.
     void log_refusal(const net::IpAddress& from, const std::string& line, SteadyTime now);

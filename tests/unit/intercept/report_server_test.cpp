@@ -532,6 +532,53 @@ TEST_CASE("a replayer that asks for payloads gets them whole, the others the fir
     CHECK(server.stats().dropped_slow == 0);
 }
 
+TEST_CASE("a replayer's reports leave at most once per coalescing period, the first at once",
+          "[intercept]") {
+    const auto period = GENERATE(std::chrono::milliseconds(0), std::chrono::milliseconds(80));
+    CAPTURE(period.count());
+    ServerOptions o = loopback_options();
+    o.coalesce = period;
+    ReportServer server(o, nullptr);
+    auto a = connect_with_hello(server.local_endpoint(), "coalesced");
+    REQUIRE(std::holds_alternative<wire::HelloAck>(step_for_message(server, a)));
+    a.send_blocking(wire::Register{{tuple(1)}}, kTimeout);
+    REQUIRE(step_until(server, [&] { return server.router().size() == 1; }));
+
+    wire::Report rep;
+    rep.tuple = tuple(1);
+    rep.ts_ns = 1'000'000'000;
+    rep.payload_len = 100;
+    rep.payload_head.assign(rep.payload_len, 'x');
+    const auto submit = [&](uint32_t i) {
+        rep.seq = i * 1000;  // not in sequence: never merged
+        server.submit(rep, std::chrono::steady_clock::now());
+        server.flush_due(std::chrono::steady_clock::now());
+    };
+    const auto reports_in = [](const wire::Message& m) {
+        REQUIRE(std::holds_alternative<wire::Reports>(m));
+        return std::get<wire::Reports>(m).reports.size();
+    };
+    // The first report after a pause leaves at once.
+    const auto start = std::chrono::steady_clock::now();
+    submit(0);
+    CHECK(reports_in(step_for_message(server, a)) == 1);
+    // Two more right after it.
+    submit(1);
+    submit(2);
+    if (period.count() == 0) {
+        CHECK(reports_in(step_for_message(server, a)) == 1);
+        CHECK(reports_in(step_for_message(server, a)) == 1);
+    } else {
+        // Held: nothing for a while, then both in one frame, a period after the first.
+        REQUIRE_FALSE(step_until(
+            server, [&] { return poll_message(a).has_value(); }, std::chrono::milliseconds(30)));
+        CHECK(reports_in(step_for_message(server, a)) == 2);
+        CHECK(std::chrono::steady_clock::now() - start >= period);
+    }
+    CHECK(server.stats().reported == 3);
+    CHECK(server.stats().frames_sent == (period.count() == 0 ? 3u : 2u));
+}
+
 TEST_CASE("a replayer that does not read loses reports; the others lose none", "[intercept]") {
     ServerOptions o = loopback_options();
     o.max_queued_bytes = 64 * 1024;
