@@ -1,5 +1,6 @@
 #include "common/os/tcp_socket.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -155,6 +156,17 @@ IoStatus TcpConnection::receive(size_t max_bytes) {
         return fail(std::strerror(errno));
     }
     return IoStatus::Ok;
+}
+
+void TcpConnection::wake_on_whole_frame(size_t cap) {
+    const size_t want = std::clamp<size_t>(in_.missing(), 1, std::max<size_t>(cap, 1));
+    if (want == rcvlowat_) {
+        return;
+    }
+    const int v = static_cast<int>(want);
+    if (::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v) == 0) {
+        rcvlowat_ = want;
+    }
 }
 
 IoStatus TcpConnection::discard_input(size_t max_bytes) {

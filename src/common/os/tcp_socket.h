@@ -71,6 +71,11 @@ class TcpConnection {
     // The next whole frame read so far (NeedMore when none). Any other status than Ok/NeedMore
     // is sticky: close the connection.
     wire::DecodeResult next_message() { return in_.next(); }
+    // After taking the whole frames: the socket polls readable only once the frame being read
+    // can be whole (SO_RCVLOWAT = the bytes it still lacks, at most `cap`; 1 between frames),
+    // so a large frame arriving in many segments wakes its reader once, not once per segment.
+    // End of stream and errors still wake it at once.
+    void wake_on_whole_frame(size_t cap = 256u << 10);
 
     // ---- blocking helpers (for a client with nothing else to do meanwhile) ----
     // Queues `m` and writes until all queued output is sent. Throws Error(Network) when the
@@ -93,6 +98,7 @@ class TcpConnection {
     size_t out_start_ = 0;
     size_t max_queued_ = kDefaultMaxQueuedBytes;
     wire::FrameBuffer in_;
+    size_t rcvlowat_ = 1;  // SO_RCVLOWAT set (wake_on_whole_frame)
     std::string error_;
 };
 

@@ -504,6 +504,20 @@ void FrameBuffer::append(std::span<const uint8_t> bytes) {
     commit(bytes.size());
 }
 
+size_t FrameBuffer::missing() const {
+    const size_t have = end_ - start_;
+    if (have == 0) {
+        return 0;
+    }
+    if (have < kHeaderBytes) {
+        return kHeaderBytes - have;
+    }
+    const uint8_t* h = buf_.data() + start_;
+    const size_t length = (size_t{h[4]} << 24) | (size_t{h[5]} << 16) | (size_t{h[6]} << 8) | h[7];
+    const size_t whole = kHeaderBytes + length;
+    return whole > have ? whole - have : 0;
+}
+
 DecodeResult FrameBuffer::next() {
     if (failed_ != DecodeStatus::Ok) {
         DecodeResult r;

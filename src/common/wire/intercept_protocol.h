@@ -215,6 +215,9 @@ class FrameBuffer {
 
     DecodeResult next();
     size_t buffered() const { return end_ - start_; }
+    // Bytes still to come before the buffered frame is whole (its header read: its length; a
+    // partial header: the rest of it); 0 when nothing is buffered.
+    size_t missing() const;
 
   private:
     std::vector<uint8_t> buf_;

@@ -155,6 +155,7 @@ bool InterceptClient::read(std::vector<wire::Message>& out, uint64_t now_ns) {
         }
         out.push_back(std::move(*r.message));
     }
+    conn_->wake_on_whole_frame();
     if (st == os::IoStatus::Closed) {
         disconnect(conn_->error().empty() ? "connection closed" : conn_->error(), now_ns);
         return false;

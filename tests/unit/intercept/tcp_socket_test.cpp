@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <optional>
+#include <sys/socket.h>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -152,4 +153,75 @@ TEST_CASE("epoll reports readable and writable sockets by their tags", "[os]") {
     ep.remove(server.fd());
     ep.wait(evs, 0);
     CHECK(evs.empty());
+}
+
+TEST_CASE("a reader is woken once a frame can be whole, not for each part of it", "[os]") {
+    auto l = os::TcpListener::listen(loopback());
+    auto client = os::TcpConnection::connect(l.local_endpoint(), 2000ms);
+    auto server = accept_one(l);
+    // A 195 kB frame (a Register of 15,000 IPv4 tuples), written raw in parts.
+    wire::Register reg;
+    for (uint32_t i = 0; i < 15'000; ++i) {
+        reg.tuples.push_back(wire::Tuple{net::Endpoint{net::IpAddress::v4(0x0a000000 + i), 40000},
+                                         net::Endpoint{net::IpAddress::v4(0x0a0000fe), 80}});
+    }
+    const std::vector<uint8_t> frame = wire::encode(reg);
+    REQUIRE(frame.size() > 190'000);
+    const auto write_raw = [&](size_t from, size_t to) {
+        size_t at = from;
+        while (at < to) {
+            const ssize_t n = ::send(client.fd(), frame.data() + at, to - at, MSG_NOSIGNAL);
+            REQUIRE(n > 0);
+            at += static_cast<size_t>(n);
+        }
+    };
+    os::Epoll ep = os::Epoll::create();
+    ep.add(server.fd(), os::Epoll::kReadable, 5);
+    std::vector<os::Epoll::Event> evs;
+
+    write_raw(0, 5);  // part of the header
+    ep.wait(evs, 1000);
+    REQUIRE(evs.size() == 1);
+    REQUIRE(server.receive() == os::IoStatus::Ok);
+    CHECK(server.next_message().status == wire::DecodeStatus::NeedMore);
+    server.wake_on_whole_frame();
+    int lowat = 0;
+    socklen_t len = sizeof lowat;
+    REQUIRE(::getsockopt(server.fd(), SOL_SOCKET, SO_RCVLOWAT, &lowat, &len) == 0);
+    CHECK(lowat == 3);  // the rest of the header
+
+    write_raw(5, 1000);
+    ep.wait(evs, 1000);
+    REQUIRE(evs.size() == 1);
+    REQUIRE(server.receive() == os::IoStatus::Ok);
+    CHECK(server.next_message().status == wire::DecodeStatus::NeedMore);
+    server.wake_on_whole_frame();
+    REQUIRE(::getsockopt(server.fd(), SOL_SOCKET, SO_RCVLOWAT, &lowat, &len) == 0);
+    CHECK(lowat == static_cast<int>(frame.size() - 1000));
+
+    // Most of the rest: not readable yet.
+    write_raw(1000, frame.size() - 10);
+    ep.wait(evs, 100);
+    CHECK(evs.empty());
+    // The last bytes: readable, and the frame is whole.
+    write_raw(frame.size() - 10, frame.size());
+    ep.wait(evs, 1000);
+    REQUIRE(evs.size() == 1);
+    REQUIRE(server.receive() == os::IoStatus::Ok);
+    const wire::DecodeResult r = server.next_message();
+    REQUIRE(r.status == wire::DecodeStatus::Ok);
+    CHECK(std::get<wire::Register>(*r.message).tuples.size() == 15'000);
+    server.wake_on_whole_frame();
+    REQUIRE(::getsockopt(server.fd(), SOL_SOCKET, SO_RCVLOWAT, &lowat, &len) == 0);
+    CHECK(lowat == 1);  // between frames
+
+    // A close in the middle of a frame still wakes the reader at once.
+    write_raw(0, 100);
+    ep.wait(evs, 1000);
+    REQUIRE(server.receive() == os::IoStatus::Ok);
+    server.wake_on_whole_frame();
+    client.shutdown_write();
+    ep.wait(evs, 1000);
+    REQUIRE(evs.size() == 1);
+    CHECK(server.receive() == os::IoStatus::Closed);
 }
