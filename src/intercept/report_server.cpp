@@ -296,20 +296,13 @@ bool ReportServer::merge_into(Replayer& r, const wire::Report& rep) {
     return true;
 }
 
-void ReportServer::flush() {
-    for (const ReplayerId id : dirty_) {
-        if (Replayer* r = find(id)) {
-            r->dirty = false;
-            flush_replayer(*r);
-            write_out(*r);
-            r->last_sent = now_steady();
-        }
-    }
-    dirty_.clear();
-    next_due_ = SteadyTime::max();
-}
+void ReportServer::flush() { send_dirty(now_steady(), false); }
 
-void ReportServer::flush_due(SteadyTime now) {
+void ReportServer::flush_due(SteadyTime now) { send_dirty(now, true); }
+
+// Frames and writes out the batched reports of every listed replayer; with `hold`, those whose
+// previous frame left less than ServerOptions::coalesce ago keep theirs until then.
+void ReportServer::send_dirty(SteadyTime now, bool hold) {
     next_due_ = SteadyTime::max();
     size_t kept = 0;
     for (const ReplayerId id : dirty_) {
@@ -318,7 +311,7 @@ void ReportServer::flush_due(SteadyTime now) {
             continue;
         }
         const SteadyTime due = r->last_sent + opt_.coalesce;
-        if (now < due && r->conn.queued_bytes() == 0) {
+        if (hold && now < due && r->conn.queued_bytes() == 0) {
             // Held: its previous frame left less than `coalesce` ago (a full frame does not
             // wait: it is queued already).
             dirty_[kept++] = id;

@@ -106,6 +106,7 @@ class ReportServer {
     void on_replayer_event(Replayer& r, const os::Epoll::Event& ev, SteadyTime now);
     void handle_message(Replayer& r, wire::Message&& m, SteadyTime now);
     void flush_replayer(Replayer& r);
+    void send_dirty(SteadyTime now, bool hold);
     bool merge_into(Replayer& r, const wire::Report& rep);
     void write_out(Replayer& r);
     // Sends `reason` as an Error message and closes (after a short linger for the peer to read);

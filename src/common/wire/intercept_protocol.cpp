@@ -512,9 +512,9 @@ size_t FrameBuffer::missing() const {
     if (have < kHeaderBytes) {
         return kHeaderBytes - have;
     }
-    const uint8_t* h = buf_.data() + start_;
-    const size_t length = (size_t{h[4]} << 24) | (size_t{h[5]} << 16) | (size_t{h[6]} << 8) | h[7];
-    const size_t whole = kHeaderBytes + length;
+    ByteReader header(std::span<const uint8_t>(buf_.data() + start_, kHeaderBytes));
+    header.skip(4);  // [ver][type][flags]
+    const size_t whole = kHeaderBytes + header.u32be();
     return whole > have ? whole - have : 0;
 }
 
