@@ -57,7 +57,7 @@ std::map<std::vector<std::string>, size_t> sequence_counts(const Conversations& 
 // The "Name:\tvalue" lines of /proc/PID/status ("Uid" -> "65534\t65534\t65534\t65534").
 std::map<std::string, std::string> proc_status(pid_t pid);
 
-// CHECKs that process `pid`, started as root, now runs as nobody (-Z's default): real,
+// CHECKs that process `pid`, started as root, runs as nobody (-Z's default) within 5 s: real,
 // effective, saved and file-system uid and gid 65534, no supplementary group, no capability in
 // any set, no_new_privs.
 void check_runs_as_nobody(pid_t pid);
