@@ -133,19 +133,21 @@ std::map<std::string, std::string> proc_status(pid_t pid) {
 }
 
 void check_runs_as_nobody(pid_t pid) {
+    // Real, effective, saved and file-system ids of nobody, as /proc/PID/status lists them.
+    const std::string nobody = "65534\t65534\t65534\t65534";
     // The drop follows the opening of the last privileged socket by a few system calls, so a
     // test that has just seen that socket may look a moment too early: give it up to 5 s.
     wait_until(
         [&] {
             const auto st = proc_status(pid);
-            return st.count("Uid") == 0 || st.at("Uid") == "65534\t65534\t65534\t65534";
+            return st.count("Uid") == 0 || st.at("Uid") == nobody;
         },
         5s);
     const auto st = proc_status(pid);
     REQUIRE(st.count("Uid") == 1);
     INFO("/proc/" << pid << "/status: Uid " << st.at("Uid") << ", CapEff " << st.at("CapEff"));
-    CHECK(st.at("Uid") == "65534\t65534\t65534\t65534");
-    CHECK(st.at("Gid") == "65534\t65534\t65534\t65534");
+    CHECK(st.at("Uid") == nobody);
+    CHECK(st.at("Gid") == nobody);
     CHECK(st.at("Groups").empty());
     for (const char* set : {"CapEff", "CapPrm", "CapInh", "CapAmb"}) {
         INFO(set);
